@@ -1,0 +1,3 @@
+"""rac — the Remote Access Console."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The engine: tunnels, relay, service endpoint, probe and lab. It imports no Textual."""

@@ -1,0 +1,360 @@
+"""The tunnel agent of one appliance: resolve, connect, pin, authenticate, forward, keep alive.
+
+It runs as one asyncio task on the caller's loop. Every stage it reaches is reported as a
+LinkUpdate; every failure carries a reason and an operator sentence; it never retries past a
+host key it cannot trust.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import asyncssh
+
+from tui.engine.backoff import backoff_delay
+from tui.engine.events import Level
+from tui.engine.pinned_hosts import PinCheck, PinVerdict, check_pin
+from tui.engine.port_check import Outcome, check_port, reason_for
+from tui.engine.reasons import Failure, Reason, failure
+from tui.engine.resolver import ResolveError, resolve
+from tui.engine.service_sessions import ServiceSessions
+from tui.engine.ssh_options import (
+    CHANNEL_WINDOW,
+    ENCRYPTION_ALGS,
+    KEEPALIVE_COUNT_MAX,
+    KEEPALIVE_INTERVAL,
+)
+from tui.engine.states import TunnelState
+
+SERVICE_PORT = 22
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSetup:
+    """Everything an agent needs to know about its appliance and its relay."""
+
+    name: str
+    serial: str
+    relay_host: str
+    nameservers: tuple[str, ...]
+    ports: tuple[int, ...]
+    port_map: dict[str, int]
+    fallback: bool
+    connect_timeout: float
+    client_key: asyncssh.SSHKey
+    known_hosts: Path
+
+    def real_port(self, nominal: int) -> int:
+        """The TCP port dialled for a nominal relay port."""
+        return self.port_map.get(str(nominal), nominal)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUpdate:
+    """A stage the agent reached, with what the operator needs to see about it."""
+
+    state: TunnelState
+    port: int
+    failure: Failure | None = None
+    address: str = ""
+    attempt: int = 0
+    retry_at: float | None = None
+    fingerprint: str = ""
+
+
+class AttemptFailed(Exception):
+    """One connection attempt failed for a reason."""
+
+    def __init__(self, why: Failure) -> None:
+        super().__init__(why.reason.value)
+        self.failure = why
+
+
+class _AgentClient(asyncssh.SSHClient):
+    """Checks the relay's host key against the pin and reports the auth stage."""
+
+    def __init__(self, agent: TunnelAgent) -> None:
+        self._agent = agent
+        self.pin: PinCheck | None = None
+        self.presented: asyncssh.SSHKey | None = None
+        self.lost: Exception | None = None
+
+    def validate_host_public_key(self, host: str, addr: str, port: int,
+                                 key: asyncssh.SSHKey) -> bool:
+        self.presented = key
+        self.pin = check_pin(self._agent.setup.known_hosts, self._agent.setup.relay_host, key)
+        return self.pin.verdict is PinVerdict.TRUSTED
+
+    def begin_auth(self, username: str) -> None:
+        self._agent.stage(TunnelState.AUTHENTICATING)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc
+
+
+class TunnelAgent:
+    """Keeps one appliance's tunnel up and routes support channels to its service sessions."""
+
+    def __init__(self, setup: AgentSetup, sessions: ServiceSessions, *, port: int,
+                 rng: random.Random, clock: Callable[[], float],
+                 report: Callable[[LinkUpdate], None],
+                 log: Callable[[Level, str], None],
+                 on_route: Callable[[str, bool, Failure | None], None]) -> None:
+        self.setup = setup
+        self.port = port
+        self.presented_key: asyncssh.SSHKey | None = None
+        self._rng = rng
+        self._clock = clock
+        self._report = report
+        self._log = log
+        self._on_route = on_route
+        self._routes: dict[str, ServiceSessions] = {setup.serial: sessions}
+        self._listeners: dict[str, asyncssh.SSHListener] = {}
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._current = LinkUpdate(TunnelState.DISABLED, port)
+        self._attempt = 0
+
+    @property
+    def running(self) -> bool:
+        """The agent task is alive (connecting, up or waiting to retry)."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def connected(self) -> bool:
+        """The forward is up at the relay."""
+        return self._current.state is TunnelState.ESTABLISHED
+
+    def start(self) -> None:
+        """Begin connecting (no-op if already running)."""
+        if not self.running:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"rac-agent-{self.setup.name}")
+
+    async def stop(self) -> None:
+        """Cut the tunnel and stop; the caller reports what state that leaves."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._close_connection()
+
+    async def restart(self, port: int | None = None) -> None:
+        """Reconnect now, on `port` if given (a port change or an accepted host key)."""
+        await self.stop()
+        if port is not None:
+            self.port = port
+        self.start()
+
+    def stage(self, state: TunnelState) -> None:
+        """Report reaching a connection stage."""
+        self._publish(replace(self._current, state=state, failure=None, retry_at=None,
+                              fingerprint=""))
+
+    def announce(self, serial: str, sessions: ServiceSessions) -> None:
+        """Also route `serial` (an SSHACCESS appliance behind this one) through this tunnel."""
+        self._routes[serial] = sessions
+        if self._conn is not None and self.connected:
+            asyncio.get_running_loop().create_task(self._open_route(self._conn, serial))
+        else:
+            self._on_route(serial, False, None)
+
+    def withdraw(self, serial: str) -> None:
+        """Stop routing `serial`."""
+        self._routes.pop(serial, None)
+        listener = self._listeners.pop(serial, None)
+        if listener is not None:
+            listener.close()
+
+    def _publish(self, update: LinkUpdate) -> None:
+        self._current = update
+        self._report(update)
+
+    async def _run(self) -> None:
+        self._attempt = 0
+        try:
+            while True:
+                why, lived = await self._try_ports()
+                if lived:
+                    self._attempt = 0
+                if why.reason in (Reason.HOST_KEY_UNKNOWN, Reason.HOST_KEY_MISMATCH):
+                    state = (TunnelState.HOST_KEY_UNKNOWN
+                             if why.reason is Reason.HOST_KEY_UNKNOWN
+                             else TunnelState.HOST_KEY_MISMATCH)
+                    fingerprint = self.presented_key.get_fingerprint("sha256") \
+                        if self.presented_key else ""
+                    self._publish(LinkUpdate(state, self.port, why, attempt=self._attempt,
+                                             fingerprint=fingerprint))
+                    return
+                self._attempt += 1
+                delay = backoff_delay(self._attempt, self._rng)
+                self._publish(LinkUpdate(TunnelState.RETRYING, self.port, why,
+                                         address=self._current.address, attempt=self._attempt,
+                                         retry_at=self._clock() + delay))
+                await asyncio.sleep(delay)
+        finally:
+            await self._close_connection()
+
+    def _port_order(self) -> list[int]:
+        if not self.setup.fallback:
+            return [self.port]
+        ports = list(self.setup.ports)
+        start = ports.index(self.port) if self.port in ports else 0
+        return ports[start:] + ports[:start]
+
+    async def _try_ports(self) -> tuple[Failure, bool]:
+        """Connect on the port, or the next ones with fallback; hold the tunnel while it lives."""
+        first: Failure | None = None
+        for port in self._port_order():
+            try:
+                conn, client = await self._connect(port)
+            except AttemptFailed as error:
+                first = first or error.failure
+                if self.setup.fallback and error.failure.reason.blocked_port:
+                    self._log(Level.WARNING, f"port {port}: {error.failure.reason}; "
+                                             "trying the next port")
+                    continue
+                return error.failure, False
+            if port != self.port:
+                self._log(Level.INFO, f"port fallback: using port {port}")
+                self.port = port
+            return await self._hold(conn, client), True
+        assert first is not None
+        return first, False
+
+    async def _connect(self, port: int) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
+        setup = self.setup
+        self._publish(LinkUpdate(TunnelState.RESOLVING, port, attempt=self._attempt))
+        try:
+            resolution = await resolve(setup.relay_host, setup.nameservers,
+                                       timeout=setup.connect_timeout)
+        except ResolveError as error:
+            raise AttemptFailed(failure(error.reason, host=setup.relay_host, port=port,
+                                        detail=f"resolver {error.resolver}")) from None
+        self._log(Level.INFO, f"{setup.relay_host} is {', '.join(resolution.addresses)} "
+                  f"(resolver {resolution.resolver}, {resolution.elapsed_ms:.0f} ms)")
+        failures: list[Failure] = []
+        for address in resolution.addresses:
+            self._publish(LinkUpdate(TunnelState.CONNECTING, port, address=address,
+                                     attempt=self._attempt))
+            answer = await check_port(address, setup.real_port(port),
+                                      timeout=setup.connect_timeout, nudge=False,
+                                      keep_ssh_socket=True)
+            if answer.sock is None:
+                shown = f"first bytes: {answer.shown}" if answer.shown else answer.outcome.value
+                failures.append(failure(reason_for(answer), host=setup.relay_host, port=port,
+                                        detail=f"{address}: {shown}"))
+                continue
+            if answer.outcome is Outcome.SSH:
+                self._log(Level.DEBUG, f"{address} port {port} says {answer.shown}")
+            self.stage(TunnelState.HANDSHAKE)
+            try:
+                return await self._ssh(answer.sock, port)
+            except AttemptFailed as error:
+                if error.failure.reason in (Reason.HOST_KEY_UNKNOWN, Reason.HOST_KEY_MISMATCH):
+                    raise
+                failures.append(error.failure)
+        raise AttemptFailed(failures[0])
+
+    async def _ssh(self, sock: socket.socket,
+                   port: int) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
+        setup = self.setup
+        host = setup.relay_host
+        client = _AgentClient(self)
+        try:
+            conn = await asyncssh.connect(
+                host, setup.real_port(port), sock=sock, client_factory=lambda: client,
+                username=setup.serial, client_keys=[setup.client_key], known_hosts=([], [], []),
+                agent_path=None, config=None, preferred_auth="publickey",
+                encryption_algs=ENCRYPTION_ALGS, keepalive_interval=KEEPALIVE_INTERVAL,
+                keepalive_count_max=KEEPALIVE_COUNT_MAX, login_timeout=setup.connect_timeout,
+                connect_timeout=setup.connect_timeout)
+        except asyncssh.HostKeyNotVerifiable:
+            sock.close()
+            self.presented_key = client.presented
+            mismatch = client.pin is not None and client.pin.verdict is PinVerdict.MISMATCH
+            detail = ""
+            if client.pin is not None:
+                pinned = ", ".join(client.pin.pinned) or "none"
+                detail = f"presented {client.pin.presented}; pinned {pinned}"
+            reason = Reason.HOST_KEY_MISMATCH if mismatch else Reason.HOST_KEY_UNKNOWN
+            raise AttemptFailed(failure(reason, host=host, port=port, detail=detail)) from None
+        except asyncssh.PermissionDenied:
+            sock.close()
+            raise AttemptFailed(failure(Reason.AUTH_REJECTED, host=host, port=port)) from None
+        except (TimeoutError, asyncio.TimeoutError):
+            sock.close()
+            raise AttemptFailed(failure(Reason.SSH_TIMEOUT, host=host, port=port)) from None
+        except ConnectionResetError:
+            sock.close()
+            raise AttemptFailed(failure(Reason.RESET, host=host, port=port)) from None
+        except (asyncssh.Error, OSError) as error:
+            sock.close()
+            raise AttemptFailed(failure(Reason.SSH_FAILED, host=host, port=port,
+                                        detail=str(error))) from None
+        self.stage(TunnelState.FORWARDING)
+        own = self._routes[setup.serial]
+        try:
+            await conn.create_server(own.accept, setup.serial, SERVICE_PORT,
+                                     window=CHANNEL_WINDOW)
+        except (asyncssh.ChannelListenError, asyncssh.Error, OSError) as error:
+            conn.close()
+            raise AttemptFailed(failure(Reason.FORWARD_REJECTED, host=host, port=port,
+                                        detail=str(error))) from None
+        return conn, client
+
+    async def _hold(self, conn: asyncssh.SSHClientConnection, client: _AgentClient) -> Failure:
+        """Serve the tunnel until it closes; return why it closed."""
+        self._conn = conn
+        self.stage(TunnelState.ESTABLISHED)
+        for serial in list(self._routes):
+            if serial != self.setup.serial:
+                await self._open_route(conn, serial)
+        await conn.wait_closed()
+        self._conn = None
+        self._drop_routes()
+        lost = str(client.lost or "")
+        reason = Reason.KEEPALIVE_TIMEOUT if "keepalive" in lost else Reason.CONNECTION_LOST
+        return failure(reason, host=self.setup.relay_host, port=self.port, detail=lost)
+
+    async def _open_route(self, conn: asyncssh.SSHClientConnection, serial: str) -> None:
+        sessions = self._routes.get(serial)
+        if sessions is None:
+            return
+        try:
+            listener = await conn.create_server(sessions.accept, serial, SERVICE_PORT,
+                                                window=CHANNEL_WINDOW)
+        except (asyncssh.Error, OSError) as error:
+            why = failure(Reason.FORWARD_REJECTED, host=self.setup.relay_host,
+                          port=self.port, detail=str(error))
+            self._log(Level.ERROR, f"the relay refused the route for {serial}: {error}")
+            self._on_route(serial, False, why)
+            return
+        if serial not in self._routes:
+            listener.close()
+            return
+        self._listeners[serial] = listener
+        self._on_route(serial, True, None)
+
+    def _drop_routes(self) -> None:
+        self._listeners.clear()
+        for serial in self._routes:
+            if serial != self.setup.serial:
+                self._on_route(serial, False, None)
+
+    async def _close_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        for sessions in self._routes.values():
+            sessions.cut_all()
+        if conn is not None:
+            conn.close()
+            with contextlib.suppress(Exception):
+                await conn.wait_closed()
+            self._drop_routes()

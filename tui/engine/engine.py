@@ -1,0 +1,572 @@
+"""The engine: every appliance's remote access, behind a small async API and plain events.
+
+It runs on the caller's event loop (the console's, or `rac agent`'s) and imports no UI.
+The UI calls `enable`, `disable`, `set_port`, `new_seed`, `accept_host_key`; it learns what
+happened only from events, so a screen can never show a state the engine did not reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+
+from tui.engine.agent import AgentSetup, LinkUpdate, TunnelAgent
+from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
+from tui.engine.audit import AuditLog
+from tui.engine.errors import NotEnabledError, UsageError
+from tui.engine.events import (
+    Event,
+    EventSink,
+    Level,
+    LogRecord,
+    SeedIssued,
+    ServiceEnded,
+    ServiceIdentified,
+    ServiceStarted,
+    StateChanged,
+)
+from tui.engine.inventory import ApplianceConfig, Inventory
+from tui.engine.keys import load_or_create_key
+from tui.engine.pinned_hosts import pin_host_key, replace_pin
+from tui.engine.reasons import Failure, Reason, failure
+from tui.engine.secure_files import ensure_private_dir, write_private
+from tui.engine.seeds import Chooser, generate_seed, validate_seed
+from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, EndpointIdentity
+from tui.engine.service_sessions import ServiceSessions, ServiceTarget
+from tui.engine.states import Mode, TunnelState
+from tui.engine.status import ApplianceStatus, SessionView, status_lines
+
+LIVE_FLUSH_DELAY = 0.25
+
+
+@dataclass(slots=True)
+class _Runtime:
+    """One appliance's live parts; the record holds what the operator decided."""
+
+    config: ApplianceConfig
+    record: ApplianceRecord
+    sessions: ServiceSessions
+    agent: TunnelAgent | None = None
+    link: LinkUpdate | None = None
+    route_up: bool = False
+    route_failure: Failure | None = None
+    expiring: bool = False
+    expiry_timer: asyncio.TimerHandle | None = None
+    published: StateChanged | None = None
+    since: float = 0.0
+    children: set[str] = field(default_factory=set)
+
+
+class Engine:
+    """All appliances of one inventory, their agents, sessions, records and audit trail."""
+
+    def __init__(self, inventory: Inventory, state_dir: Path, *,
+                 clock: Callable[[], float] = time.time,
+                 rng: random.Random | None = None,
+                 choose: Chooser = secrets.choice,
+                 accept_new_host_keys: bool = False) -> None:
+        self.inventory = inventory
+        self.state_dir = ensure_private_dir(state_dir)
+        self.clock = clock
+        self.accept_new_host_keys = accept_new_host_keys
+        self._rng = rng or random.Random()
+        self._choose = choose
+        self._sinks: list[EventSink] = []
+        self._store = ApplianceStore(self.state_dir)
+        self.audit = AuditLog(self.state_dir / "audit.jsonl", clock)
+        self._ca_key = asyncssh.read_public_key(
+            inventory.resolve_path(inventory.relay.support_ca))
+        self._runtimes: dict[str, _Runtime] = {}
+        self._live_timer: asyncio.TimerHandle | None = None
+        started = clock()
+        for config in inventory.appliance:
+            record = self._store.load(config.name) or ApplianceRecord(
+                mode=config.mode, gateway=config.gateway)
+            runtime = _Runtime(config, record, self._make_sessions(config), since=started)
+            self._runtimes[config.name] = runtime
+
+    # -- events -------------------------------------------------------------------------
+
+    def subscribe(self, sink: EventSink) -> Callable[[], None]:
+        """Call `sink` with every event from now on; returns the function that unsubscribes."""
+        self._sinks.append(sink)
+        return lambda: self._sinks.remove(sink) if sink in self._sinks else None
+
+    def _emit(self, event: Event) -> None:
+        self._audit_event(event)
+        for sink in list(self._sinks):
+            sink(event)
+
+    def _log(self, name: str, level: Level, message: str) -> None:
+        self._emit(LogRecord(name, level, message, self.clock()))
+
+    def _audit_event(self, event: Event) -> None:
+        if isinstance(event, ServiceStarted):
+            self.audit.write("service-start", appliance=event.appliance,
+                             session=event.session_id, source=event.source)
+        elif isinstance(event, ServiceIdentified):
+            self.audit.write("service-identified", appliance=event.appliance,
+                             session=event.session_id, engineer=event.engineer)
+        elif isinstance(event, ServiceEnded):
+            self.audit.write("service-end", appliance=event.appliance,
+                             session=event.session_id, engineer=event.engineer,
+                             source=event.source, bytes_in=event.bytes_in,
+                             bytes_out=event.bytes_out, duration=round(event.duration, 3))
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume every appliance that was enabled when the process last stopped."""
+        now = self.clock()
+        for runtime in self._ordered():
+            record = runtime.record
+            if not record.enabled:
+                if record.ended == "expired":
+                    self._publish(runtime)
+                continue
+            if record.expires_at is not None and record.expires_at <= now:
+                self._finish_expiry(runtime)
+                continue
+            self._log(runtime.config.name, Level.INFO, "resuming remote access "
+                      "enabled before the restart")
+            self._activate(runtime)
+
+    async def shutdown(self) -> None:
+        """Stop every agent without changing what is enabled (the process is exiting)."""
+        for runtime in self._runtimes.values():
+            if runtime.expiry_timer is not None:
+                runtime.expiry_timer.cancel()
+            runtime.sessions.stop_accepting("The appliance is shutting down.")
+            if runtime.agent is not None:
+                await runtime.agent.stop()
+            runtime.sessions.cut_all()
+            if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
+                await runtime.sessions.target.close()
+        self._flush_live()
+
+    def _ordered(self) -> list[_Runtime]:
+        """Tunnels before the SSHACCESS appliances that ride on them."""
+        runtimes = list(self._runtimes.values())
+        return sorted(runtimes, key=lambda r: r.record.mode is Mode.SSHACCESS)
+
+    # -- the API ------------------------------------------------------------------------
+
+    async def enable(self, name: str, *, mode: Mode | None = None, seed: str | None = None,
+                     port: int | None = None, gateway: str | None = None,
+                     lifetime: float | None = None) -> str:
+        """Turn remote access on; returns the seed in force (generated unless given)."""
+        runtime = self._runtime(name)
+        config = runtime.config
+        mode = mode or config.mode
+        chosen_seed = validate_seed(seed) if seed is not None else generate_seed(self._choose)
+        chosen_port = self.inventory.check_port(port) if port is not None else None
+        if mode is Mode.SSHACCESS:
+            gateway = gateway or config.gateway or runtime.record.gateway
+            self._check_gateway(name, gateway)
+        else:
+            gateway = None
+        if runtime.record.enabled:
+            await self._deactivate(runtime, "re-enabled with new settings")
+        now = self.clock()
+        life = lifetime if lifetime is not None else self.inventory.relay.lifetime
+        runtime.record = ApplianceRecord(
+            enabled=True, mode=mode, port=chosen_port or runtime.record.port,
+            gateway=gateway, seed=chosen_seed, enabled_at=now, expires_at=now + life)
+        runtime.expiring = False
+        self._store.save(name, runtime.record)
+        self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
+                         port=self._selected_port(runtime), gateway=gateway,
+                         expires_at=round(now + life, 3))
+        self._emit(SeedIssued(name, config.serial, chosen_seed, now))
+        self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
+                  f"give support the serial {config.serial} and the seed")
+        self._activate(runtime)
+        return chosen_seed
+
+    async def disable(self, name: str) -> None:
+        """Turn remote access off: cut sessions now, close the tunnel, forget the seed."""
+        runtime = self._runtime(name)
+        if not runtime.record.enabled:
+            self._publish(runtime)
+            return
+        await self._deactivate(runtime, "disabled by the operator", disabling=True)
+        runtime.record.enabled = False
+        runtime.record.seed = None
+        runtime.record.ended = "disabled"
+        self._store.save(name, runtime.record)
+        self.audit.write("disable", appliance=name, serial=runtime.config.serial)
+        self._log(name, Level.INFO, "Success — Remote Access has been disabled")
+        self._publish(runtime)
+
+    async def disable_all(self) -> None:
+        """Disable every enabled appliance (quit with tunnels up, SIGTERM of `rac agent`)."""
+        for runtime in sorted(self._runtimes.values(),
+                              key=lambda r: r.record.mode is Mode.TUNNEL):
+            if runtime.record.enabled:
+                await self.disable(runtime.config.name)
+
+    async def set_port(self, name: str, port: int) -> None:
+        """Use another relay port; a running tunnel reconnects on it at once."""
+        runtime = self._runtime(name)
+        self.inventory.check_port(port)
+        if runtime.record.mode is Mode.SSHACCESS:
+            raise UsageError(f"{name} is reached through its gateway on port 22: "
+                             "it has no relay port of its own.")
+        runtime.record.port = port
+        self._store.save(name, runtime.record)
+        self.audit.write("port", appliance=name, port=port)
+        self._log(name, Level.INFO, f"relay port set to {port}")
+        if runtime.agent is not None and runtime.agent.running:
+            await runtime.agent.restart(port)
+        elif runtime.agent is not None:
+            runtime.agent.port = port
+
+    async def new_seed(self, name: str, seed: str | None = None) -> str:
+        """Replace the seed: every support session and credential of the old one ends now."""
+        runtime = self._runtime(name)
+        if not runtime.record.enabled:
+            raise NotEnabledError(f"Remote access is not enabled on {name}: enable it first.")
+        new = validate_seed(seed) if seed is not None else generate_seed(self._choose)
+        runtime.record.seed = new
+        self._store.save(name, runtime.record)
+        runtime.sessions.cut_all()
+        self.audit.write("seed-changed", appliance=name, serial=runtime.config.serial)
+        self._emit(SeedIssued(name, runtime.config.serial, new, self.clock()))
+        self._log(name, Level.WARNING, "new seed in force: support sessions of the old seed "
+                  "were ended")
+        return new
+
+    async def accept_host_key(self, name: str) -> str:
+        """Pin the relay key the agent was shown (first use, or a vendor's key change)."""
+        runtime = self._runtime(name)
+        agent = runtime.agent
+        state = runtime.link.state if runtime.link else TunnelState.DISABLED
+        if agent is None or agent.presented_key is None or not state.needs_operator:
+            raise UsageError(f"{name} is not waiting for a host key decision.")
+        known_hosts = self.inventory.known_hosts_path
+        host = agent.setup.relay_host
+        if state is TunnelState.HOST_KEY_MISMATCH:
+            replace_pin(known_hosts, host, agent.presented_key)
+        else:
+            pin_host_key(known_hosts, host, agent.presented_key)
+        fingerprint = agent.presented_key.get_fingerprint("sha256")
+        self.audit.write("host-key-accepted", appliance=name, host=host,
+                         fingerprint=fingerprint, replaced=state is TunnelState.HOST_KEY_MISMATCH)
+        self._log(name, Level.WARNING, f"relay host key {fingerprint} pinned for {host}")
+        await agent.restart()
+        return fingerprint
+
+    def status(self, name: str) -> ApplianceStatus:
+        """One appliance's status now."""
+        return self._status(self._runtime(name))
+
+    def statuses(self) -> list[ApplianceStatus]:
+        """Every appliance, in inventory order."""
+        return [self._status(runtime) for runtime in self._runtimes.values()]
+
+    def seed(self, name: str) -> str | None:
+        """The seed in force, for the operator's screen only (never for a log)."""
+        return self._runtime(name).record.seed
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _runtime(self, name: str) -> _Runtime:
+        runtime = self._runtimes.get(name)
+        if runtime is None:
+            self.inventory.get(name)  # raises the error that lists the known names
+            raise AssertionError(name)
+        return runtime
+
+    def _check_gateway(self, name: str, gateway: str | None) -> None:
+        if not gateway:
+            raise UsageError(f"{name}: SSHACCESS needs a gateway appliance that has a tunnel.")
+        target = self.inventory.get(gateway)
+        if gateway == name or self._runtimes[gateway].record.mode is Mode.SSHACCESS \
+                or target.mode is Mode.SSHACCESS:
+            raise UsageError(f"{gateway} cannot be the gateway of {name}: a gateway must be "
+                             "another appliance in TUNNEL mode.")
+
+    def _selected_port(self, runtime: _Runtime) -> int:
+        return runtime.record.port or self.inventory.port_for(runtime.config)
+
+    def _make_sessions(self, config: ApplianceConfig) -> ServiceSessions:
+        name = config.name
+        target: ServiceTarget
+        address = config.service_address
+        if address is not None:
+            target = address
+        else:
+            host_key = load_or_create_key(self.state_dir / "keys" / f"{name}_host_ed25519",
+                                          f"{name} service endpoint")
+            hooks = EndpointHooks(
+                current_seed=lambda: self._current_seed(name),
+                status_lines=lambda: status_lines(self.status(name), self.clock()),
+                identified=lambda session, engineer: self._runtimes[name].sessions.identified(
+                    session, engineer),
+                rejected=lambda source, user, why: self._rejected(name, source, user, why),
+            )
+            identity = EndpointIdentity(name, config.serial, config.model, host_key,
+                                        self._ca_key)
+            target = BuiltinServiceEndpoint(identity, hooks)
+        return ServiceSessions(name, target, clock=self.clock, emit=self._emit,
+                               on_count=lambda count: self._sessions_changed(name, count))
+
+    def _current_seed(self, name: str) -> str | None:
+        runtime = self._runtimes[name]
+        if not runtime.record.enabled or not runtime.sessions.accepting:
+            return None
+        return runtime.record.seed
+
+    def _rejected(self, name: str, source: str, user: str, why: str) -> None:
+        self.audit.write("support-login-rejected", appliance=name, source=source,
+                         user=user, why=why)
+        self._log(name, Level.WARNING, f"support login from {source} rejected: {why}")
+
+    def _activate(self, runtime: _Runtime) -> None:
+        """Open the doors the record says are open and start what carries them."""
+        name = runtime.config.name
+        record = runtime.record
+        runtime.sessions.open()
+        self._arm_expiry(runtime)
+        if record.mode is Mode.TUNNEL:
+            agent = runtime.agent or self._make_agent(runtime)
+            runtime.agent = agent
+            agent.port = self._selected_port(runtime)
+            for child in self._runtimes.values():
+                if (child.record.enabled and child.record.mode is Mode.SSHACCESS
+                        and child.record.gateway == name):
+                    runtime.children.add(child.config.name)
+                    agent.announce(child.config.serial, child.sessions)
+            agent.start()
+        else:
+            gateway = self._runtimes[record.gateway or ""]
+            gateway.children.add(name)
+            runtime.route_up = False
+            runtime.route_failure = None
+            if gateway.agent is not None and gateway.record.enabled:
+                gateway.agent.announce(runtime.config.serial, runtime.sessions)
+            self._publish(runtime)
+
+    async def _deactivate(self, runtime: _Runtime, why: str, *, disabling: bool = False) -> None:
+        name = runtime.config.name
+        if disabling:
+            self._emit(StateChanged(name, TunnelState.DISABLING, self.clock(),
+                                    port=self._selected_port(runtime),
+                                    relay_host=self._relay_host(runtime)))
+        if runtime.expiry_timer is not None:
+            runtime.expiry_timer.cancel()
+            runtime.expiry_timer = None
+        runtime.sessions.stop_accepting("Remote access is not enabled on this appliance.")
+        runtime.sessions.cut_all()
+        if runtime.record.mode is Mode.SSHACCESS:
+            gateway = self._runtimes.get(runtime.record.gateway or "")
+            if gateway is not None:
+                gateway.children.discard(name)
+                if gateway.agent is not None:
+                    gateway.agent.withdraw(runtime.config.serial)
+            runtime.route_up = False
+        elif runtime.agent is not None:
+            await runtime.agent.stop()
+            runtime.link = None
+        self._log(name, Level.INFO, why)
+
+    def _make_agent(self, runtime: _Runtime) -> TunnelAgent:
+        config = runtime.config
+        relay = self.inventory.relay
+        key = load_or_create_key(self.state_dir / "keys" / f"{config.name}_ed25519",
+                                 f"{config.serial} appliance key")
+        setup = AgentSetup(
+            name=config.name, serial=config.serial, relay_host=self.inventory.relay_host(config),
+            nameservers=relay.nameservers, ports=relay.ports, port_map=dict(relay.port_map),
+            fallback=relay.fallback, connect_timeout=relay.connect_timeout,
+            client_key=key, known_hosts=self.inventory.known_hosts_path)
+        name = config.name
+        return TunnelAgent(
+            setup, runtime.sessions, port=self._selected_port(runtime), rng=self._rng,
+            clock=self.clock, report=lambda update: self._link_changed(name, update),
+            log=lambda level, message: self._log(name, level, message),
+            on_route=self._route_changed)
+
+    def _link_changed(self, name: str, update: LinkUpdate) -> None:
+        runtime = self._runtimes[name]
+        runtime.link = update
+        if update.failure is not None:
+            level = Level.ERROR if update.state.needs_operator else Level.WARNING
+            detail = f" ({update.failure.detail})" if update.failure.detail else ""
+            self._log(name, level, f"{update.failure.reason}: {update.failure.sentence}{detail}")
+        if (update.state is TunnelState.HOST_KEY_UNKNOWN and self.accept_new_host_keys
+                and runtime.agent is not None):
+            asyncio.get_running_loop().create_task(self.accept_host_key(name))
+        self._publish(runtime)
+
+    def _route_changed(self, serial: str, up: bool, why: Failure | None) -> None:
+        for runtime in self._runtimes.values():
+            if runtime.config.serial == serial and runtime.record.mode is Mode.SSHACCESS:
+                runtime.route_up = up and runtime.record.enabled
+                runtime.route_failure = why
+                if up:
+                    self._log(runtime.config.name, Level.INFO,
+                              f"reachable through {runtime.record.gateway}")
+                self._publish(runtime)
+
+    def _sessions_changed(self, name: str, count: int) -> None:
+        runtime = self._runtimes[name]
+        self._publish(runtime)
+        owner = runtime
+        if runtime.record.mode is Mode.SSHACCESS:
+            owner = self._runtimes.get(runtime.record.gateway or "", runtime)
+        for candidate in {id(runtime): runtime, id(owner): owner}.values():
+            if candidate.expiring and self._idle(candidate):
+                self._finish_expiry(candidate)
+
+    def _idle(self, runtime: _Runtime) -> bool:
+        """No support session runs over this appliance's access (its own or its children's)."""
+        riders = [runtime, *(self._runtimes[c] for c in runtime.children)]
+        return all(not r.sessions.sessions for r in riders)
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def _arm_expiry(self, runtime: _Runtime) -> None:
+        expires_at = runtime.record.expires_at
+        if expires_at is None:
+            return
+        if runtime.expiry_timer is not None:
+            runtime.expiry_timer.cancel()
+        delay = max(0.0, expires_at - self.clock())
+        loop = asyncio.get_running_loop()
+        runtime.expiry_timer = loop.call_later(delay, self._expire, runtime.config.name)
+
+    def _expire(self, name: str) -> None:
+        runtime = self._runtimes[name]
+        runtime.expiry_timer = None
+        runtime.expiring = True
+        runtime.sessions.stop_accepting("Remote access has expired on this appliance.")
+        self._log(name, Level.WARNING, "access lifetime ended: no new support session; "
+                  "open sessions run on until closed")
+        self.audit.write("expiring", appliance=name, open_sessions=len(runtime.sessions.sessions))
+        if self._idle(runtime):
+            self._finish_expiry(runtime)
+
+    def _finish_expiry(self, runtime: _Runtime) -> None:
+        name = runtime.config.name
+        runtime.expiring = False
+        runtime.record.enabled = False
+        runtime.record.seed = None
+        runtime.record.ended = "expired"
+        self._store.save(name, runtime.record)
+        self.audit.write("expired", appliance=name, serial=runtime.config.serial)
+        runtime.sessions.stop_accepting("Remote access has expired on this appliance.")
+        if runtime.agent is not None:
+            agent = runtime.agent
+            runtime.link = None
+            asyncio.get_running_loop().create_task(agent.stop())
+        if runtime.record.mode is Mode.SSHACCESS:
+            gateway = self._runtimes.get(runtime.record.gateway or "")
+            if gateway is not None and gateway.agent is not None:
+                gateway.agent.withdraw(runtime.config.serial)
+        self._publish(runtime)
+
+    # -- state composition --------------------------------------------------------------
+
+    def _relay_host(self, runtime: _Runtime) -> str:
+        if runtime.record.mode is Mode.SSHACCESS:
+            return runtime.record.gateway or ""
+        return self.inventory.relay_host(runtime.config)
+
+    def _compose(self, runtime: _Runtime) -> StateChanged:
+        """The state the operator sees, from the link, the route and the sessions."""
+        name = runtime.config.name
+        now = self.clock()
+        record = runtime.record
+        busy = bool(runtime.sessions.sessions)
+        port = self._selected_port(runtime)
+        host = self._relay_host(runtime)
+        if not record.enabled:
+            state = TunnelState.EXPIRED if record.ended == "expired" else TunnelState.DISABLED
+            why = failure(Reason.EXPIRED) if state is TunnelState.EXPIRED else None
+            return StateChanged(name, state, now, reason=why.reason if why else "",
+                                detail=why.sentence if why else "", port=port, relay_host=host)
+        if record.mode is Mode.SSHACCESS:
+            if runtime.route_up:
+                state = TunnelState.SERVICE if busy else TunnelState.READY
+                return StateChanged(name, state, now, port=22, relay_host=host)
+            why = runtime.route_failure or failure(Reason.GATEWAY_DOWN,
+                                                   gateway=record.gateway or "")
+            return StateChanged(name, TunnelState.WAITING_GATEWAY, now, reason=why.reason,
+                                detail=why.sentence, port=22, relay_host=host)
+        link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
+        state = link.state
+        if state is TunnelState.ESTABLISHED and busy:
+            state = TunnelState.SERVICE
+        why = link.failure
+        return StateChanged(name, state, now, reason=why.reason if why else "",
+                            detail=why.sentence if why else "", port=link.port,
+                            relay_host=host, address=link.address, attempt=link.attempt,
+                            retry_at=link.retry_at, fingerprint=link.fingerprint)
+
+    def _publish(self, runtime: _Runtime) -> None:
+        event = self._compose(runtime)
+        previous = runtime.published
+        if previous is not None and _same_state(previous, event):
+            return
+        if previous is None or previous.state is not event.state:
+            runtime.since = event.ts
+        runtime.published = event
+        self._emit(event)
+        self._schedule_live_flush()
+
+    def _status(self, runtime: _Runtime) -> ApplianceStatus:
+        event = runtime.published or self._compose(runtime)
+        config = runtime.config
+        record = runtime.record
+        return ApplianceStatus(
+            name=config.name, serial=config.serial, series=config.series.value,
+            model=config.model, mode=record.mode, enabled=record.enabled, state=event.state,
+            relay_host=event.relay_host, port=event.port or self._selected_port(runtime),
+            selected_port=self._selected_port(runtime), since=runtime.since,
+            reason=event.reason, detail=event.detail, address=event.address,
+            gateway=record.gateway or "", enabled_at=record.enabled_at if record.enabled
+            else None, expires_at=record.expires_at if record.enabled else None,
+            attempt=event.attempt, retry_at=event.retry_at, fingerprint=event.fingerprint,
+            sessions=tuple(SessionView(s.session_id, s.engineer, s.source, s.started,
+                                       s.bytes_in, s.bytes_out)
+                           for s in runtime.sessions.sessions))
+
+    # -- live status file for `rac status` from another process -------------------------
+
+    @property
+    def live_path(self) -> Path:
+        """Where the running engine publishes its appliances' states."""
+        return self.state_dir / "live.json"
+
+    def _schedule_live_flush(self) -> None:
+        if self._live_timer is None:
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_running_loop()
+                self._live_timer = loop.call_later(LIVE_FLUSH_DELAY, self._flush_live)
+
+    def _flush_live(self) -> None:
+        if self._live_timer is not None:
+            self._live_timer.cancel()
+        self._live_timer = None
+        snapshot = {"pid": os.getpid(), "updated": self.clock(),
+                    "appliances": {s.name: s.to_json() for s in self.statuses()}}
+        write_private(self.live_path, json.dumps(snapshot, indent=1))
+
+
+def _same_state(before: StateChanged, after: StateChanged) -> bool:
+    """Equal but for the time stamp: nothing to tell anyone."""
+    return (before.state, before.reason, before.detail, before.port, before.address,
+            before.attempt, before.retry_at, before.fingerprint) == (
+        after.state, after.reason, after.detail, after.port, after.address, after.attempt,
+        after.retry_at, after.fingerprint)

@@ -1,0 +1,106 @@
+"""Plain event dataclasses: the only way the engine speaks to a UI, a CLI or the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from tui.engine.states import TunnelState
+
+
+class Level(StrEnum):
+    """Severity of a log record, for the log pane's level filter."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """An appliance's tunnel moved to a new state."""
+
+    kind: ClassVar[str] = "state"
+    appliance: str
+    state: TunnelState
+    ts: float
+    reason: str = ""
+    detail: str = ""
+    port: int | None = None
+    relay_host: str = ""
+    address: str = ""
+    attempt: int = 0
+    retry_at: float | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SeedIssued:
+    """A new seed is in force; the seed itself is for the operator's eyes, never for a log."""
+
+    kind: ClassVar[str] = "seed"
+    appliance: str
+    serial: str
+    seed: str = field(repr=False)
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStarted:
+    """A support engineer's connection reached the appliance: it is in (SERVICE)."""
+
+    kind: ClassVar[str] = "service-start"
+    appliance: str
+    session_id: str
+    source: str
+    ts: float
+    engineer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEnded:
+    """A support connection closed; carries its totals for the audit log."""
+
+    kind: ClassVar[str] = "service-end"
+    appliance: str
+    session_id: str
+    source: str
+    ts: float
+    engineer: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceIdentified:
+    """The built-in endpoint learned who the engineer of a running session is."""
+
+    kind: ClassVar[str] = "service-identified"
+    appliance: str
+    session_id: str
+    engineer: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """A line for the appliance's log pane."""
+
+    kind: ClassVar[str] = "log"
+    appliance: str
+    level: Level
+    message: str
+    ts: float
+
+
+Event = StateChanged | SeedIssued | ServiceStarted | ServiceEnded | ServiceIdentified | LogRecord
+EventSink = Callable[[Event], None]
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict with the event kind first (the `rac agent --json` line format)."""
+    return {"event": event.kind, **asdict(event)}

@@ -1,0 +1,65 @@
+"""The relay's pinned host key: check on every connection, add only on an explicit accept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import asyncssh
+
+from tui.engine.keys import fingerprint
+from tui.engine.secure_files import append_private, write_private
+
+
+class PinVerdict(StrEnum):
+    """What the pinned keys say about a presented key."""
+
+    TRUSTED = "trusted"
+    UNKNOWN = "unknown"
+    MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class PinCheck:
+    """The verdict, with the fingerprints to show the operator when it is not TRUSTED."""
+
+    verdict: PinVerdict
+    presented: str
+    pinned: tuple[str, ...] = ()
+
+
+def check_pin(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> PinCheck:
+    """Compare `key` with what `known_hosts` pins for `host` (by name: all relay ports share it)."""
+    presented = fingerprint(key)
+    pinned: list[asyncssh.SSHKey] = []
+    if known_hosts.exists():
+        trusted, *_ = asyncssh.read_known_hosts(str(known_hosts)).match(host, "", None)
+        pinned = list(trusted)
+    if not pinned:
+        return PinCheck(PinVerdict.UNKNOWN, presented)
+    prints = tuple(fingerprint(k) for k in pinned)
+    if any(k.public_data == key.public_data for k in pinned):
+        return PinCheck(PinVerdict.TRUSTED, presented, prints)
+    return PinCheck(PinVerdict.MISMATCH, presented, prints)
+
+
+def pin_host_key(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> None:
+    """Record the operator's explicit accept of `key` for `host` (OpenSSH known_hosts line)."""
+    line = f"{host} {key.export_public_key().decode().strip()}"
+    append_private(known_hosts, line)
+
+
+def replace_pin(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> None:
+    """Drop every pin naming exactly `host`, then pin `key` (operator-approved key change)."""
+    kept: list[str] = []
+    if known_hosts.exists():
+        for line in known_hosts.read_text(encoding="utf-8").splitlines():
+            fields = line.split(maxsplit=1)
+            names = fields[0].split(",") if len(fields) == 2 else []
+            if host not in names:
+                kept.append(line)
+            elif len(names) > 1:
+                kept.append(",".join(n for n in names if n != host) + " " + fields[1])
+    write_private(known_hosts, "\n".join([*kept, ""]) if kept else "")
+    pin_host_key(known_hosts, host, key)

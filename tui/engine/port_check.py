@@ -1,0 +1,165 @@
+"""Open a TCP connection and learn what the far side says first, bounded by one timeout.
+
+The agent and the probe both use this, so a port the probe calls `smtp` is the port the agent
+fails with `not-ssh:smtp`. The bytes are peeked, not read, so an SSH banner is still in the
+socket when the agent hands the socket to asyncssh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tui.engine.first_bytes import Speaker, classify_first_bytes
+from tui.engine.reasons import Reason
+
+PEEK_SIZE = 512
+PROBE_IDENT = b"SSH-2.0-rac_probe\r\n"
+
+
+class Outcome(StrEnum):
+    """The connectivity classes of a port (issue: probe)."""
+
+    SSH = "ssh"
+    SMTP = "smtp"
+    HTTP = "http"
+    TLS = "tls"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    RESET = "reset"
+    CLOSED = "closed"
+    OTHER = "other"
+    UNREACHABLE = "unreachable"
+
+
+_FROM_SPEAKER = {
+    Speaker.SSH: Outcome.SSH,
+    Speaker.SMTP: Outcome.SMTP,
+    Speaker.HTTP: Outcome.HTTP,
+    Speaker.TLS: Outcome.TLS,
+    Speaker.CLOSED: Outcome.CLOSED,
+    Speaker.OTHER: Outcome.OTHER,
+}
+
+
+@dataclass(slots=True)
+class PortAnswer:
+    """What one connection attempt found; `sock` is left open only for an SSH answer."""
+
+    address: str
+    port: int
+    outcome: Outcome
+    shown: str = ""
+    connect_ms: float | None = None
+    first_byte_ms: float | None = None
+    silent: bool = False
+    sock: socket.socket | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Release the socket if nobody took it."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+async def check_port(address: str, port: int, *, timeout: float, nudge: bool = True,
+                     keep_ssh_socket: bool = False) -> PortAnswer:
+    """Connect to address:port and classify the first answer, all within `timeout` seconds.
+
+    A silent server gets an SSH identification line (`nudge`) and a second chance to speak,
+    as a telnet test would. With `keep_ssh_socket`, an SSH answer leaves the socket open and
+    unread for an SSH client to take; a silent one does too when not nudged.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    started = time.perf_counter()
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    answer = PortAnswer(address, port, Outcome.TIMEOUT)
+    handed_over = False
+    try:
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
+        except TimeoutError:
+            return answer
+        except ConnectionRefusedError:
+            answer.outcome = Outcome.REFUSED
+            return answer
+        except ConnectionResetError:
+            answer.outcome = Outcome.RESET
+            return answer
+        except OSError as error:
+            if error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
+                answer.outcome = Outcome.UNREACHABLE
+                return answer
+            raise
+        answer.connect_ms = (time.perf_counter() - started) * 1000
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        data = await _peek(loop, sock, deadline - loop.time())
+        if data is None and nudge:
+            sock.send(PROBE_IDENT)
+            data = await _peek(loop, sock, deadline - loop.time())
+        if data is None:
+            answer.silent = True
+            if keep_ssh_socket and not nudge:
+                answer.sock, handed_over = sock, True
+            return answer
+        answer.first_byte_ms = (time.perf_counter() - started) * 1000
+        words = classify_first_bytes(data)
+        answer.outcome, answer.shown = _FROM_SPEAKER[words.speaker], words.shown
+        if answer.outcome is Outcome.SSH and keep_ssh_socket:
+            answer.sock, handed_over = sock, True
+        return answer
+    except ConnectionResetError:
+        answer.outcome = Outcome.RESET
+        return answer
+    finally:
+        if not handed_over:
+            sock.close()
+
+
+async def _peek(loop: asyncio.AbstractEventLoop, sock: socket.socket,
+                timeout: float) -> bytes | None:
+    """The bytes waiting on `sock` without consuming them; None if none came in time."""
+    if timeout <= 0:
+        return None
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await asyncio.wait_for(readable, timeout)
+    except TimeoutError:
+        return None
+    finally:
+        loop.remove_reader(sock.fileno())
+    return sock.recv(PEEK_SIZE, socket.MSG_PEEK)
+
+
+def reason_for(answer: PortAnswer) -> Reason:
+    """The agent's failure reason for a port that did not answer with SSH."""
+    if answer.outcome is Outcome.TIMEOUT and answer.silent:
+        return Reason.SSH_TIMEOUT
+    return _REASONS[answer.outcome]
+
+
+_REASONS = {
+    Outcome.REFUSED: Reason.TCP_REFUSED,
+    Outcome.TIMEOUT: Reason.TCP_TIMEOUT,
+    Outcome.UNREACHABLE: Reason.TCP_UNREACHABLE,
+    Outcome.RESET: Reason.RESET,
+    Outcome.SMTP: Reason.NOT_SSH_SMTP,
+    Outcome.HTTP: Reason.NOT_SSH_HTTP,
+    Outcome.TLS: Reason.NOT_SSH_TLS,
+    Outcome.CLOSED: Reason.NOT_SSH_CLOSED,
+    Outcome.OTHER: Reason.NOT_SSH_OTHER,
+    Outcome.SSH: Reason.SSH_FAILED,
+}

@@ -1,0 +1,129 @@
+"""Machine-readable failure reasons and the sentence an operator can act on (DESIGN §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why a tunnel attempt failed or stopped."""
+
+    DNS_NXDOMAIN = "dns-nxdomain"
+    DNS_NO_RESOLVER = "dns-no-resolver"
+    DNS_TIMEOUT = "dns-timeout"
+    DNS_SERVFAIL = "dns-servfail"
+    DNS_NO_ANSWER = "dns-no-answer"
+    TCP_REFUSED = "tcp-refused"
+    TCP_TIMEOUT = "tcp-timeout"
+    TCP_UNREACHABLE = "tcp-unreachable"
+    RESET = "reset"
+    NOT_SSH_SMTP = "not-ssh:smtp"
+    NOT_SSH_HTTP = "not-ssh:http"
+    NOT_SSH_TLS = "not-ssh:tls"
+    NOT_SSH_CLOSED = "not-ssh:closed"
+    NOT_SSH_OTHER = "not-ssh:other"
+    SSH_TIMEOUT = "ssh-timeout"
+    SSH_FAILED = "ssh-failed"
+    HOST_KEY_UNKNOWN = "host-key-unknown"
+    HOST_KEY_MISMATCH = "host-key-mismatch"
+    AUTH_REJECTED = "auth-rejected"
+    FORWARD_REJECTED = "forward-rejected"
+    KEEPALIVE_TIMEOUT = "keepalive-timeout"
+    CONNECTION_LOST = "connection-lost"
+    EXPIRED = "expired"
+    GATEWAY_DOWN = "gateway-down"
+
+    @property
+    def blocked_port(self) -> bool:
+        """The port itself is the problem, so another port may work (port fallback)."""
+        return self in _PORT_BLOCKED
+
+
+_PORT_BLOCKED = frozenset(
+    {
+        Reason.TCP_REFUSED,
+        Reason.TCP_TIMEOUT,
+        Reason.RESET,
+        Reason.NOT_SSH_SMTP,
+        Reason.NOT_SSH_HTTP,
+        Reason.NOT_SSH_TLS,
+        Reason.NOT_SSH_CLOSED,
+        Reason.NOT_SSH_OTHER,
+        Reason.SSH_TIMEOUT,
+    }
+)
+
+ALTERNATIVE_PORT = 443
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed attempt: the reason code, what was seen, and what the operator should do."""
+
+    reason: Reason
+    sentence: str
+    detail: str = ""
+
+
+def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None,
+                      gateway: str = "") -> str:
+    """The sentence shown for `reason`; it says what happened and what to try next."""
+    where = f"port {port}" if port is not None else "the relay port"
+    other = ALTERNATIVE_PORT if port != ALTERNATIVE_PORT else 4766
+    try_other = f"Try port {other}."
+    sentences: dict[Reason, str] = {
+        Reason.DNS_NXDOMAIN: f"The name {host} does not exist in DNS (NXDOMAIN). "
+        "Check the appliance's DNS servers and the relay domain.",
+        Reason.DNS_NO_RESOLVER: "No DNS server is configured, and the relay is reached by name. "
+        "Add a nameserver to the inventory or to /etc/resolv.conf.",
+        Reason.DNS_TIMEOUT: f"No DNS server answered for {host}. "
+        "Check that the DNS servers are reachable from the appliance.",
+        Reason.DNS_SERVFAIL: f"The DNS server failed to resolve {host} (SERVFAIL). "
+        "Check the DNS server's forwarding.",
+        Reason.DNS_NO_ANSWER: f"DNS has no address for {host}. Check the relay domain.",
+        Reason.TCP_REFUSED: f"The relay refused the connection on {where}: "
+        f"nothing listens there or a firewall rejects it. {try_other}",
+        Reason.TCP_TIMEOUT: f"No answer on {where}: a firewall is probably dropping "
+        f"outbound connections to it. {try_other}",
+        Reason.TCP_UNREACHABLE: f"The relay at {host} is unreachable: there is no route. "
+        "Check the appliance's default gateway.",
+        Reason.RESET: f"The connection on {where} was reset before SSH began: a firewall "
+        f"or proxy is cutting it. {try_other}",
+        Reason.NOT_SSH_SMTP: f"Port {port} answers with an SMTP greeting: a firewall is "
+        f"inspecting SMTP. {try_other}",
+        Reason.NOT_SSH_HTTP: f"Port {port} answers with HTTP: a web proxy sits in the way. "
+        f"{try_other}",
+        Reason.NOT_SSH_TLS: f"Port {port} answers with TLS: a device is intercepting TLS. "
+        f"{try_other}",
+        Reason.NOT_SSH_CLOSED: f"Port {port} accepted the connection and closed it without "
+        f"a word: a firewall is cutting non-conforming traffic. {try_other}",
+        Reason.NOT_SSH_OTHER: f"Port {port} answers, but not with SSH: a protocol-aware "
+        f"device is in the way. {try_other}",
+        Reason.SSH_TIMEOUT: f"Port {port} connected but the SSH handshake never completed. "
+        f"{try_other}",
+        Reason.SSH_FAILED: "The SSH handshake with the relay failed.",
+        Reason.HOST_KEY_UNKNOWN: f"The relay {host} presents a host key that is not pinned "
+        "yet. Compare its fingerprint with the vendor's and accept it to continue.",
+        Reason.HOST_KEY_MISMATCH: f"The relay {host} presents a different host key than the "
+        "pinned one. This can be an attack: the tunnel stays down until you act.",
+        Reason.AUTH_REJECTED: "The relay rejected this appliance's key. Ask the vendor to "
+        "enrol the appliance key shown in the dashboard.",
+        Reason.FORWARD_REJECTED: "The relay refused to route support to this appliance. "
+        "Another appliance may claim the same serial.",
+        Reason.KEEPALIVE_TIMEOUT: "The relay stopped answering keepalives: the connection "
+        "is gone. Reconnecting.",
+        Reason.CONNECTION_LOST: "The connection to the relay was lost. Reconnecting.",
+        Reason.EXPIRED: "Remote access reached the end of its lifetime. Enable it again to "
+        "give support a new window.",
+        Reason.GATEWAY_DOWN: f"Waiting for the gateway appliance {gateway} to bring its "
+        "tunnel up.",
+    }
+    return sentences[reason]
+
+
+def failure(reason: Reason, *, host: str = "", port: int | None = None,
+            detail: str = "", gateway: str = "") -> Failure:
+    """Build a Failure with its operator sentence."""
+    return Failure(reason, operator_sentence(reason, host=host, port=port, gateway=gateway),
+                   detail)

@@ -1,0 +1,1 @@
+"""The vendor-side support relay: routes engineers to appliances by serial."""

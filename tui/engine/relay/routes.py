@@ -1,0 +1,71 @@
+"""The relay's routing table: appliance serial → the agent connection that serves it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncssh
+
+
+@dataclass(eq=False, slots=True)
+class Route:
+    """A serial the relay can reach, and over which agent connection."""
+
+    serial: str
+    listen_host: str
+    conn: asyncssh.SSHServerConnection
+    owner: str
+
+    @property
+    def delegated(self) -> bool:
+        """Announced by a gateway for an SSHACCESS appliance behind it."""
+        return self.serial != self.owner
+
+
+class RouteTable:
+    """Serials compare case-insensitively: ssh lower-cases the host name it is given."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, Route] = {}
+
+    def get(self, serial: str) -> Route | None:
+        """The live route for `serial`."""
+        return self._routes.get(serial.lower())
+
+    def put(self, route: Route) -> Route | None:
+        """Install `route`, returning the one it replaced (a reconnecting agent takes over)."""
+        key = route.serial.lower()
+        previous = self._routes.get(key)
+        self._routes[key] = route
+        return previous if previous is not route else None
+
+    def drop(self, route: Route) -> bool:
+        """Remove `route` if it is still the live one for its serial."""
+        key = route.serial.lower()
+        if self._routes.get(key) is route:
+            del self._routes[key]
+            return True
+        return False
+
+    def of_connection(self, conn: asyncssh.SSHServerConnection) -> list[Route]:
+        """Every route a connection carries."""
+        return [route for route in self._routes.values() if route.conn is conn]
+
+    def serials(self) -> list[str]:
+        """Serials reachable now."""
+        return sorted(self._routes)
+
+
+class RouteListener(asyncssh.SSHListener):
+    """What `server_requested` returns: a route, not a socket — no TCP port per appliance."""
+
+    def __init__(self, table: RouteTable, route: Route) -> None:
+        super().__init__()
+        self._table = table
+        self.route = route
+
+    def close(self) -> None:
+        self._table.drop(self.route)
+
+    async def wait_closed(self) -> None:
+        return None

@@ -1,0 +1,141 @@
+"""Name resolution of the relay with dnspython, every failure named (DESIGN §1: DNS is a must)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+from tui.engine.reasons import Reason
+
+DNS_PORT = 53
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One address record."""
+
+    rdtype: str
+    address: str
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The addresses of a host, which resolver gave them, and how long it took."""
+
+    host: str
+    answers: tuple[Answer, ...]
+    resolver: str
+    elapsed_ms: float
+
+    @property
+    def addresses(self) -> list[str]:
+        """Addresses in the order to try them: IPv4 first, then IPv6."""
+        return [answer.address for answer in self.answers]
+
+
+class ResolveError(Exception):
+    """Resolution failed for a named reason."""
+
+    def __init__(self, reason: Reason, resolver: str, elapsed_ms: float) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.resolver = resolver
+        self.elapsed_ms = elapsed_ms
+
+
+def split_nameserver(value: str) -> tuple[str, int]:
+    """`127.0.0.1:5353` → (`127.0.0.1`, 5353); `::1` and `[::1]:53` work too."""
+    if value.startswith("["):
+        host, _, port = value[1:].partition("]:")
+        return host.rstrip("]"), int(port or DNS_PORT)
+    if value.count(":") == 1:
+        host, port = value.split(":")
+        return host, int(port)
+    return value, DNS_PORT
+
+
+def _build_resolver(nameservers: Sequence[str]) -> dns.asyncresolver.Resolver:
+    if nameservers:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(*split_nameserver(value))
+                                for value in nameservers]
+        return resolver
+    try:
+        resolver = dns.asyncresolver.Resolver()
+    except (dns.resolver.NoResolverConfiguration, OSError):
+        raise ResolveError(Reason.DNS_NO_RESOLVER, "none", 0.0) from None
+    if not resolver.nameservers:
+        raise ResolveError(Reason.DNS_NO_RESOLVER, "none", 0.0)
+    return resolver
+
+
+def describe_resolver(resolver: dns.asyncresolver.Resolver) -> str:
+    """`127.0.0.1:5353` or `10.0.0.2` — the servers asked, for the log and the probe."""
+    shown = []
+    for server in resolver.nameservers:
+        if isinstance(server, dns.nameserver.Do53Nameserver):
+            port = f":{server.port}" if server.port != DNS_PORT else ""
+            shown.append(f"{server.address}{port}")
+        else:
+            shown.append(str(server))
+    return ", ".join(shown)
+
+
+async def resolve(host: str, nameservers: Sequence[str] = (), *,
+                  timeout: float = 5.0) -> Resolution:
+    """A and AAAA records of `host` at once; raises ResolveError with the DNS reason."""
+    started = time.perf_counter()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return Resolution(host, (Answer("literal", host, 0),), "none (address given)", 0.0)
+    resolver = _build_resolver(nameservers)
+    shown = describe_resolver(resolver)
+    name = host if host.endswith(".") else host + "."
+    results = await asyncio.gather(
+        resolver.resolve(name, "A", lifetime=timeout, raise_on_no_answer=False),
+        resolver.resolve(name, "AAAA", lifetime=timeout, raise_on_no_answer=False),
+        return_exceptions=True,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    answers: list[Answer] = []
+    errors: list[BaseException] = []
+    for result in results:
+        if isinstance(result, BaseException):
+            errors.append(result)
+            continue
+        if result.rrset is None:
+            continue
+        rdtype = dns.rdatatype.to_text(result.rrset.rdtype)
+        answers.extend(Answer(rdtype, rdata.to_text(), result.rrset.ttl) for rdata in result.rrset)
+    if answers:
+        return Resolution(host, tuple(answers), shown, elapsed)
+    raise ResolveError(_reason_of(errors), shown, elapsed)
+
+
+def _reason_of(errors: list[BaseException]) -> Reason:
+    for error in errors:
+        if isinstance(error, dns.resolver.NXDOMAIN):
+            return Reason.DNS_NXDOMAIN
+    for error in errors:
+        if isinstance(error, dns.exception.Timeout):
+            return Reason.DNS_TIMEOUT
+    for error in errors:
+        if isinstance(error, dns.resolver.NoNameservers):
+            return Reason.DNS_SERVFAIL
+    for error in errors:
+        if not isinstance(error, dns.exception.DNSException):
+            raise error
+    return Reason.DNS_NO_ANSWER

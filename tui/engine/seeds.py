@@ -1,0 +1,51 @@
+"""Seed strings: generated for reading aloud, or entered by the operator under fixed rules."""
+
+from __future__ import annotations
+
+import math
+import secrets
+import string
+from collections.abc import Callable
+
+from tui.engine.errors import SeedError
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: every character survives being read over the phone.
+ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+GROUP = 4
+GROUPS = 5
+MIN_LENGTH = 6
+MAX_LENGTH = 128
+ENTROPY_BITS = GROUP * GROUPS * math.log2(len(ALPHABET))
+
+Chooser = Callable[[str], str]
+
+
+def generate_seed(choose: Chooser = secrets.choice) -> str:
+    """A random seed like `K7QX-MD4F-...`: 20 symbols of 25, about 93 bits."""
+    groups = ("".join(choose(ALPHABET) for _ in range(GROUP)) for _ in range(GROUPS))
+    return "-".join(groups)
+
+
+def validate_seed(seed: str) -> str:
+    """Return the seed if it obeys every rule, else raise SeedError naming the rule broken."""
+    if not seed.strip():
+        raise SeedError("The seed is blank: enter 6 to 128 characters.")
+    if len(seed) < MIN_LENGTH:
+        raise SeedError(f"The seed is {len(seed)} characters long: it needs at least {MIN_LENGTH}.")
+    if len(seed) > MAX_LENGTH:
+        raise SeedError(f"The seed is {len(seed)} characters long: it may have at most "
+                        f"{MAX_LENGTH}.")
+    for position, char in enumerate(seed, start=1):
+        if char == " ":
+            raise SeedError(f"The seed has a space at position {position}: spaces are not "
+                            "allowed.")
+        if char == ",":
+            raise SeedError(f"The seed has a comma at position {position}: commas are not "
+                            "allowed (the seed becomes a certificate principal).")
+        if char not in _PRINTABLE:
+            raise SeedError(f"The seed has a non-printable character at position {position}: "
+                            "use printable ASCII only.")
+    return seed
+
+
+_PRINTABLE = frozenset(string.digits + string.ascii_letters + string.punctuation)

@@ -1,0 +1,198 @@
+"""The built-in (SERVICE) endpoint: an SSH server support reaches through the tunnel.
+
+It admits only user `service` holding a certificate from the support CA whose principals
+include `SERIAL:CURRENT-SEED`; the seed is read at each login, so a new seed or a disable
+locks everyone out at once, and `revoke()` ends the sessions already inside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncssh
+from asyncssh.public_key import decode_ssh_certificate
+
+from tui.engine.first_bytes import printable
+from tui.engine.appliance_shell import ShellContext, serve_process
+from tui.engine.ssh_options import ENCRYPTION_ALGS
+from tui.engine.support_ca import SERVICE_USER, principal_matches
+
+LOGIN_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointIdentity:
+    """The appliance the endpoint speaks for."""
+
+    name: str
+    serial: str
+    model: str
+    host_key: asyncssh.SSHKey
+    ca_key: asyncssh.SSHKey
+
+
+@dataclass(slots=True)
+class EndpointHooks:
+    """How the endpoint reads the current seed and reports what happened."""
+
+    current_seed: Callable[[], str | None]
+    status_lines: Callable[[], list[str]]
+    identified: Callable[[str, str], None]
+    rejected: Callable[[str, str, str], None]
+
+
+class _SeedBoundKeys(asyncssh.SSHAuthorizedKeys):
+    """Authorized keys with one entry: the support CA, for the serial and the current seed."""
+
+    def __init__(self, identity: EndpointIdentity, seed: str | None) -> None:
+        super().__init__()
+        self._identity = identity
+        self._seed = seed
+        self.refusals: list[str] = []
+
+    def validate(self, key: asyncssh.SSHKey, client_host: str, client_addr: str,
+                 cert_principals: Sequence[str] | None = None,
+                 ca: bool = False) -> dict[str, Any] | None:
+        if not ca:
+            self.refusals.append("a plain key without a support certificate")
+            return None
+        if key.public_data != self._identity.ca_key.public_data:
+            self.refusals.append("a certificate from another CA")
+            return None
+        if self._seed is None:
+            self.refusals.append("a certificate, but remote access is disabled")
+            return None
+        if not any(principal_matches(p, self._identity.serial, self._seed)
+                   for p in cert_principals or ()):
+            self.refusals.append("a certificate that does not name this serial and the "
+                                 "current seed")
+            return None
+        self.refusals.append("a certificate outside its validity period")
+        return {"principals": list(cert_principals or ())}
+
+
+@dataclass(eq=False)
+class _ServiceServer(asyncssh.SSHServer):
+    """One support login: checks the credential, learns the engineer, runs the shell."""
+
+    endpoint: BuiltinServiceEndpoint
+    session_id: str
+    source: str
+    username: str = ""
+    engineer: str = ""
+    keys: _SeedBoundKeys | None = None
+    authenticated: bool = False
+    _blob: bytes = field(default=b"", repr=False)
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        checked = conn.validate_public_key
+
+        async def validate_and_remember(username: str, key_data: bytes, msg: bytes,
+                                        signature: bytes) -> bool:
+            accepted = await checked(username, key_data, msg, signature)
+            if accepted and msg:
+                self._blob = key_data
+            return accepted
+
+        # asyncssh does not expose the certificate that authenticated; its key ID names
+        # the engineer, so keep the blob of the signed, accepted attempt.
+        conn.validate_public_key = validate_and_remember  # type: ignore[method-assign]
+
+    def begin_auth(self, username: str) -> bool:
+        self.username = username
+        seed = self.endpoint.hooks.current_seed() if username == SERVICE_USER else None
+        self.keys = _SeedBoundKeys(self.endpoint.identity, seed)
+        if username != SERVICE_USER:
+            self.keys.refusals.append(f"user {username!r} (only {SERVICE_USER!r} may log in)")
+        self.conn.set_authorized_keys(self.keys)
+        return True
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def auth_completed(self) -> None:
+        self.authenticated = True
+        with contextlib.suppress(asyncssh.KeyImportError, ValueError):
+            certificate = decode_ssh_certificate(self._blob)
+            # asyncssh keeps the key ID (`ssh-keygen -I NAME`) only in this attribute.
+            key_id = getattr(certificate, "_key_id", "")
+            self.engineer = printable(key_id if isinstance(key_id, bytes)
+                                      else str(key_id).encode())
+        self.endpoint.hooks.identified(self.session_id, self.engineer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.endpoint.forget(self)
+        if not self.authenticated:
+            refusals = self.keys.refusals if self.keys else []
+            why = refusals[-1] if refusals else "no credential offered"
+            self.endpoint.hooks.rejected(self.source, self.username, why)
+
+    def session_requested(self) -> bool:
+        return True
+
+
+class BuiltinServiceEndpoint:
+    """Serves support sessions for one appliance over sockets the agent hands it."""
+
+    def __init__(self, identity: EndpointIdentity, hooks: EndpointHooks) -> None:
+        self.identity = identity
+        self.hooks = hooks
+        self._servers: set[_ServiceServer] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def serve(self, sock: socket.socket, session_id: str, source: str) -> None:
+        """Run an SSH server on `sock` (the agent's end of a socketpair) in the background."""
+        task = asyncio.get_running_loop().create_task(self._serve(sock, session_id, source))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, sock: socket.socket, session_id: str, source: str) -> None:
+        server = _ServiceServer(self, session_id, source)
+        self._servers.add(server)
+
+        async def run(process: asyncssh.SSHServerProcess[str]) -> None:
+            context = ShellContext(self.identity.name, self.identity.serial,
+                                   self.identity.model, server.engineer, source,
+                                   self.hooks.status_lines)
+            await serve_process(process, context)
+
+        try:
+            await asyncssh.run_server(
+                sock,
+                server_factory=lambda: server,
+                server_host_keys=[self.identity.host_key],
+                process_factory=run,
+                encryption_algs=ENCRYPTION_ALGS,
+                login_timeout=LOGIN_TIMEOUT,
+                allow_scp=False,
+                agent_forwarding=False,
+                x11_forwarding=False,
+                config=None,
+            )
+        except (asyncssh.Error, OSError, TimeoutError):
+            self.forget(server)
+
+    def forget(self, server: _ServiceServer) -> None:
+        """A connection ended."""
+        self._servers.discard(server)
+
+    def revoke(self) -> None:
+        """End every session inside now (new seed, disable)."""
+        for server in list(self._servers):
+            conn = getattr(server, "conn", None)
+            if conn is not None:
+                conn.close()
+        self._servers.clear()
+
+    async def close(self) -> None:
+        """Revoke and wait for the server tasks to finish."""
+        self.revoke()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
