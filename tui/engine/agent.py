@@ -131,6 +131,11 @@ class TunnelAgent:
         """The forward is up at the relay."""
         return self._current.state is TunnelState.ESTABLISHED
 
+    async def wait_stopped(self) -> None:
+        """Return once the agent task has ended by itself (operator needed, or stopped)."""
+        if self._task is not None:
+            await asyncio.wait({self._task})
+
     def start(self) -> None:
         """Begin connecting (no-op if already running)."""
         if not self.running:
@@ -289,7 +294,7 @@ class TunnelAgent:
         except asyncssh.PermissionDenied:
             sock.close()
             raise AttemptFailed(failure(Reason.AUTH_REJECTED, host=host, port=port)) from None
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             sock.close()
             raise AttemptFailed(failure(Reason.SSH_TIMEOUT, host=host, port=port)) from None
         except ConnectionResetError:

@@ -12,5 +12,5 @@ JITTER = 0.2
 def backoff_delay(attempt: int, rng: random.Random, *, first: float = FIRST_DELAY,
                   cap: float = MAX_DELAY, jitter: float = JITTER) -> float:
     """Delay before retry number `attempt` (1-based)."""
-    base = min(cap, first * 2 ** max(0, attempt - 1))
+    base = min(cap, first * 2.0 ** max(0, attempt - 1))
     return base * (1 + rng.uniform(-jitter, jitter))

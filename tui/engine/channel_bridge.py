@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import cast
 
+import asyncssh
 from asyncssh.forward import SSHForwarder
+from asyncssh.session import SSHTCPSession, SSHTCPSessionFactory
+
+from tui.engine.ssh_options import CHANNEL_WINDOW
 
 
 class CountingForwarder(SSHForwarder):
@@ -71,3 +76,18 @@ class CountingForwarder(SSHForwarder):
         callback, self._on_close = self._on_close, None
         if callback is not None:
             callback()
+
+
+async def open_forwarded_channel(conn: asyncssh.SSHServerConnection, listen_host: str,
+                                 listen_port: int, orig_host: str,
+                                 orig_port: int) -> CountingForwarder:
+    """Open a `forwarded-tcpip` channel to an agent, with a counting forwarder on our end."""
+    factory = cast(SSHTCPSessionFactory[bytes], CountingForwarder)
+    _, session = await conn.create_connection(factory, listen_host, listen_port, orig_host,
+                                              orig_port, window=CHANNEL_WINDOW)
+    return cast(CountingForwarder, session)
+
+
+def as_session(forwarder: CountingForwarder) -> SSHTCPSession[bytes]:
+    """asyncssh accepts any forwarder as a TCP session (it does the same cast internally)."""
+    return cast(SSHTCPSession[bytes], forwarder)

@@ -65,6 +65,7 @@ class _Runtime:
     published: StateChanged | None = None
     since: float = 0.0
     children: set[str] = field(default_factory=set)
+    disabling: bool = False
 
 
 class Engine:
@@ -200,6 +201,7 @@ class Engine:
             self._publish(runtime)
             return
         await self._deactivate(runtime, "disabled by the operator", disabling=True)
+        runtime.disabling = False
         runtime.record.enabled = False
         runtime.record.seed = None
         runtime.record.ended = "disabled"
@@ -273,6 +275,10 @@ class Engine:
     def statuses(self) -> list[ApplianceStatus]:
         """Every appliance, in inventory order."""
         return [self._status(runtime) for runtime in self._runtimes.values()]
+
+    def agent(self, name: str) -> TunnelAgent | None:
+        """The tunnel agent of a TUNNEL appliance once it has been enabled."""
+        return self._runtime(name).agent
 
     def seed(self, name: str) -> str | None:
         """The seed in force, for the operator's screen only (never for a log)."""
@@ -360,9 +366,8 @@ class Engine:
     async def _deactivate(self, runtime: _Runtime, why: str, *, disabling: bool = False) -> None:
         name = runtime.config.name
         if disabling:
-            self._emit(StateChanged(name, TunnelState.DISABLING, self.clock(),
-                                    port=self._selected_port(runtime),
-                                    relay_host=self._relay_host(runtime)))
+            runtime.disabling = True
+            self._publish(runtime)
         if runtime.expiry_timer is not None:
             runtime.expiry_timer.cancel()
             runtime.expiry_timer = None
@@ -491,6 +496,8 @@ class Engine:
         busy = bool(runtime.sessions.sessions)
         port = self._selected_port(runtime)
         host = self._relay_host(runtime)
+        if runtime.disabling:
+            return StateChanged(name, TunnelState.DISABLING, now, port=port, relay_host=host)
         if not record.enabled:
             state = TunnelState.EXPIRED if record.ended == "expired" else TunnelState.DISABLED
             why = failure(Reason.EXPIRED) if state is TunnelState.EXPIRED else None

@@ -17,6 +17,7 @@ import dns.resolver
 from tui.engine.reasons import Reason
 
 DNS_PORT = 53
+SYSTEM_RESOLV_CONF = "/etc/resolv.conf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def _build_resolver(nameservers: Sequence[str]) -> dns.asyncresolver.Resolver:
                                 for value in nameservers]
         return resolver
     try:
-        resolver = dns.asyncresolver.Resolver()
+        resolver = dns.asyncresolver.Resolver(filename=SYSTEM_RESOLV_CONF)
     except (dns.resolver.NoResolverConfiguration, OSError):
         raise ResolveError(Reason.DNS_NO_RESOLVER, "none", 0.0) from None
     if not resolver.nameservers:

@@ -11,18 +11,19 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncssh
 from asyncssh.public_key import decode_ssh_certificate
 
-from tui.engine.first_bytes import printable
 from tui.engine.appliance_shell import ShellContext, serve_process
+from tui.engine.first_bytes import printable
 from tui.engine.ssh_options import ENCRYPTION_ALGS
 from tui.engine.support_ca import SERVICE_USER, principal_matches
 
 LOGIN_TIMEOUT = 30.0
+_PLAIN_KEY = "a plain key without a support certificate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +50,29 @@ class EndpointHooks:
 class _SeedBoundKeys(asyncssh.SSHAuthorizedKeys):
     """Authorized keys with one entry: the support CA, for the serial and the current seed."""
 
-    def __init__(self, identity: EndpointIdentity, seed: str | None) -> None:
+    def __init__(self, identity: EndpointIdentity, seed: str | None, username: str) -> None:
         super().__init__()
         self._identity = identity
         self._seed = seed
+        self._username = username
         self.refusals: list[str] = []
+
+    @property
+    def why(self) -> str:
+        """The most telling refusal: a certificate's problem beats a bare key's."""
+        if not self.refusals:
+            return "no credential offered"
+        specific = [r for r in self.refusals if r != _PLAIN_KEY]
+        return specific[-1] if specific else self.refusals[-1]
 
     def validate(self, key: asyncssh.SSHKey, client_host: str, client_addr: str,
                  cert_principals: Sequence[str] | None = None,
                  ca: bool = False) -> dict[str, Any] | None:
+        if self._username != SERVICE_USER:
+            self.refusals.append(f"user {self._username!r} (only {SERVICE_USER!r} may log in)")
+            return None
         if not ca:
-            self.refusals.append("a plain key without a support certificate")
+            self.refusals.append(_PLAIN_KEY)
             return None
         if key.public_data != self._identity.ca_key.public_data:
             self.refusals.append("a certificate from another CA")
@@ -76,18 +89,19 @@ class _SeedBoundKeys(asyncssh.SSHAuthorizedKeys):
         return {"principals": list(cert_principals or ())}
 
 
-@dataclass(eq=False)
 class _ServiceServer(asyncssh.SSHServer):
     """One support login: checks the credential, learns the engineer, runs the shell."""
 
-    endpoint: BuiltinServiceEndpoint
-    session_id: str
-    source: str
-    username: str = ""
-    engineer: str = ""
-    keys: _SeedBoundKeys | None = None
-    authenticated: bool = False
-    _blob: bytes = field(default=b"", repr=False)
+    def __init__(self, endpoint: BuiltinServiceEndpoint, session_id: str, source: str) -> None:
+        self.endpoint = endpoint
+        self.session_id = session_id
+        self.source = source
+        self.username = ""
+        self.engineer = ""
+        self.keys: _SeedBoundKeys | None = None
+        self.authenticated = False
+        self.conn: asyncssh.SSHServerConnection | None = None
+        self._blob = b""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
@@ -107,10 +121,9 @@ class _ServiceServer(asyncssh.SSHServer):
     def begin_auth(self, username: str) -> bool:
         self.username = username
         seed = self.endpoint.hooks.current_seed() if username == SERVICE_USER else None
-        self.keys = _SeedBoundKeys(self.endpoint.identity, seed)
-        if username != SERVICE_USER:
-            self.keys.refusals.append(f"user {username!r} (only {SERVICE_USER!r} may log in)")
-        self.conn.set_authorized_keys(self.keys)
+        self.keys = _SeedBoundKeys(self.endpoint.identity, seed, username)
+        if self.conn is not None:
+            self.conn.set_authorized_keys(self.keys)
         return True
 
     def public_key_auth_supported(self) -> bool:
@@ -129,8 +142,7 @@ class _ServiceServer(asyncssh.SSHServer):
     def connection_lost(self, exc: Exception | None) -> None:
         self.endpoint.forget(self)
         if not self.authenticated:
-            refusals = self.keys.refusals if self.keys else []
-            why = refusals[-1] if refusals else "no credential offered"
+            why = self.keys.why if self.keys else "no credential offered"
             self.endpoint.hooks.rejected(self.source, self.username, why)
 
     def session_requested(self) -> bool:
@@ -185,9 +197,8 @@ class BuiltinServiceEndpoint:
     def revoke(self) -> None:
         """End every session inside now (new seed, disable)."""
         for server in list(self._servers):
-            conn = getattr(server, "conn", None)
-            if conn is not None:
-                conn.close()
+            if server.conn is not None:
+                server.conn.close()
         self._servers.clear()
 
     async def close(self) -> None:

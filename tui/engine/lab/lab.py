@@ -131,6 +131,14 @@ class Lab:
         self.info = info
         return info
 
+    async def restart_relay(self) -> None:
+        """Stop the relay and start a fresh one on the same ports (agents must come back)."""
+        assert self.relay is not None
+        config = self.relay.config.model_copy(update={"ports": tuple(self.relay.ports)})
+        await self.relay.close()
+        self.relay = Relay(config)
+        await self.relay.start()
+
     def _refuse_second_lab(self) -> None:
         path = self.directory / "lab.json"
         try:

@@ -11,15 +11,17 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import asyncssh
+from asyncssh.channel import SSHTCPChannel
+from asyncssh.session import SSHTCPSession
 
 from tui.engine.audit import AuditLog
-from tui.engine.channel_bridge import CountingForwarder
+from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwarded_channel
 from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.relay.routes import Route, RouteListener, RouteTable
@@ -117,8 +119,9 @@ class _RelayConnection(asyncssh.SSHServer):
         return self._relay.announce(self._conn, owner=self.username, serial=listen_host,
                                     peer=self.peer) or False
 
-    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str,
-                             orig_port: int) -> object:
+    def connection_requested(
+            self, dest_host: str, dest_port: int, orig_host: str, orig_port: int,
+    ) -> tuple[SSHTCPChannel[bytes], Awaitable[SSHTCPSession[bytes]]] | bool:
         if self.role is not Role.ENGINEER or self._conn is None:
             return False
         if dest_port != SERVICE_PORT:
@@ -240,13 +243,13 @@ class Relay:
             self.routes.drop(route)
         self.audit.write("agent-down", serial=owner, why=why)
 
-    async def join(self, route: Route, *, engineer: str, peer: str) -> CountingForwarder:
+    async def join(self, route: Route, *, engineer: str,
+                   peer: str) -> SSHTCPSession[bytes]:
         """Open the forwarded channel to the appliance and join it to the engineer's."""
         host, _, port = peer.rpartition(":")
         try:
-            _, appliance_side = await route.conn.create_connection(
-                CountingForwarder, route.listen_host, SERVICE_PORT, host, int(port or 0),
-                window=CHANNEL_WINDOW)
+            appliance_side = await open_forwarded_channel(
+                route.conn, route.listen_host, SERVICE_PORT, host, int(port or 0))
         except asyncssh.ChannelOpenError as error:
             self.audit.write("engineer-refused", engineer=engineer, serial=route.serial,
                              peer=peer, why=error.reason)
@@ -262,7 +265,7 @@ class Relay:
                              duration=round(time.monotonic() - started, 3))
 
         engineer_side = CountingForwarder(appliance_side, on_close=ended)
-        return engineer_side
+        return as_session(engineer_side)
 
 
 async def run_relay_until(config: RelayConfig, stop: asyncio.Event) -> list[int]:

@@ -1,0 +1,119 @@
+"""`rac` command line: parse, dispatch, and turn every error into one sentence."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tui import __version__
+from tui.engine.errors import RacError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and option of `rac`."""
+    parser = argparse.ArgumentParser(
+        prog="rac", description="Remote Access Console: support tunnels for appliances. "
+        "With no command, opens the console (on the built-in lab unless --inventory is given).")
+    parser.add_argument("--version", action="version", version=f"rac {__version__}")
+    parser.add_argument("--inventory", type=_path, help="fleet inventory (TOML); "
+                        "without it the console runs on the built-in lab")
+    parser.add_argument("--state-dir", type=_path, help="where keys, seeds and audit logs live")
+    parser.add_argument("--theme", help="console theme: rac-dark, rac-light, rac-contrast")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lab = commands.add_parser("lab", help="run the built-in lab (relay, DNS, CA) on loopback")
+    lab.add_argument("--state-dir", type=_path, dest="lab_dir", help="lab directory")
+    lab.add_argument("--json", action="store_true", help="print lab.json and nothing else")
+
+    relay = commands.add_parser("relay", help="run the support relay")
+    relay.add_argument("--config", type=_path, required=True, help="relay config (TOML)")
+
+    agent = commands.add_parser("agent", help="run appliance agents without a screen")
+    agent.add_argument("--inventory", type=_path, required=True, dest="agent_inventory")
+    agent.add_argument("--enable", metavar="NAME[,NAME...]", help="appliances to enable")
+    agent.add_argument("--port", type=int, help="relay port for the enabled appliances")
+    agent.add_argument("--mode", choices=["tunnel", "sshaccess"], help="access mode")
+    agent.add_argument("--gateway", help="gateway appliance (SSHACCESS)")
+    seed = agent.add_mutually_exclusive_group()
+    seed.add_argument("--seed", help="the seed string to use (6-128 characters)")
+    seed.add_argument("--generate-seed", action="store_true",
+                      help="generate a random seed (the default)")
+    agent.add_argument("--lifetime", help="access lifetime, e.g. 7d, 72h (default: inventory)")
+    agent.add_argument("--accept-new-host-key", action="store_true",
+                       help="pin the relay's host key on first use (never on a mismatch)")
+    agent.add_argument("--state-dir", type=_path, dest="agent_state_dir")
+    agent.add_argument("--json", action="store_true", help="one JSON object per event")
+
+    status = commands.add_parser("status", help="remote access status of every appliance")
+    status.add_argument("--inventory", type=_path, required=True, dest="status_inventory")
+    status.add_argument("--state-dir", type=_path, dest="status_state_dir")
+    status.add_argument("--json", action="store_true")
+
+    support = commands.add_parser("support", help="the support engineer's side")
+    support_commands = support.add_subparsers(dest="support_command", metavar="ACTION",
+                                              required=True)
+    connect = support_commands.add_parser("connect", help="log in to an appliance's "
+                                          "(SERVICE) shell through the relay")
+    connect.add_argument("serial")
+    connect.add_argument("--seed", required=True)
+    connect.add_argument("--lab", action="store_true", help="use the running built-in lab")
+    connect.add_argument("--state-dir", type=_path, dest="support_lab_dir",
+                         help="lab directory (with --lab)")
+    connect.add_argument("--relay", metavar="HOST:PORT")
+    connect.add_argument("--ca", type=_path, metavar="CAKEY", help="support CA private key")
+    connect.add_argument("--key", type=_path, metavar="KEY", help="engineer private key")
+    connect.add_argument("--known-hosts", type=_path, metavar="FILE",
+                         help="known_hosts pinning the relay")
+    connect.add_argument("--as", dest="identity", help="engineer name in the certificate")
+    connect.add_argument("--command", help="run this command and print its output")
+    return parser
+
+
+def _handler(args: argparse.Namespace) -> Handler:
+    # Imports are per command: `rac status` should not pay for Textual, nor the console
+    # for what only the relay needs (start-up time is mostly imports).
+    if args.command == "lab":
+        from tui.commands.lab_command import run_lab_command
+        return run_lab_command
+    if args.command == "relay":
+        from tui.commands.relay_command import run_relay_command
+        return run_relay_command
+    if args.command == "agent":
+        from tui.commands.agent_command import run_agent_command
+        return run_agent_command
+    if args.command == "status":
+        from tui.commands.status_command import run_status_command
+        return run_status_command
+    if args.command == "support":
+        from tui.commands.support_command import run_support_command
+        return run_support_command
+    from tui.commands.console_command import run_console_command
+    return run_console_command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rac` script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _handler(args)(args)
+    except RacError as error:
+        print(f"rac: {error.sentence}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if os.environ.get("RAC_DEBUG"):
+            raise
+        print(f"rac: unexpected error ({type(error).__name__}: {error}). "
+              "Run again with RAC_DEBUG=1 to see where it came from, and report it.",
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,104 @@
+"""`rac agent`: run appliance agents headless; events as text or JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+from tui.commands.signals import stop_on_signals
+from tui.engine.durations import parse_duration
+from tui.engine.engine import Engine
+from tui.engine.errors import UsageError
+from tui.engine.events import (
+    Event,
+    EventSink,
+    LogRecord,
+    SeedIssued,
+    ServiceEnded,
+    ServiceIdentified,
+    ServiceStarted,
+    StateChanged,
+    event_to_json,
+)
+from tui.engine.inventory import Inventory, load_inventory
+from tui.engine.locations import default_state_dir
+from tui.engine.seeds import validate_seed
+from tui.engine.states import Mode
+
+
+def run_agent_command(args: argparse.Namespace) -> int:
+    """Validate everything first (nothing starts on bad input), then run until a signal."""
+    inventory = load_inventory(args.agent_inventory)
+    names = [n.strip() for n in (args.enable or "").split(",") if n.strip()]
+    for name in names:
+        inventory.get(name)
+    if args.port is not None:
+        inventory.check_port(args.port)
+    if args.seed is not None:
+        validate_seed(args.seed)
+    lifetime = None
+    if args.lifetime is not None:
+        try:
+            lifetime = parse_duration(args.lifetime)
+        except ValueError as error:
+            raise UsageError(f"--lifetime: {error}.") from None
+    return asyncio.run(_run(args, inventory, names, lifetime))
+
+
+async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
+               lifetime: float | None) -> int:
+    stop = stop_on_signals()
+    engine = Engine(inventory, args.agent_state_dir or default_state_dir(),
+                    accept_new_host_keys=args.accept_new_host_key)
+    engine.subscribe(_printer(args.json))
+    await engine.start()
+    mode = Mode(args.mode) if args.mode else None
+    for name in names:
+        await engine.enable(name, mode=mode, seed=args.seed, port=args.port,
+                            gateway=args.gateway, lifetime=lifetime)
+    if not any(status.enabled for status in engine.statuses()):
+        await engine.shutdown()
+        raise UsageError("Nothing is enabled: name appliances with --enable NAME[,NAME...].")
+    try:
+        await stop.wait()
+        await engine.disable_all()
+    finally:
+        await engine.shutdown()
+    return 0
+
+
+def _printer(as_json: bool) -> EventSink:
+    def show(event: Event) -> None:
+        if as_json:
+            if not isinstance(event, LogRecord):
+                print(json.dumps(event_to_json(event), default=str), flush=True)
+            return
+        line = describe_event(event)
+        if line:
+            print(line, flush=True)
+
+    return show
+
+
+def describe_event(event: Event) -> str:
+    """One human line per event; the seed only in its own announcement."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+    if isinstance(event, StateChanged):
+        where = f" port {event.port}" if event.port else ""
+        why = f" — {event.detail}" if event.detail else ""
+        return f"{stamp} {event.appliance} {event.state.value}{where}{why}"
+    if isinstance(event, SeedIssued):
+        return (f"{stamp} {event.appliance} seed {event.seed} — give it to support with the "
+                f"serial {event.serial}")
+    if isinstance(event, ServiceStarted):
+        return f"{stamp} {event.appliance} (SERVICE) session {event.session_id} from {event.source}"
+    if isinstance(event, ServiceIdentified):
+        return f"{stamp} {event.appliance} (SERVICE) session {event.session_id} is {event.engineer}"
+    if isinstance(event, ServiceEnded):
+        return (f"{stamp} {event.appliance} (SERVICE) session {event.session_id} ended after "
+                f"{event.duration:.0f} s ({event.bytes_in} B in, {event.bytes_out} B out)")
+    if isinstance(event, LogRecord):
+        return f"{stamp} {event.appliance} {event.level.value}: {event.message}"
+    return ""

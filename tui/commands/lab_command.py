@@ -1,0 +1,53 @@
+"""`rac lab`: run the built-in lab until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from tui.commands.signals import stop_on_signals
+from tui.engine.lab.lab import Lab, LabInfo
+from tui.engine.locations import default_lab_dir
+
+
+def run_lab_command(args: argparse.Namespace) -> int:
+    """Start the lab, say where everything is, run until told to stop; exit 0."""
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    stop = stop_on_signals()
+    lab = Lab(args.lab_dir or default_lab_dir())
+    info = await lab.start()
+    try:
+        if args.json:
+            print(json.dumps(info.to_json()), flush=True)
+        else:
+            print(describe_lab(info), flush=True)
+        await stop.wait()
+    finally:
+        await lab.close()
+    return 0
+
+
+def describe_lab(info: LabInfo) -> str:
+    """A short human summary of a running lab, with the next commands to type."""
+    ports = ", ".join(f"{nominal}→{real}" for nominal, real in info.relay_ports.items())
+    return "\n".join([
+        f"rac lab running in {info.directory} (pid {info.pid})",
+        f"  relay    {info.relay_host} ports {ports}",
+        f"           host key {info.relay_fingerprint}",
+        f"  dns      {info.dns} serving *.{info.domain}",
+        f"  inventory {info.inventory}",
+        "Next, in another terminal:",
+        f"  rac agent --inventory {info.inventory} --state-dir {info.state_dir} "
+        "--enable mail-gw-1",
+        f"  rac support connect SERIAL --seed SEED --lab{lab_dir_option(info)}",
+        "Stop with Ctrl-C.",
+    ])
+
+
+def lab_dir_option(info: LabInfo) -> str:
+    """` --state-dir DIR` when the lab is not in the default place, so commands stay exact."""
+    return "" if info.directory == default_lab_dir().resolve() else f" --state-dir {info.directory}"

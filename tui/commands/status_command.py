@@ -1,0 +1,82 @@
+"""`rac status`: what each appliance's remote access is doing, from the saved and live state."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tui.engine.appliance_store import ApplianceStore
+from tui.engine.durations import format_duration
+from tui.engine.inventory import Inventory, load_inventory
+from tui.engine.locations import default_state_dir
+
+NOT_RUNNING = "STOPPED"
+
+
+def run_status_command(args: argparse.Namespace) -> int:
+    """Print one line (or one JSON object) per appliance."""
+    inventory = load_inventory(args.status_inventory)
+    state_dir = args.status_state_dir or default_state_dir()
+    rows = collect_status(inventory, state_dir)
+    if args.json:
+        print(json.dumps({"appliances": rows}, indent=2))
+        return 0
+    now = time.time()
+    for row in rows:
+        expires = row.get("expires_at")
+        left = f" expires in {format_duration(expires - now)}" if expires else ""
+        service = f" (SERVICE: {len(row['sessions'])})" if row.get("sessions") else ""
+        print(f"{row['name']:<14} {row['serial']:<26} {row['mode'].upper():<9} "
+              f"{row['state']:<16} port {row['port']}{left}{service}")
+        if row.get("detail"):
+            print(f"{'':<14} {row['detail']}")
+    return 0
+
+
+def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]]:
+    """Saved records merged with the live view of a running engine, if one is running."""
+    live = _live_view(state_dir)
+    store = ApplianceStore(state_dir)
+    rows = []
+    for appliance in inventory.appliance:
+        if appliance.name in live:
+            rows.append(live[appliance.name])
+            continue
+        record = store.load(appliance.name)
+        enabled = bool(record and record.enabled)
+        state = "DISABLED"
+        detail = ""
+        if record and record.ended == "expired" and not enabled:
+            state = "EXPIRED"
+        if enabled:
+            state = NOT_RUNNING
+            detail = "Enabled, but no agent is running: start `rac agent` or the console."
+        rows.append({
+            "name": appliance.name, "serial": appliance.serial,
+            "series": appliance.series.value, "model": appliance.model,
+            "mode": (record.mode if record else appliance.mode).value, "enabled": enabled,
+            "state": state, "reason": "", "detail": detail,
+            "relay_host": inventory.relay_host(appliance),
+            "port": (record.port if record and record.port else inventory.port_for(appliance)),
+            "expires_at": record.expires_at if enabled and record else None,
+            "sessions": [],
+        })
+    return rows
+
+
+def _live_view(state_dir: Path) -> dict[str, dict[str, Any]]:
+    path = state_dir / "live.json"
+    try:
+        snapshot = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(snapshot["pid"])
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, KeyError, TypeError, ProcessLookupError):
+        return {}
+    except PermissionError:
+        pass
+    appliances = snapshot.get("appliances", {})
+    return appliances if isinstance(appliances, dict) else {}
