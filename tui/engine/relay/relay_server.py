@@ -71,6 +71,7 @@ class _RelayConnection(asyncssh.SSHServer):
         self.username = ""
         self.role = Role.UNKNOWN
         self._pending: tuple[Role, str, asyncssh.SSHKey] | None = None
+        self.local_port = 0
         self.name = ""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -78,6 +79,7 @@ class _RelayConnection(asyncssh.SSHServer):
         self._relay.connections.add(conn)
         host, port = (conn.get_extra_info("peername") or ("?", 0))[:2]
         self.peer = f"{host}:{port}"
+        self.local_port = int((conn.get_extra_info("sockname") or ("", 0))[1])
 
     def begin_auth(self, username: str) -> bool:
         self.username = username
@@ -117,7 +119,7 @@ class _RelayConnection(asyncssh.SSHServer):
         if self.role is not Role.AGENT or self._conn is None or listen_port != SERVICE_PORT:
             return False
         return self._relay.announce(self._conn, owner=self.username, serial=listen_host,
-                                    peer=self.peer) or False
+                                    peer=self.peer, port=self.local_port) or False
 
     def connection_requested(
             self, dest_host: str, dest_port: int, orig_host: str, orig_port: int,
@@ -219,7 +221,7 @@ class Relay:
     # -- routing ------------------------------------------------------------------------
 
     def announce(self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str,
-                 peer: str) -> RouteListener | None:
+                 peer: str, port: int) -> RouteListener | None:
         """An agent asks to be reached as `serial` (its own, or one behind it)."""
         own = serial.lower() == owner.lower()
         if not own and self.enrolled_key(serial) is not None:
@@ -234,7 +236,7 @@ class Relay:
             if previous.owner.lower() == owner.lower():
                 previous.conn.close()
         self.audit.write("agent-up" if own else "route-up", serial=serial, owner=owner,
-                         peer=peer)
+                         peer=peer, port=port)
         return RouteListener(self.routes, route)
 
     def agent_gone(self, conn: asyncssh.SSHServerConnection, owner: str, why: str) -> None:
