@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "without it the console runs on the built-in lab")
     parser.add_argument("--state-dir", type=_path, help="where keys, seeds and audit logs live")
     parser.add_argument("--theme", help="console theme: rac-dark, rac-light, rac-contrast")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="verb", metavar="COMMAND")
 
     lab = commands.add_parser("lab", help="run the built-in lab (relay, DNS, CA) on loopback")
     lab.add_argument("--state-dir", type=_path, dest="lab_dir", help="lab directory")
@@ -74,26 +74,27 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument("--known-hosts", type=_path, metavar="FILE",
                          help="known_hosts pinning the relay")
     connect.add_argument("--as", dest="identity", help="engineer name in the certificate")
-    connect.add_argument("--command", help="run this command and print its output")
+    connect.add_argument("--command", dest="remote_command",
+                         help="run this command and print its output")
     return parser
 
 
 def _handler(args: argparse.Namespace) -> Handler:
     # Imports are per command: `rac status` should not pay for Textual, nor the console
     # for what only the relay needs (start-up time is mostly imports).
-    if args.command == "lab":
+    if args.verb == "lab":
         from tui.commands.lab_command import run_lab_command
         return run_lab_command
-    if args.command == "relay":
+    if args.verb == "relay":
         from tui.commands.relay_command import run_relay_command
         return run_relay_command
-    if args.command == "agent":
+    if args.verb == "agent":
         from tui.commands.agent_command import run_agent_command
         return run_agent_command
-    if args.command == "status":
+    if args.verb == "status":
         from tui.commands.status_command import run_status_command
         return run_status_command
-    if args.command == "support":
+    if args.verb == "support":
         from tui.commands.support_command import run_support_command
         return run_support_command
     from tui.commands.console_command import run_console_command

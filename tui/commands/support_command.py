@@ -21,7 +21,7 @@ from tui.engine.support_client import (
 def run_support_command(args: argparse.Namespace) -> int:
     """Work out the route (lab or explicit), then log in."""
     route = _route(args)
-    return asyncio.run(_connect(route, args.serial, args.seed, args.command))
+    return asyncio.run(_connect(route, args.serial, args.seed, args.remote_command))
 
 
 def _route(args: argparse.Namespace) -> SupportRoute:

@@ -95,7 +95,7 @@ async def open_support_connection(
             encryption_algs=ENCRYPTION_ALGS)
     except asyncssh.ChannelOpenError as error:
         relay.close()
-        raise RacError(f"The relay cannot reach {serial}: {error.reason}") from None
+        raise RacError(f"No session to {serial}: {error.reason}") from None
     except asyncssh.PermissionDenied:
         relay.close()
         raise RacError(f"{serial} refused the login: check the serial and the seed the "
