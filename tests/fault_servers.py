@@ -6,7 +6,7 @@ import asyncio
 import socket
 import struct
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 LOOPBACK = "127.0.0.1"
 
@@ -102,10 +102,8 @@ async def blackhole() -> AsyncIterator[int]:
     for _ in range(8):
         filler = socket.socket()
         filler.setblocking(False)
-        try:
+        with suppress(BlockingIOError):
             filler.connect((LOOPBACK, port))
-        except BlockingIOError:
-            pass
         fillers.append(filler)
     try:
         yield port

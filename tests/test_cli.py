@@ -82,7 +82,7 @@ async def test_agent_json_events_support_login_status_and_sigterm(
 
 async def test_login_to_an_appliance_that_is_not_connected_says_so(
         lab: RunningLab, tmp_path: Path) -> None:
-    code, out, err = await _run("support", "connect", LAB_C_SERIAL, "--seed", "WRONG-SEED",
+    code, _out, err = await _run("support", "connect", LAB_C_SERIAL, "--seed", "WRONG-SEED",
                                 "--lab", "--state-dir", str(lab.info.directory),
                                 "--command", "status")
     assert code == 1
@@ -94,7 +94,7 @@ async def test_bad_inventory_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     inventory = tmp_path / "inventory.toml"
     inventory.write_text('[relay]\ndomain = "x.test"\nsupport_ca = "ca.pub"\nports = [22, "x"]\n')
     state = tmp_path / "state"
-    code, out, err = await _run("agent", "--inventory", str(inventory), "--enable", "a",
+    code, _out, err = await _run("agent", "--inventory", str(inventory), "--enable", "a",
                                 "--state-dir", str(state))
     assert code == 2
     assert err.startswith(f"rac: {inventory}, line 4, field relay.ports[1]: ")

@@ -61,7 +61,7 @@ async def test_a_reconnecting_agent_takes_over_its_stale_route(
     assert lost.reason == Reason.CONNECTION_LOST
 
     engineer = await relay_connection(lab.info)
-    reader, writer = await engineer.open_connection(LAB_C_SERIAL, 22)
+    reader, _writer = await engineer.open_connection(LAB_C_SERIAL, 22)
     assert await reader.readline() == b"SSH-2.0-newcomer\r\n"
     assert answered == ["newcomer"]
     engineer.close()
