@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ from tui.engine.engine import Engine
 from tui.engine.inventory import Inventory, load_inventory
 from tui.engine.lab.lab import Lab, LabInfo
 from tui.engine.toml_source import read_toml
+
+# Screens show local times: pin the zone so snapshots read the same on every machine.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 LAB_C = "mail-gw-1"
 LAB_C_SERIAL = "0C4A1D8E2F61-FCH2143V0AB"

@@ -4,9 +4,29 @@ from __future__ import annotations
 
 import argparse
 
-from tui.engine.errors import RacError
+from themes.palette import THEME_NAMES
+from tui.engine.errors import UsageError
+from tui.engine.inventory import load_inventory
+from tui.engine.locations import default_lab_dir, default_settings_path, default_state_dir
+from tui.environment import ConsoleEnvironment, InventoryEnvironment, LabEnvironment
+from tui.settings import load_settings
 
 
 def run_console_command(args: argparse.Namespace) -> int:
-    """Open the full-screen console."""
-    raise RacError("The console is not built yet: use `rac lab` and `rac agent`.")
+    """Check the inputs before the screen takes over, then run the console."""
+    if args.theme is not None and args.theme not in THEME_NAMES:
+        raise UsageError(f"--theme {args.theme!r}: use one of {', '.join(THEME_NAMES)}.")
+    settings = load_settings(default_settings_path())
+    environment: ConsoleEnvironment
+    if args.inventory is not None:
+        inventory = load_inventory(args.inventory)
+        environment = InventoryEnvironment(inventory, args.state_dir or default_state_dir())
+    else:
+        environment = LabEnvironment(args.state_dir or default_lab_dir())
+    if args.theme is not None:
+        settings.theme = args.theme
+        settings.save()
+
+    from tui.app import run_console
+
+    return run_console(environment, settings=settings)

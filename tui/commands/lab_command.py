@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from tui.commands.signals import stop_on_signals
-from tui.engine.lab.lab import Lab, LabInfo
+from tui.engine.lab.lab import Lab, LabInfo, lab_dir_option
 from tui.engine.locations import default_lab_dir
 
 
@@ -47,7 +47,3 @@ def describe_lab(info: LabInfo) -> str:
         "Stop with Ctrl-C.",
     ])
 
-
-def lab_dir_option(info: LabInfo) -> str:
-    """` --state-dir DIR` when the lab is not in the default place, so commands stay exact."""
-    return "" if info.directory == default_lab_dir().resolve() else f" --state-dir {info.directory}"

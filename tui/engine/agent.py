@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncssh
 
-from tui.engine.backoff import backoff_delay
+from tui.engine.backoff import FIRST_DELAY, backoff_delay
 from tui.engine.events import Level
 from tui.engine.pinned_hosts import PinCheck, PinVerdict, check_pin
 from tui.engine.port_check import Outcome, check_port, reason_for
@@ -103,6 +103,7 @@ class TunnelAgent:
 
     def __init__(self, setup: AgentSetup, sessions: ServiceSessions, *, port: int,
                  rng: random.Random, clock: Callable[[], float],
+                 first_retry_delay: float = FIRST_DELAY,
                  report: Callable[[LinkUpdate], None],
                  log: Callable[[Level, str], None],
                  on_route: Callable[[str, bool, Failure | None], None]) -> None:
@@ -110,6 +111,7 @@ class TunnelAgent:
         self.port = port
         self.presented_key: asyncssh.SSHKey | None = None
         self._rng = rng
+        self._first_retry_delay = first_retry_delay
         self._clock = clock
         self._report = report
         self._log = log
@@ -199,7 +201,7 @@ class TunnelAgent:
                                              fingerprint=fingerprint))
                     return
                 self._attempt += 1
-                delay = backoff_delay(self._attempt, self._rng)
+                delay = backoff_delay(self._attempt, self._rng, first=self._first_retry_delay)
                 self._publish(LinkUpdate(TunnelState.RETRYING, self.port, why,
                                          address=self._current.address, attempt=self._attempt,
                                          retry_at=self._clock() + delay))

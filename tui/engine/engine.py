@@ -23,6 +23,7 @@ import asyncssh
 from tui.engine.agent import AgentSetup, LinkUpdate, TunnelAgent
 from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
 from tui.engine.audit import AuditLog
+from tui.engine.backoff import FIRST_DELAY
 from tui.engine.errors import NotEnabledError, UsageError
 from tui.engine.events import (
     Event,
@@ -75,11 +76,13 @@ class Engine:
                  clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None,
                  choose: Chooser = secrets.choice,
-                 accept_new_host_keys: bool = False) -> None:
+                 accept_new_host_keys: bool = False,
+                 first_retry_delay: float = FIRST_DELAY) -> None:
         self.inventory = inventory
         self.state_dir = ensure_private_dir(state_dir)
         self.clock = clock
         self.accept_new_host_keys = accept_new_host_keys
+        self.first_retry_delay = first_retry_delay
         self._rng = rng or random.Random()
         self._choose = choose
         self._sinks: list[EventSink] = []
@@ -398,7 +401,8 @@ class Engine:
         name = config.name
         return TunnelAgent(
             setup, runtime.sessions, port=self._selected_port(runtime), rng=self._rng,
-            clock=self.clock, report=lambda update: self._link_changed(name, update),
+            first_retry_delay=self.first_retry_delay, clock=self.clock,
+            report=lambda update: self._link_changed(name, update),
             log=lambda level, message: self._log(name, level, message),
             on_route=self._route_changed)
 

@@ -17,6 +17,7 @@ from tui.engine.inventory import RELAY_PORTS
 from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.lab.dns_responder import DnsResponder
 from tui.engine.lab.lab_fleet import LAB_APPLIANCES, LAB_DOMAIN, LAB_ENGINEER, relay_names
+from tui.engine.locations import default_lab_dir
 from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.relay.relay_server import Relay
 from tui.engine.secure_files import ensure_private_dir, write_private
@@ -79,6 +80,13 @@ def read_lab_info(directory: Path) -> LabInfo:
         raise RacError(f"The lab in {directory} is not running (pid {info.pid} has exited): "
                        "start it with `rac lab` or `rac`.")
     return info
+
+
+def lab_dir_option(info: LabInfo) -> str:
+    """` --state-dir DIR` when the lab is not in the default place, so hints stay exact."""
+    if info.directory == default_lab_dir().resolve():
+        return ""
+    return f" --state-dir {info.directory}"
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,164 @@
+"""Keyboard flows of the console against the real lab engine (Pilot)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LAB_C, LAB_C_SERIAL
+from tests.console_support import lab_app, recorder_for, settle
+from tests.engineer import login
+from tui.engine.events import StateChanged
+from tui.engine.states import TunnelState
+from tui.screens.dashboard_screen import DashboardScreen
+from tui.screens.fleet_screen import FleetScreen
+from widgets.confirm_dialog import ConfirmDialog
+from widgets.enable_dialog import EnableDialog
+from widgets.fleet_table import FleetTable
+from widgets.quit_dialog import QuitDialog
+from widgets.tunnel_panel import TunnelPanel
+
+SIZE = (140, 40)
+
+
+async def _enable_first_row(pilot, events) -> str:  # type: ignore[no-untyped-def]
+    await pilot.press("e")
+    assert isinstance(pilot.app.screen, EnableDialog)
+    await pilot.press("tab", "tab", "tab", "enter")  # mode → seed → port → Enable
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    await settle(pilot)
+    return str(pilot.app.engine.seed(LAB_C))
+
+
+async def test_enable_from_the_fleet_reaches_established(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        assert isinstance(app.screen, FleetScreen)
+        await _enable_first_row(pilot, events)
+        row = app.screen.query_one(FleetTable).row(LAB_C)
+        assert row is not None and row.state is TunnelState.ESTABLISHED
+        assert row.port == "25"
+        assert "1 enabled · 1 up" in app.screen.title
+
+
+async def test_dashboard_shows_the_tunnel_and_survives_leaving(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        await _enable_first_row(pilot, events)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DashboardScreen) and app.screen.appliance == LAB_C
+        headline = app.screen.query_one(TunnelPanel).query_one("#tunnel-state")
+        assert "ESTABLISHED" in str(headline.render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+        # leaving the dashboard did not touch the tunnel
+        assert app.engine.status(LAB_C).state is TunnelState.ESTABLISHED
+        agent = app.engine.agent(LAB_C)
+        assert agent is not None and agent.running
+
+
+async def test_port_change_reconnects_on_the_new_port(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        await _enable_first_row(pilot, events)
+        mark = events.mark
+        await pilot.press("p")
+        await pilot.press("down", "down", "down", "enter")  # 25 → 53 → 80 → 443
+        up = await events.wait_state(LAB_C, TunnelState.ESTABLISHED, after=mark)
+        assert up.port == 443
+        await settle(pilot)
+        row = app.screen.query_one(FleetTable).row(LAB_C)
+        assert row is not None and row.port == "443"
+
+
+async def test_disable_asks_first_and_says_success(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        await _enable_first_row(pilot, events)
+        await pilot.press("d")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert "Are you sure to disable service access?" in str(
+            dialog.query_one(".dialog-question").render())
+        assert app.focused is not None and app.focused.id == "no"
+        await pilot.press("n")
+        assert app.engine.status(LAB_C).enabled
+        await pilot.press("d", "y")
+        await events.wait_state(LAB_C, TunnelState.DISABLED)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "Success — Remote Access has been disabled" in [
+            n.message for n in app._notifications]
+        row = app.screen.query_one(FleetTable).row(LAB_C)
+        assert row is not None and row.state is TunnelState.DISABLED
+
+
+async def test_new_seed_ends_a_running_support_session(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        seed = await _enable_first_row(pilot, events)
+        env = app.environment
+        assert env.info is not None  # type: ignore[attr-defined]
+        relay, appliance = await login(env.info, tmp_path, LAB_C_SERIAL, seed)  # type: ignore[attr-defined]
+        await events.wait_state(LAB_C, TunnelState.SERVICE)
+        await settle(pilot)
+        row = app.screen.query_one(FleetTable).row(LAB_C)
+        assert row is not None and row.service_text == "(SERVICE) alice"
+
+        await pilot.press("n")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await asyncio.wait_for(appliance.wait_closed(), 1.0)
+        relay.close()
+        await app.workers.wait_for_complete()
+        assert app.engine.seed(LAB_C) != seed
+
+
+async def test_quit_with_tunnels_up_can_disable_them(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        await _enable_first_row(pilot, events)
+        await pilot.press("q")
+        assert isinstance(app.screen, QuitDialog)
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+        await pilot.press("q", "d")
+        await events.wait_state(LAB_C, TunnelState.DISABLED)
+        await app.workers.wait_for_complete()
+    record = (tmp_path / "lab" / "state" / "appliances" / f"{LAB_C}.json").read_text()
+    assert '"enabled": false' in record
+
+
+@pytest.mark.parametrize("key", ["x", "z", "ctrl+x", "f5", "9"])
+async def test_unbound_keys_do_nothing(tmp_path: Path, key: str) -> None:
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen)
+        assert not any(s.enabled for s in app.engine.statuses())
+
+
+async def test_engine_errors_become_a_notice(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")  # new seed on a disabled appliance
+        await pilot.pause()
+        assert any("not enabled" in n.message for n in app._notifications)
+        app.call_engine(app.engine.set_port(LAB_C, 8080))
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert any("Port 8080 is not a relay port" in n.message for n in app._notifications)
+        assert any("Port 8080" in line.text for line in app.model.fleet_log)
+
+
+def _state_events(events: list[object]) -> list[StateChanged]:
+    return [e for e in events if isinstance(e, StateChanged)]

@@ -1,0 +1,92 @@
+"""The three registered themes: dark, light, high contrast — each with rac's state variables.
+
+Colours carry meaning only together with text (every state is also named), and the
+high-contrast theme uses the 16 ANSI colours, so a basic terminal shows the same truth.
+"""
+
+from __future__ import annotations
+
+from textual.theme import Theme
+
+DEFAULT_THEME = "rac-dark"
+
+RAC_DARK = Theme(
+    name="rac-dark",
+    primary="#4FA3E0",
+    secondary="#7A8FA6",
+    accent="#F2B134",
+    warning="#F2B134",
+    error="#E5534B",
+    success="#57AB5A",
+    foreground="#DCE3EA",
+    background="#0F1720",
+    surface="#16212D",
+    panel="#1E2B3A",
+    dark=True,
+    variables={
+        "tunnel-up": "#57AB5A",
+        "tunnel-down": "#8B98A5",
+        "connecting": "#4FA3E0",
+        "retrying": "#F2B134",
+        "failed": "#E5534B",
+        "service-active": "#D1242F",
+        "service-text": "#FFFFFF",
+        "seed-text": "#F2B134",
+        "footer-key-foreground": "#F2B134",
+    },
+)
+
+RAC_LIGHT = Theme(
+    name="rac-light",
+    primary="#0B5CAD",
+    secondary="#4A5A6A",
+    accent="#9A5B00",
+    warning="#9A5B00",
+    error="#B3261E",
+    success="#1A7F37",
+    foreground="#1B2530",
+    background="#F7F9FB",
+    surface="#FFFFFF",
+    panel="#E6ECF2",
+    dark=False,
+    variables={
+        "tunnel-up": "#1A7F37",
+        "tunnel-down": "#57606A",
+        "connecting": "#0B5CAD",
+        "retrying": "#9A5B00",
+        "failed": "#B3261E",
+        "service-active": "#B3261E",
+        "service-text": "#FFFFFF",
+        "seed-text": "#0B5CAD",
+        "footer-key-foreground": "#0B5CAD",
+    },
+)
+
+RAC_CONTRAST = Theme(
+    name="rac-contrast",
+    primary="ansi_bright_cyan",
+    secondary="ansi_white",
+    accent="ansi_bright_yellow",
+    warning="ansi_bright_yellow",
+    error="ansi_bright_red",
+    success="ansi_bright_green",
+    foreground="ansi_bright_white",
+    background="ansi_black",
+    surface="ansi_black",
+    panel="ansi_black",
+    dark=True,
+    variables={
+        "tunnel-up": "ansi_bright_green",
+        "tunnel-down": "ansi_white",
+        "connecting": "ansi_bright_cyan",
+        "retrying": "ansi_bright_yellow",
+        "failed": "ansi_bright_red",
+        "service-active": "ansi_red",
+        "service-text": "ansi_bright_white",
+        "seed-text": "ansi_bright_yellow",
+        "footer-key-foreground": "ansi_bright_yellow",
+    },
+)
+
+THEMES = (RAC_DARK, RAC_LIGHT, RAC_CONTRAST)
+THEME_NAMES = tuple(theme.name for theme in THEMES)

@@ -1,0 +1,79 @@
+"""One registry of console actions: it feeds the footer, the help screen and the palette.
+
+Every binding has an id (`rac.enable`, …) so a user can remap keys in settings.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from textual.binding import Binding, BindingType
+
+
+class Scope(StrEnum):
+    """Where an action applies."""
+
+    FLEET = "fleet"
+    DASHBOARD = "dashboard"
+    APP = "app"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """A console action: its key, what it does, and where it applies."""
+
+    id: str
+    key: str
+    action: str
+    label: str
+    help: str
+    scopes: frozenset[Scope]
+    footer: bool = True
+    key_display: str | None = None
+
+    def binding(self, key: str | None = None) -> Binding:
+        """The Textual binding for this action."""
+        return Binding(key or self.key, self.action, self.label, show=self.footer, id=self.id,
+                       key_display=self.key_display)
+
+
+_BOTH = frozenset({Scope.FLEET, Scope.DASHBOARD})
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("rac.open", "enter", "open", "Open", "Open the dashboard of the selected "
+               "appliance", frozenset({Scope.FLEET}), key_display="⏎"),
+    ActionSpec("rac.back", "escape", "back", "Back", "Back to the fleet overview",
+               frozenset({Scope.DASHBOARD}), key_display="esc"),
+    ActionSpec("rac.enable", "e", "enable", "Enable", "Enable remote access: mode, seed, "
+               "port or gateway, confirm", _BOTH),
+    ActionSpec("rac.disable", "d", "disable", "Disable", "Disable remote access (asks first); "
+               "support sessions end at once", _BOTH),
+    ActionSpec("rac.port", "p", "port", "Port", "Choose the relay port; a running tunnel "
+               "reconnects on it", _BOTH),
+    ActionSpec("rac.new_seed", "n", "new_seed", "New seed", "Replace the seed (asks first): "
+               "current support access ends", _BOTH),
+    ActionSpec("rac.copy_seed", "c", "copy_seed", "Copy seed", "Copy the seed to the clipboard "
+               "(OSC 52)", _BOTH),
+    ActionSpec("rac.probe", "t", "probe", "Test ports", "Connectivity test of every relay "
+               "port for this appliance", _BOTH),
+    ActionSpec("rac.accept_key", "a", "accept_host_key", "Accept key", "Pin the relay host "
+               "key the agent was shown (asks first)", _BOTH, footer=False),
+    ActionSpec("rac.log", "l", "log", "Log", "Show the log pane large, or back", _BOTH),
+    ActionSpec("rac.filter", "slash", "filter", "Filter", "Filter the fleet by name, serial, "
+               "state or mode", frozenset({Scope.FLEET}), key_display="/"),
+    ActionSpec("rac.help", "question_mark", "help", "Help", "Keys and what they do",
+               frozenset({Scope.APP}), key_display="?"),
+    ActionSpec("rac.quit", "q", "quit", "Quit", "Quit (asks whether to disable running "
+               "tunnels first)", frozenset({Scope.APP})),
+)
+
+
+def actions_for(scope: Scope) -> list[ActionSpec]:
+    """The actions of one scope, in registry order."""
+    return [spec for spec in ACTIONS if scope in spec.scopes]
+
+
+def bindings_for(scope: Scope) -> list[BindingType]:
+    """BINDINGS for a screen or the app."""
+    return [spec.binding() for spec in actions_for(scope)]

@@ -1,0 +1,231 @@
+"""The console app. It owns the engine (on Textual's own event loop) and the fleet model;
+screens are views of them, so leaving a dashboard never touches a tunnel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from themes import STYLESHEET
+from themes.palette import RAC_DARK, THEME_NAMES, THEMES
+from tui.actions import ACTIONS, Scope, bindings_for
+from tui.engine.engine import Engine
+from tui.engine.errors import RacError
+from tui.engine.events import Event, Level
+from tui.environment import ConsoleEnvironment, EngineOptions, LabEnvironment
+from tui.fleet_model import FleetModel
+from tui.screens.dashboard_screen import DashboardScreen
+from tui.screens.fleet_screen import FleetScreen
+from tui.screens.help_screen import HelpScreen
+from tui.settings import Settings
+from widgets.quit_dialog import QuitChoice, QuitDialog
+
+FLUSH_DELAY = 0.05
+
+
+class RacApp(App[None]):
+    """rac — Remote Access Console."""
+
+    CSS_PATH = STYLESHEET
+    TITLE = "rac — Remote Access Console"
+    BINDINGS = bindings_for(Scope.APP)
+
+    def __init__(self, environment: ConsoleEnvironment, *,
+                 options: EngineOptions | None = None, settings: Settings | None = None,
+                 theme: str | None = None, blink: bool = True) -> None:
+        super().__init__()
+        self.environment = environment
+        self.options = options or EngineOptions()
+        self.settings = settings or Settings(None)
+        self.blink = blink
+        self.start_error: str | None = None
+        self._flush_pending = False
+        self._engine: Engine | None = None
+        self._model: FleetModel | None = None
+        for theme_definition in THEMES:
+            self.register_theme(theme_definition)
+        self.theme = theme or self.settings.theme
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """rac's variables for any theme that lacks them (Textual's own themes)."""
+        return dict(RAC_DARK.variables)
+
+    # -- what the screens use -------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (started in on_mount)."""
+        assert self._engine is not None, "the engine starts when the app mounts"
+        return self._engine
+
+    @property
+    def model(self) -> FleetModel:
+        """The fleet model fed by engine events."""
+        assert self._model is not None, "the model exists once the engine started"
+        return self._model
+
+    def clock(self) -> float:
+        """The injected clock: screens show times from it, as the engine stamps events."""
+        return self.options.clock()
+
+    def support_command(self, serial: str, seed: str | None) -> str | None:
+        """The exact login command for support, when running on the lab."""
+        if not isinstance(self.environment, LabEnvironment) or seed is None:
+            return None
+        from tui.engine.lab.lab import lab_dir_option
+
+        info = self.environment.info
+        suffix = lab_dir_option(info) if info is not None else ""
+        return f"rac support connect {serial} --seed {seed} --lab{suffix}"
+
+    # -- start and stop -------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        asyncio.get_running_loop().set_exception_handler(self._loop_error)
+        try:
+            self._engine = await self.environment.start(self.options)
+        except RacError as error:
+            self.start_error = error.sentence
+            self.exit(return_code=1)
+            return
+        self._model = FleetModel(self._engine)
+        for line in self.environment.welcome():
+            self._model.add_line("", Level.INFO, line, self.clock())
+        self._engine.subscribe(self._engine_event)
+        await self.push_screen(FleetScreen())
+
+    async def on_unmount(self) -> None:
+        await self.environment.close()
+
+    def watch_theme(self, theme: str) -> None:
+        if theme in THEME_NAMES and theme != self.settings.theme:
+            self.settings.theme = theme
+            self.settings.save()
+
+    # -- engine → screens -----------------------------------------------------------------
+
+    def _engine_event(self, event: Event) -> None:
+        self.model.apply(event)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Coalesce: a burst of engine events is painted once, FLUSH_DELAY after it starts."""
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.set_timer(FLUSH_DELAY, self.flush_model)
+
+    def flush_model(self) -> None:
+        """Hand the appliances changed since the last flush to the screen on top."""
+        self._flush_pending = False
+        names = self.model.take_changed()
+        if not names:
+            return
+        for screen in self.screen_stack:
+            apply = getattr(screen, "apply_changes", None)
+            if screen is self.screen and apply is not None:
+                with self.batch_update():
+                    apply(names)
+
+    def call_engine(self, call: Coroutine[Any, Any, object], success: str | None = None) -> None:
+        """Run an engine call as an app-owned worker; errors become a notice, never a trace."""
+
+        async def guarded() -> None:
+            try:
+                await call
+            except RacError as error:
+                self._report(error.sentence)
+                return
+            except Exception as error:  # noqa: BLE001 — shown to the operator, not raised
+                self._report(f"Unexpected engine error ({type(error).__name__}: {error}).")
+                return
+            if success:
+                self.notify(success)
+
+        self.run_worker(guarded(), group="engine", exit_on_error=False)
+
+    def _report(self, sentence: str) -> None:
+        self.notify(sentence, severity="error", timeout=8)
+        if self._model is not None:
+            self._model.add_line("", Level.ERROR, sentence, self.clock())
+            self._model.changed.add("")
+            self._schedule_flush()
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        what = f"{type(error).__name__}: {error}" if error else context.get("message", "")
+        self._report(f"Background task failed ({what}).")
+
+    # -- navigation and verbs -------------------------------------------------------------
+
+    def open_dashboard(self, name: str) -> None:
+        """Show one appliance's dashboard."""
+        self.push_screen(DashboardScreen(name))
+
+    def open_probe(self, name: str) -> None:
+        """The connectivity test for one appliance."""
+        self.notify("The connectivity test arrives with the probe.", severity="warning")
+
+    def action_help(self) -> None:
+        """Keys and what they do."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.settings.keymap))
+
+    async def action_quit(self) -> None:
+        """Quit; with tunnels enabled, ask whether to disable them first."""
+        if self._engine is None:
+            self.exit()
+            return
+        enabled = [s.name for s in self.engine.statuses() if s.enabled]
+        if not enabled:
+            self.exit()
+            return
+        in_service = [s.name for s in self.engine.statuses() if s.sessions]
+
+        def chosen(choice: QuitChoice | None) -> None:
+            if choice is QuitChoice.DISABLE:
+                self.call_engine(self._disable_all_and_exit())
+            elif choice is QuitChoice.KEEP:
+                self.exit()
+
+        self.push_screen(QuitDialog(enabled, in_service), chosen)
+
+    async def _disable_all_and_exit(self) -> None:
+        await self.engine.disable_all()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette: rac's actions for this screen (same registry as keys), then Textual's."""
+        scopes = {Scope.APP}
+        if isinstance(screen, FleetScreen):
+            scopes.add(Scope.FLEET)
+        if isinstance(screen, DashboardScreen):
+            scopes.add(Scope.DASHBOARD)
+        for spec in ACTIONS:
+            if spec.scopes & scopes:
+                yield SystemCommand(spec.label, spec.help, _runner(screen, spec.action))
+        yield from super().get_system_commands(screen)
+
+
+def _runner(screen: Screen[Any], action: str) -> Callable[[], Any]:
+    async def run() -> None:
+        await screen.run_action(action)
+
+    return run
+
+
+def run_console(environment: ConsoleEnvironment, *, settings: Settings,
+                theme: str | None = None) -> int:
+    """Run the console until quit; returns the exit status."""
+    app = RacApp(environment, settings=settings, theme=theme)
+    app.run()
+    if app.start_error:
+        raise RacError(app.start_error)
+    return app.return_code or 0
+

@@ -1,0 +1,174 @@
+"""The verbs that act on one appliance, shared by the fleet screen and the dashboard.
+
+Each asks first where the reference does (disable, new seed, host key), then calls the engine
+through the app, which owns the engine: leaving a screen never cancels what a verb started.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
+from tui.engine.states import Mode, TunnelState
+from widgets.confirm_dialog import ConfirmDialog
+from widgets.enable_dialog import EnableChoices, EnableDialog, EnableRequest
+from widgets.port_dialog import PortDialog
+
+if TYPE_CHECKING:
+    from tui.app import RacApp
+
+DISABLE_QUESTION = "Are you sure to disable service access?"
+DISABLED_NOTICE = "Success — Remote Access has been disabled"
+
+
+class ApplianceActions(Screen[None]):
+    """A screen whose verbs act on `selected_appliance`."""
+
+    @property
+    def rac(self) -> RacApp:
+        """The console app (typed)."""
+        from tui.app import RacApp
+
+        assert isinstance(self.app, RacApp)
+        return self.app
+
+    @property
+    def selected_appliance(self) -> str | None:
+        """The appliance the verbs act on."""
+        raise NotImplementedError
+
+    def _target(self) -> str | None:
+        name = self.selected_appliance
+        if name is None:
+            self.notify("No appliance selected.", severity="warning")
+        return name
+
+    def action_enable(self) -> None:
+        """Open the enable dialogue."""
+        name = self._target()
+        if name is None:
+            return
+        rac = self.rac
+        status = rac.model.views[name].status
+        inventory = rac.engine.inventory
+        config = inventory.get(name)
+        gateways = tuple(v.status.name for v in rac.model.views.values()
+                         if v.status.mode is Mode.TUNNEL and v.status.name != name
+                         and rac.engine.inventory.get(v.status.name).mode is Mode.TUNNEL)
+        choices = EnableChoices(
+            name=name, serial=status.serial, mode=status.mode, ports=inventory.relay.ports,
+            default_port=inventory.relay.default_port, selected_port=status.selected_port,
+            gateways=gateways, gateway=status.gateway or config.gateway,
+            probe=rac.model.views[name].probe)
+
+        def chosen(request: EnableRequest | None) -> None:
+            if request is not None:
+                rac.call_engine(rac.engine.enable(name, mode=request.mode, seed=request.seed,
+                                                  port=request.port, gateway=request.gateway),
+                                f"Remote access enabled on {name}: give support the serial "
+                                "and the seed.")
+
+        self.app.push_screen(EnableDialog(choices, blink=rac.blink), chosen)
+
+    def action_disable(self) -> None:
+        """Ask, then disable."""
+        name = self._target()
+        if name is None:
+            return
+        rac = self.rac
+        if not rac.model.views[name].status.enabled:
+            self.notify(f"Remote access is already disabled on {name}.")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                rac.call_engine(rac.engine.disable(name), DISABLED_NOTICE)
+
+        self.app.push_screen(ConfirmDialog(DISABLE_QUESTION, f"{name}: support sessions end "
+                                           "at once and the seed stops working."), answered)
+
+    def action_port(self) -> None:
+        """Choose the relay port."""
+        name = self._target()
+        if name is None:
+            return
+        rac = self.rac
+        view = rac.model.views[name]
+        if view.status.mode is Mode.SSHACCESS:
+            self.notify(f"{name} is reached through {view.status.gateway} on port 22: it has "
+                        "no relay port of its own.", severity="warning")
+            return
+        relay = rac.engine.inventory.relay
+
+        def chosen(port: int | None) -> None:
+            if port is not None and port != view.status.selected_port:
+                rac.call_engine(rac.engine.set_port(name, port), f"{name} now uses port {port}.")
+
+        self.app.push_screen(PortDialog(name, relay.ports, default=relay.default_port,
+                                        selected=view.status.selected_port, probe=view.probe),
+                             chosen)
+
+    def action_new_seed(self) -> None:
+        """Ask, then replace the seed."""
+        name = self._target()
+        if name is None:
+            return
+        rac = self.rac
+        if not rac.model.views[name].status.enabled:
+            self.notify(f"Remote access is not enabled on {name}: enable it first.",
+                        severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                rac.call_engine(rac.engine.new_seed(name),
+                                f"New seed in force on {name}; give it to support.")
+
+        self.app.push_screen(ConfirmDialog(
+            f"Generate a new seed for {name}?",
+            "Support sessions open now end at once, and the current seed stops working."),
+            answered)
+
+    def action_copy_seed(self) -> None:
+        """Put the seed on the clipboard with OSC 52."""
+        name = self._target()
+        if name is None:
+            return
+        seed = self.rac.model.views[name].seed
+        if seed is None or not self.rac.model.views[name].status.enabled:
+            self.notify(f"{name} has no seed: remote access is off.", severity="warning")
+            return
+        self.app.copy_to_clipboard(seed)
+        self.notify(f"Seed of {name} copied to the clipboard (OSC 52).")
+
+    def action_accept_host_key(self) -> None:
+        """Pin the relay key the agent was shown, after a warning."""
+        name = self._target()
+        if name is None:
+            return
+        rac = self.rac
+        status = rac.model.views[name].status
+        if not status.state.needs_operator:
+            self.notify(f"{name} is not waiting for a host key decision.")
+            return
+        changed = status.state is TunnelState.HOST_KEY_MISMATCH
+        question = (f"Replace the pinned relay key of {status.relay_host}?" if changed
+                    else f"Pin the relay key of {status.relay_host}?")
+        detail = (f"Presented: {status.fingerprint}. "
+                  + ("The key CHANGED: accept only if the vendor announced a new key."
+                     if changed else "Compare it with the fingerprint the vendor publishes."))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                rac.call_engine(rac.engine.accept_host_key(name),
+                                f"Relay key pinned for {status.relay_host}.")
+
+        self.app.push_screen(ConfirmDialog(question, detail, yes="Pin it"), answered)
+
+    def action_probe(self) -> None:
+        """The connectivity test (see the probe screen)."""
+        name = self._target()
+        if name is not None:
+            self.rac.open_probe(name)
+

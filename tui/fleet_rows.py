@@ -1,0 +1,34 @@
+"""Turn an appliance's view into its fleet-table row, and decide what a filter matches."""
+
+from __future__ import annotations
+
+from tui.engine.states import TunnelState
+from tui.fleet_model import ApplianceView
+from tui.formatting import clock_time, countdown
+from widgets.fleet_table import FleetRow
+
+
+def fleet_row(view: ApplianceView, now: float) -> FleetRow:
+    """The row for one appliance as of `now`."""
+    status = view.status
+    engineers = [s.engineer for s in status.sessions if s.engineer]
+    in_service = status.state is TunnelState.SERVICE or bool(status.sessions)
+    model = status.model or status.series
+    return FleetRow(
+        name=status.name, model=model, serial=status.serial, mode=status.mode.value.upper(),
+        state=status.state, attempt=status.attempt,
+        port=str(status.port) if status.enabled else str(status.selected_port),
+        relay=status.relay_host if status.mode.value == "tunnel" else f"via {status.gateway}",
+        since=clock_time(status.since) if status.enabled else "—",
+        expires=countdown(status.expires_at, now) if status.enabled else "—",
+        engineer=", ".join(engineers), in_service=in_service)
+
+
+def matches(row: FleetRow, query: str) -> bool:
+    """Case-insensitive substring match over the columns an operator searches by."""
+    if not query:
+        return True
+    needle = query.lower()
+    haystack = " ".join((row.name, row.model, row.serial, row.mode, row.state.value,
+                         row.relay, row.engineer, "service" if row.in_service else ""))
+    return needle in haystack.lower()

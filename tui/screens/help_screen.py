@@ -1,0 +1,49 @@
+"""`?`: every key and what it does, from the same registry as the footer and the palette."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.actions import ACTIONS, Scope
+
+_WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.APP: "everywhere"}
+
+
+def key_label(key: str) -> str:
+    """How a key reads in the help table."""
+    return {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}.get(key, key)
+
+
+class HelpScreen(ModalScreen[None]):
+    """A table of actions: key, what it does, where it applies."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="rac.help_close")]
+
+    def __init__(self, keymap: dict[str, str]) -> None:
+        super().__init__()
+        self._keymap = keymap
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, padding=(0, 2), show_edge=False, expand=True)
+        table.add_column("KEY", style="bold", no_wrap=True)
+        table.add_column("ACTION")
+        table.add_column("WHERE", style="dim", no_wrap=True)
+        for spec in ACTIONS:
+            where = " · ".join(_WHERE[scope] for scope in sorted(spec.scopes))
+            table.add_row(key_label(self._keymap.get(spec.id, spec.key)), spec.help, where)
+        table.add_row("f", "Cycle the log level shown (in a log pane)", "log pane")
+        table.add_row("ctrl+p", "Command palette: every action above, and the themes",
+                      "everywhere")
+        with Vertical(classes="dialog wide"):
+            yield Static("Keys", classes="dialog-question")
+            yield Static(table)
+            yield Static("Remap any key in settings.json: {\"keymap\": {\"rac.enable\": \"E\"}}."
+                         "  esc closes.", classes="dialog-detail")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,45 @@
+"""Console preferences that persist: the theme and key remaps (settings.json, per user)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from themes.palette import DEFAULT_THEME, THEME_NAMES
+from tui.engine.errors import ConfigError
+from tui.engine.secure_files import write_private
+
+
+@dataclass(slots=True)
+class Settings:
+    """What the operator chose last time."""
+
+    path: Path | None
+    theme: str = DEFAULT_THEME
+    keymap: dict[str, str] = field(default_factory=dict)
+
+    def save(self) -> None:
+        """Write back (nothing to do for throwaway settings)."""
+        if self.path is not None:
+            write_private(self.path, json.dumps({"theme": self.theme, "keymap": self.keymap},
+                                                indent=2))
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read settings.json; a damaged file is named, never silently replaced."""
+    if path is None or not path.exists():
+        return Settings(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"{path}: not valid JSON ({error}); fix or delete it.") from None
+    theme = data.get("theme", DEFAULT_THEME)
+    if theme not in THEME_NAMES:
+        theme = DEFAULT_THEME
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()):
+        raise ConfigError(f"{path}, field keymap: map binding ids to keys, like "
+                          '{"rac.enable": "E"}.')
+    return Settings(path, theme, dict(keymap))

@@ -1,0 +1,303 @@
+"""The fleet table: one row per appliance, drawn line by line, so 1,000 churning rows stay fast.
+
+It renders only the rows on screen (Line API), repaints only the rows that changed, and keeps
+the columns that matter most (name, state, (SERVICE)) when the terminal is narrow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.engine.states import TunnelState
+from widgets.state_style import Tone, state_label, tone_of
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRow:
+    """What one appliance's row says."""
+
+    name: str
+    model: str
+    serial: str
+    mode: str
+    state: TunnelState
+    attempt: int
+    port: str
+    relay: str
+    since: str
+    expires: str
+    engineer: str
+    in_service: bool
+
+    @property
+    def state_text(self) -> str:
+        """The state column."""
+        return state_label(self.state, self.attempt)
+
+    @property
+    def service_text(self) -> str:
+        """The (SERVICE) badge column."""
+        if not self.in_service:
+            return ""
+        return f"(SERVICE) {self.engineer}" if self.engineer else "(SERVICE)"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column: title, width, how early it is dropped on a narrow screen, whether it grows."""
+
+    key: str
+    title: str
+    width: int
+    keep: int
+    grow: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "NAME", 14, 100),
+    Column("model", "MODEL", 6, 40),
+    Column("serial", "SERIAL", 25, 50),
+    Column("mode", "MODE", 9, 60),
+    Column("state", "STATE", 17, 100),
+    Column("port", "PORT", 4, 70),
+    Column("relay", "RELAY", 18, 10, grow=True),
+    Column("since", "SINCE", 8, 20),
+    Column("expires", "EXPIRES", 7, 30),
+    Column("service", "SUPPORT", 18, 100, grow=True),
+)
+GAP = 1
+
+
+def fit_columns(width: int) -> list[Column]:
+    """The columns that fit in `width`, least important dropped first, the rest widened."""
+    chosen = list(COLUMNS)
+    while chosen and sum(c.width + GAP for c in chosen) > width:
+        victim = min((c for c in chosen if c.keep < 100), key=lambda c: c.keep, default=None)
+        if victim is None:
+            break
+        chosen.remove(victim)
+    spare = width - sum(c.width + GAP for c in chosen)
+    growing = [c for c in chosen if c.grow]
+    if spare <= 0 or not growing:
+        return chosen
+    share, extra = divmod(spare, len(growing))
+    widened = []
+    for column in chosen:
+        if column.grow:
+            add = share + (1 if extra > 0 else 0)
+            extra -= 1 if extra > 0 else 0
+            column = Column(column.key, column.title, column.width + add, column.keep, True)
+        widened.append(column)
+    return widened
+
+
+class FleetTable(ScrollView, can_focus=True):
+    """A keyboard- and mouse-driven table of appliances."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "fleet-table--header",
+        "fleet-table--cursor",
+        "fleet-table--up",
+        "fleet-table--service",
+        "fleet-table--connecting",
+        "fleet-table--retrying",
+        "fleet-table--failed",
+        "fleet-table--down",
+        "fleet-table--badge",
+    }
+
+    cursor_row: reactive[int] = reactive(0, always_update=True)
+
+    class Opened(Message):
+        """The operator asked to open an appliance (enter or double click)."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    class Highlighted(Message):
+        """The cursor moved to another appliance."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: list[FleetRow] = []
+        self._index: dict[str, int] = {}
+        self._columns: list[Column] = list(COLUMNS)
+
+    # -- data -----------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        """Rows shown (after any filter)."""
+        return len(self._rows)
+
+    @property
+    def selected(self) -> str | None:
+        """The name under the cursor."""
+        if not self._rows:
+            return None
+        return self._rows[min(self.cursor_row, len(self._rows) - 1)].name
+
+    def row(self, name: str) -> FleetRow | None:
+        """The row shown for `name`, if it is shown."""
+        index = self._index.get(name)
+        return None if index is None else self._rows[index]
+
+    def set_rows(self, rows: list[FleetRow]) -> None:
+        """Show exactly these rows (a new filter, or the first load); keeps the selection."""
+        keep = self.selected
+        self._rows = list(rows)
+        self._index = {row.name: i for i, row in enumerate(self._rows)}
+        self.virtual_size = Size(self._table_width(), len(self._rows) + 1)
+        if keep in self._index:
+            self.cursor_row = self._index[keep]
+        else:
+            self.cursor_row = min(self.cursor_row, max(0, len(self._rows) - 1))
+        self.refresh()
+
+    def update_rows(self, rows: list[FleetRow]) -> None:
+        """Replace rows that are shown; only the ones on screen are repainted."""
+        top = self.scroll_offset.y
+        bottom = top + self.size.height
+        for row in rows:
+            index = self._index.get(row.name)
+            if index is None or self._rows[index] == row:
+                continue
+            self._rows[index] = row
+            line = index + 1
+            if top < line < bottom:
+                self.refresh_line(line)
+
+    def select(self, name: str) -> None:
+        """Move the cursor to `name` if shown."""
+        if name in self._index:
+            self.cursor_row = self._index[name]
+
+    # -- geometry and keys ----------------------------------------------------------------
+
+    def _table_width(self) -> int:
+        return sum(c.width + GAP for c in self._columns)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._columns = fit_columns(max(event.size.width, 20))
+        self.virtual_size = Size(self._table_width(), len(self._rows) + 1)
+        self.refresh()
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        if not self._rows:
+            return
+        clamped = max(0, min(new, len(self._rows) - 1))
+        if clamped != new:
+            self.cursor_row = clamped
+            return
+        self.refresh_line(old + 1)
+        self.refresh_line(new + 1)
+        self._scroll_cursor_into_view()
+        self.post_message(self.Highlighted(self._rows[new].name))
+
+    def _scroll_cursor_into_view(self) -> None:
+        line = self.cursor_row + 1
+        top = self.scroll_offset.y
+        visible = max(1, self.size.height - 1)
+        if line <= top:
+            self.scroll_to(y=line - 1, animate=False, immediate=True)
+        elif line >= top + visible + 1:
+            self.scroll_to(y=line - visible, animate=False, immediate=True)
+
+    def action_cursor(self, step: int) -> None:
+        self.cursor_row = self.cursor_row + step
+
+    def action_page(self, direction: int) -> None:
+        self.cursor_row = self.cursor_row + direction * max(1, self.size.height - 2)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor_row = 0 if where == 0 else max(0, len(self._rows) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.scroll_offset.y + event.y - 1
+        if event.y == 0 or not 0 <= index < len(self._rows):
+            return
+        self.cursor_row = index
+        if event.chain >= 2:
+            self.post_message(self.Opened(self._rows[index].name))
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            strip = self._header()
+        else:
+            index = self.scroll_offset.y + y - 1
+            if index >= len(self._rows):
+                return Strip.blank(width, self.rich_style)
+            strip = self._row(self._rows[index], index == self.cursor_row)
+        scroll_x = self.scroll_offset.x
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _header(self) -> Strip:
+        style = self.get_component_rich_style("fleet-table--header")
+        segments = []
+        for column in self._columns:
+            segments.append(Segment(_cell(column.title, column.width), style))
+            segments.append(Segment(" " * GAP, style))
+        return Strip(segments)
+
+    def _row(self, row: FleetRow, cursor: bool) -> Strip:
+        base = self.rich_style
+        if cursor:
+            base = base + self.get_component_rich_style("fleet-table--cursor")
+        tone = tone_of(row.state)
+        tone_style = base + self.get_component_rich_style(f"fleet-table--{tone.value}",
+                                                          partial=True)
+        segments = []
+        for column in self._columns:
+            text = _cell(_value(row, column.key), column.width)
+            style = base
+            if column.key == "state":
+                style = tone_style
+            elif column.key == "service" and row.in_service:
+                style = base + self.get_component_rich_style("fleet-table--badge")
+            elif column.key == "name" and tone is Tone.SERVICE:
+                style = tone_style
+            segments.append(Segment(text, style))
+            segments.append(Segment(" " * GAP, base))
+        return Strip(segments)
+
+
+def _value(row: FleetRow, key: str) -> str:
+    if key == "state":
+        return row.state_text
+    if key == "service":
+        return row.service_text
+    value = getattr(row, key)
+    return str(value)
+
+
+def _cell(text: str, width: int) -> str:
+    if len(text) > width:
+        return text[: width - 1] + "…"
+    return text.ljust(width)
+

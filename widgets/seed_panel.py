@@ -1,0 +1,34 @@
+"""The Seed panel: the seed large and readable, the serial beside it, what to do with them."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+
+class SeedPanel(Vertical):
+    """Give both to support."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="seed-value")
+        yield Static(id="seed-serial")
+        yield Static(id="seed-hint")
+
+    def show(self, seed: str | None, serial: str, support_command: str | None) -> None:
+        """Show `seed` (None: access is off, nothing to hand out)."""
+        value = self.query_one("#seed-value", Static)
+        if seed is None:
+            value.update(Text("no seed: remote access is off", style="italic"))
+            value.set_class(False, "-live")
+        else:
+            value.update(Text("  ".join(seed.split("-")) if "-" in seed else seed,
+                              style="bold"))
+            value.set_class(True, "-live")
+        self.query_one("#seed-serial", Static).update(Text.assemble(("serial ", "dim"),
+                                                                     (serial, "bold")))
+        hint = Text("Give both to support.  c copy seed · n new seed")
+        if seed is not None and support_command:
+            hint.append(f"\n{support_command}", style="dim")
+        self.query_one("#seed-hint", Static).update(hint)
