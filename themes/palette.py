@@ -33,6 +33,8 @@ RAC_DARK = Theme(
         "service-text": "#FFFFFF",
         "seed-text": "#F2B134",
         "footer-key-foreground": "#F2B134",
+        "cursor-background": "#24496E",
+        "cursor-foreground": "#FFFFFF",
     },
 )
 
@@ -59,6 +61,8 @@ RAC_LIGHT = Theme(
         "service-text": "#FFFFFF",
         "seed-text": "#0B5CAD",
         "footer-key-foreground": "#0B5CAD",
+        "cursor-background": "#BCD5EE",
+        "cursor-foreground": "#0B1520",
     },
 )
 
@@ -85,6 +89,8 @@ RAC_CONTRAST = Theme(
         "service-text": "ansi_bright_white",
         "seed-text": "ansi_bright_yellow",
         "footer-key-foreground": "ansi_bright_yellow",
+        "cursor-background": "ansi_blue",
+        "cursor-foreground": "ansi_bright_white",
     },
 )
 

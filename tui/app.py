@@ -10,6 +10,7 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.widget import AwaitMount
 
 from themes import STYLESHEET
 from themes.palette import RAC_DARK, THEME_NAMES, THEMES
@@ -164,9 +165,9 @@ class RacApp(App[None]):
 
     # -- navigation and verbs -------------------------------------------------------------
 
-    def open_dashboard(self, name: str) -> None:
+    def open_dashboard(self, name: str) -> AwaitMount:
         """Show one appliance's dashboard."""
-        self.push_screen(DashboardScreen(name))
+        return self.push_screen(DashboardScreen(name))
 
     def open_probe(self, name: str) -> None:
         """The connectivity test for one appliance."""

@@ -18,7 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.engine.states import TunnelState
-from widgets.state_style import Tone, state_label, tone_of
+from widgets.state_style import state_label, tone_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +280,6 @@ class FleetTable(ScrollView, can_focus=True):
                 style = tone_style
             elif column.key == "service" and row.in_service:
                 style = base + self.get_component_rich_style("fleet-table--badge")
-            elif column.key == "name" and tone is Tone.SERVICE:
-                style = tone_style
             segments.append(Segment(text, style))
             segments.append(Segment(" " * GAP, base))
         return Strip(segments)

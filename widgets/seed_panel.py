@@ -23,8 +23,7 @@ class SeedPanel(Vertical):
             value.update(Text("no seed: remote access is off", style="italic"))
             value.set_class(False, "-live")
         else:
-            value.update(Text("  ".join(seed.split("-")) if "-" in seed else seed,
-                              style="bold"))
+            value.update(Text(seed, style="bold"))
             value.set_class(True, "-live")
         self.query_one("#seed-serial", Static).update(Text.assemble(("serial ", "dim"),
                                                                      (serial, "bold")))

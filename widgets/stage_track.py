@@ -65,5 +65,5 @@ class StageTrack(Static):
                 label = f"· {label}"
             text.append(f" {label} ", self.get_component_rich_style(f"stage-track--{role}"))
             if index < len(STAGES) - 1:
-                text.append("─", self.get_component_rich_style("stage-track--pending"))
+                text.append(" → ", self.get_component_rich_style("stage-track--pending"))
         self.update(text)

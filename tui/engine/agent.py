@@ -245,7 +245,7 @@ class TunnelAgent:
         except ResolveError as error:
             raise AttemptFailed(failure(error.reason, host=setup.relay_host, port=port,
                                         detail=f"resolver {error.resolver}")) from None
-        self._log(Level.INFO, f"{setup.relay_host} is {', '.join(resolution.addresses)} "
+        self._log(Level.DEBUG, f"{setup.relay_host} is {', '.join(resolution.addresses)} "
                   f"(resolver {resolution.resolver}, {resolution.elapsed_ms:.0f} ms)")
         failures: list[Failure] = []
         for address in resolution.addresses:

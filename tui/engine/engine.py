@@ -409,10 +409,9 @@ class Engine:
     def _link_changed(self, name: str, update: LinkUpdate) -> None:
         runtime = self._runtimes[name]
         runtime.link = update
-        if update.failure is not None:
-            level = Level.ERROR if update.state.needs_operator else Level.WARNING
-            detail = f" ({update.failure.detail})" if update.failure.detail else ""
-            self._log(name, level, f"{update.failure.reason}: {update.failure.sentence}{detail}")
+        if update.failure is not None and update.failure.detail:
+            # The state event carries the reason and the sentence; this adds what was seen.
+            self._log(name, Level.INFO, f"{update.failure.reason}: {update.failure.detail}")
         if (update.state is TunnelState.HOST_KEY_UNKNOWN and self.accept_new_host_keys
                 and runtime.agent is not None):
             asyncio.get_running_loop().create_task(self.accept_host_key(name))

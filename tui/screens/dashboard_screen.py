@@ -30,6 +30,7 @@ class DashboardScreen(ApplianceActions):
         super().__init__()
         self.appliance = appliance
         self._log_seq = 0
+        self._painted = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -54,6 +55,7 @@ class DashboardScreen(ApplianceActions):
         lines = list(view.log)
         self.query_one(LogPane).load(lines)
         self._log_seq = lines[-1].seq if lines else 0
+        self._painted = True
         self.refresh_panels()
         self.set_interval(TICK, self.refresh_panels)
 
@@ -63,7 +65,7 @@ class DashboardScreen(ApplianceActions):
 
     def apply_changes(self, names: set[str]) -> None:
         """Repaint when this appliance changed."""
-        if self.appliance not in names:
+        if self.appliance not in names or not self._painted:
             return
         self.refresh_panels()
         view = self.rac.model.views[self.appliance]
@@ -74,6 +76,8 @@ class DashboardScreen(ApplianceActions):
 
     def refresh_panels(self) -> None:
         """Every panel from the model, as of now (countdowns move each second)."""
+        if not self._painted:
+            return
         rac = self.rac
         view = rac.model.refresh(self.appliance)
         status = view.status
