@@ -1,0 +1,130 @@
+"""The console's screens and states, each a reproducible scenario on the real lab.
+
+The snapshot tests and `screenshots/make_screenshots.py` both use these, so the README's
+pictures are the very screens the tests check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.pilot import Pilot
+
+from tests.conftest import LAB_C, LAB_C_SERIAL, LAB_LAN
+from tests.console_support import SnapshotLab, recorder_for, settle, snapshot_app
+from tests.engineer import login
+from tui.app import RacApp
+from tui.engine.states import TunnelState
+
+SIZE = (150, 42)
+Prepare = Callable[[Pilot[None], SnapshotLab], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An app to build, what to do before the picture, and the keys to press."""
+
+    prepare: Prepare | None = None
+    smtp_on_25: bool = False
+    theme: str | None = None
+    press: tuple[str, ...] = ()
+    size: tuple[int, int] = SIZE
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def build(self) -> tuple[RacApp, Callable[[Pilot[None]], Awaitable[None]]]:
+        """A fresh app and the run_before that brings it to this scenario's state."""
+        env = SnapshotLab(smtp_on_25=self.smtp_on_25)
+        app = snapshot_app(env, theme=self.theme)
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            if self.prepare is not None:
+                await self.prepare(pilot, env)
+            await ready(pilot)
+
+        return app, run_before
+
+
+async def up(app: RacApp, name: str, state: TunnelState = TunnelState.ESTABLISHED,
+             **enable: Any) -> str:
+    """Enable `name` through the engine and wait until it reaches `state`."""
+    events = recorder_for(app)
+    seed = await app.engine.enable(name, **enable)
+    await events.wait_state(name, state)
+    return seed
+
+
+async def support_login(app: RacApp, env: SnapshotLab, serial: str, seed: str) -> None:
+    """A real support login as alice, left open until the app closes."""
+    assert env.info is not None
+    events = recorder_for(app)
+    relay, appliance = await login(env.info, env.info.directory, serial, seed, identity="alice")
+    await events.wait_for(lambda e: type(e).__name__ == "ServiceIdentified")
+    env.cleanups += [appliance.close, relay.close]
+
+
+async def ready(pilot: Pilot[None]) -> None:
+    """No toasts, and everything the engine said painted."""
+    app = pilot.app
+    assert isinstance(app, RacApp)
+    app.clear_notifications()
+    await settle(pilot)
+
+
+def _app(pilot: Pilot[None]) -> RacApp:
+    assert isinstance(pilot.app, RacApp)
+    return pilot.app
+
+
+async def mixed_fleet(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """One in (SERVICE), one up, one via its gateway, one behind an SMTP box, one off."""
+    app = _app(pilot)
+    seed = await up(app, LAB_C, port=443)
+    await support_login(app, env, LAB_C_SERIAL, seed)
+    await up(app, "mgmt-1", port=443)
+    await up(app, LAB_LAN, TunnelState.READY)
+    await up(app, "mail-gw-x", TunnelState.RETRYING)
+
+
+async def dashboard_established(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """mail-gw-1 up, its dashboard open."""
+    app = _app(pilot)
+    await up(app, LAB_C)
+    await app.open_dashboard(LAB_C)
+
+
+async def dashboard_in_service(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """mail-gw-1 with alice inside, its dashboard open."""
+    app = _app(pilot)
+    seed = await up(app, LAB_C)
+    await support_login(app, env, LAB_C_SERIAL, seed)
+    await app.open_dashboard(LAB_C)
+
+
+async def dashboard_retrying(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """mail-gw-1 on port 25, where an SMTP-inspecting box answers."""
+    app = _app(pilot)
+    await up(app, LAB_C, TunnelState.RETRYING)
+    await app.open_dashboard(LAB_C)
+
+
+async def one_up(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """mail-gw-1 up, fleet shown."""
+    await up(_app(pilot), LAB_C)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "fleet_all_disabled": Scenario(),
+    "fleet_mixed": Scenario(mixed_fleet, smtp_on_25=True),
+    "fleet_mixed_light": Scenario(mixed_fleet, smtp_on_25=True, theme="rac-light"),
+    "fleet_mixed_contrast": Scenario(mixed_fleet, smtp_on_25=True, theme="rac-contrast"),
+    "fleet_narrow": Scenario(mixed_fleet, smtp_on_25=True, size=(60, 20)),
+    "dashboard_established": Scenario(dashboard_established),
+    "dashboard_service": Scenario(dashboard_in_service),
+    "dashboard_retrying_smtp": Scenario(dashboard_retrying, smtp_on_25=True),
+    "enable_generated_seed": Scenario(press=("e",)),
+    "enable_seed_rule_error": Scenario(press=("e", "tab", "down", "enter", *"ab cdefg")),
+    "disable_confirmation": Scenario(one_up, press=("d",)),
+    "help": Scenario(press=("question_mark",)),
+}
