@@ -65,18 +65,31 @@ HANDLERS: dict[str, Greeter] = {
 async def fault_server(kind: str) -> AsyncIterator[int]:
     """A loopback server of `kind`; yields its port."""
     handler = HANDLERS[kind]
+    open_writers: set[asyncio.StreamWriter] = set()
+    handlers: set[asyncio.Task[None]] = set()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        open_writers.add(writer)
         try:
             await handler(reader, writer)  # type: ignore[misc]
         except (ConnectionError, OSError):
             writer.close()
+        finally:
+            open_writers.discard(writer)
 
-    server = await asyncio.start_server(serve, LOOPBACK, 0)
+    def track(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.get_running_loop().create_task(serve(reader, writer))
+        handlers.add(task)
+        task.add_done_callback(handlers.discard)
+
+    server = await asyncio.start_server(track, LOOPBACK, 0)
     try:
         yield server.sockets[0].getsockname()[1]
     finally:
         server.close()
+        for writer in list(open_writers):
+            writer.close()
+        await asyncio.gather(*handlers, return_exceptions=True)
         await server.wait_closed()
 
 

@@ -57,6 +57,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "(OSC 52)", _BOTH),
     ActionSpec("rac.probe", "t", "probe", "Test ports", "Connectivity test of every relay "
                "port for this appliance", _BOTH),
+    ActionSpec("rac.capture", "k", "capture", "Capture", "Packet capture (tcpdump) of one "
+               "connection attempt to the relay", _BOTH, footer=False),
     ActionSpec("rac.accept_key", "a", "accept_host_key", "Accept key", "Pin the relay host "
                "key the agent was shown (asks first)", _BOTH, footer=False),
     ActionSpec("rac.log", "l", "log", "Log", "Show the log pane large, or back", _BOTH),

@@ -23,6 +23,7 @@ from tui.fleet_model import FleetModel
 from tui.screens.dashboard_screen import DashboardScreen
 from tui.screens.fleet_screen import FleetScreen
 from tui.screens.help_screen import HelpScreen
+from tui.screens.probe_screen import ProbeScreen
 from tui.settings import Settings
 from widgets.quit_dialog import QuitChoice, QuitDialog
 
@@ -169,9 +170,9 @@ class RacApp(App[None]):
         """Show one appliance's dashboard."""
         return self.push_screen(DashboardScreen(name))
 
-    def open_probe(self, name: str) -> None:
+    def open_probe(self, name: str) -> AwaitMount:
         """The connectivity test for one appliance."""
-        self.notify("The connectivity test arrives with the probe.", severity="warning")
+        return self.push_screen(ProbeScreen(name))
 
     def action_help(self) -> None:
         """Keys and what they do."""

@@ -6,32 +6,18 @@ through the app, which owns the engine: leaving a screen never cancels what a ve
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from textual.screen import Screen
-
 from tui.engine.states import Mode, TunnelState
+from tui.screens.rac_screen import RacScreen
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.enable_dialog import EnableChoices, EnableDialog, EnableRequest
 from widgets.port_dialog import PortDialog
-
-if TYPE_CHECKING:
-    from tui.app import RacApp
 
 DISABLE_QUESTION = "Are you sure to disable service access?"
 DISABLED_NOTICE = "Success — Remote Access has been disabled"
 
 
-class ApplianceActions(Screen[None]):
+class ApplianceActions(RacScreen):
     """A screen whose verbs act on `selected_appliance`."""
-
-    @property
-    def rac(self) -> RacApp:
-        """The console app (typed)."""
-        from tui.app import RacApp
-
-        assert isinstance(self.app, RacApp)
-        return self.app
 
     @property
     def selected_appliance(self) -> str | None:
@@ -165,6 +151,20 @@ class ApplianceActions(Screen[None]):
                                 f"Relay key pinned for {status.relay_host}.")
 
         self.app.push_screen(ConfirmDialog(question, detail, yes="Pin it"), answered)
+
+    def action_capture(self) -> None:
+        """tcpdump one connection attempt; the result is a notice and a log line."""
+        name = self._target()
+        if name is None:
+            return
+        rac = self.rac
+        self.notify(f"Capturing one connection attempt of {name}…")
+
+        async def capture() -> None:
+            report = await rac.engine.capture(name)
+            rac.notify(report.sentence, timeout=12)
+
+        rac.call_engine(capture())
 
     def action_probe(self) -> None:
         """The connectivity test (see the probe screen)."""

@@ -58,6 +58,32 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--state-dir", type=_path, dest="status_state_dir")
     status.add_argument("--json", action="store_true")
 
+    probe = commands.add_parser("probe", help="test DNS and every relay port; recommend one")
+    probe.add_argument("host", nargs="?", help="relay host, or an appliance with --inventory")
+    probe.add_argument("--series", choices=["C", "X", "M", "S"])
+    probe.add_argument("--ports", help="ports to test, e.g. 22,25,53,80,443,4766")
+    probe.add_argument("--nameserver", action="append", metavar="IP[:PORT]",
+                       help="DNS server to ask (repeatable); default: inventory or system")
+    probe.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    probe.add_argument("--handshake", action="store_true",
+                       help="full SSH key exchange and host key check on SSH ports")
+    probe.add_argument("--known-hosts", type=_path, metavar="FILE",
+                       help="pinned relay keys for --handshake")
+    probe.add_argument("--preset", help="a vendor's relay layout: cisco")
+    probe.add_argument("--inventory", type=_path, dest="probe_inventory")
+    probe.add_argument("--json", action="store_true")
+
+    capture = commands.add_parser("capture", help="packet capture of one connection attempt "
+                                  "to an appliance's relay")
+    capture.add_argument("name", help="appliance name")
+    capture.add_argument("--inventory", type=_path, required=True, dest="capture_inventory")
+    capture.add_argument("--port", type=int, help="relay port (default: the appliance's)")
+    capture.add_argument("--seconds", type=float, default=5.0,
+                         help="how long the attempt may take (default 5)")
+    capture.add_argument("--out", type=_path, help="pcap file (default: in the state dir)")
+    capture.add_argument("--state-dir", type=_path, dest="capture_state_dir")
+    capture.add_argument("--json", action="store_true")
+
     support = commands.add_parser("support", help="the support engineer's side")
     support_commands = support.add_subparsers(dest="support_command", metavar="ACTION",
                                               required=True)
@@ -94,6 +120,12 @@ def _handler(args: argparse.Namespace) -> Handler:
     if args.verb == "status":
         from tui.commands.status_command import run_status_command
         return run_status_command
+    if args.verb == "probe":
+        from tui.commands.probe_command import run_probe_command
+        return run_probe_command
+    if args.verb == "capture":
+        from tui.commands.capture_command import run_capture_command
+        return run_capture_command
     if args.verb == "support":
         from tui.commands.support_command import run_support_command
         return run_support_command

@@ -27,11 +27,12 @@ class EngineOptions:
     rng: random.Random = field(default_factory=random.Random)
     choose: Chooser = secrets.choice
     first_retry_delay: float = FIRST_DELAY
+    timer: Callable[[], float] = time.perf_counter
 
     def build(self, inventory: Inventory, state_dir: Path) -> Engine:
         """An engine with these options."""
         return Engine(inventory, state_dir, clock=self.clock, rng=self.rng, choose=self.choose,
-                      first_retry_delay=self.first_retry_delay)
+                      first_retry_delay=self.first_retry_delay, timer=self.timer)
 
 
 class ConsoleEnvironment(ABC):

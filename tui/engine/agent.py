@@ -20,7 +20,7 @@ import asyncssh
 from tui.engine.backoff import FIRST_DELAY, backoff_delay
 from tui.engine.events import Level
 from tui.engine.pinned_hosts import PinCheck, PinVerdict, check_pin
-from tui.engine.port_check import Outcome, check_port, reason_for
+from tui.engine.port_check import Outcome, open_ssh_socket, reason_for
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.resolver import ResolveError, resolve
 from tui.engine.service_sessions import ServiceSessions
@@ -251,9 +251,8 @@ class TunnelAgent:
         for address in resolution.addresses:
             self._publish(LinkUpdate(TunnelState.CONNECTING, port, address=address,
                                      attempt=self._attempt))
-            answer = await check_port(address, setup.real_port(port),
-                                      timeout=setup.connect_timeout, nudge=False,
-                                      keep_ssh_socket=True)
+            answer = await open_ssh_socket(address, setup.real_port(port),
+                                           timeout=setup.connect_timeout)
             if answer.sock is None:
                 shown = f"first bytes: {answer.shown}" if answer.shown else answer.outcome.value
                 failures.append(failure(reason_for(answer), host=setup.relay_host, port=port,

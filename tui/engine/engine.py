@@ -24,6 +24,7 @@ from tui.engine.agent import AgentSetup, LinkUpdate, TunnelAgent
 from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
 from tui.engine.audit import AuditLog
 from tui.engine.backoff import FIRST_DELAY
+from tui.engine.capture import CaptureReport, capture_appliance
 from tui.engine.errors import NotEnabledError, UsageError
 from tui.engine.events import (
     Event,
@@ -39,6 +40,15 @@ from tui.engine.events import (
 from tui.engine.inventory import ApplianceConfig, Inventory
 from tui.engine.keys import load_or_create_key
 from tui.engine.pinned_hosts import pin_host_key, replace_pin
+from tui.engine.probe import (
+    DEFAULT_TIMEOUT,
+    DnsListener,
+    PortListener,
+    ProbeReport,
+    ProbeTarget,
+    probe_target_for,
+    run_probe,
+)
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.secure_files import ensure_private_dir, write_private
 from tui.engine.seeds import Chooser, generate_seed, validate_seed
@@ -77,12 +87,14 @@ class Engine:
                  rng: random.Random | None = None,
                  choose: Chooser = secrets.choice,
                  accept_new_host_keys: bool = False,
-                 first_retry_delay: float = FIRST_DELAY) -> None:
+                 first_retry_delay: float = FIRST_DELAY,
+                 timer: Callable[[], float] = time.perf_counter) -> None:
         self.inventory = inventory
         self.state_dir = ensure_private_dir(state_dir)
         self.clock = clock
         self.accept_new_host_keys = accept_new_host_keys
         self.first_retry_delay = first_retry_delay
+        self.timer = timer
         self._rng = rng or random.Random()
         self._choose = choose
         self._sinks: list[EventSink] = []
@@ -278,6 +290,34 @@ class Engine:
     def statuses(self) -> list[ApplianceStatus]:
         """Every appliance, in inventory order."""
         return [self._status(runtime) for runtime in self._runtimes.values()]
+
+    def probe_target(self, name: str, *, timeout: float = DEFAULT_TIMEOUT,
+                     handshake: bool = True) -> ProbeTarget:
+        """What the connectivity test of `name` tests: its relay, ports, resolvers, pin."""
+        runtime = self._runtime(name)
+        config = runtime.config.model_copy(update={"mode": runtime.record.mode,
+                                                   "gateway": runtime.record.gateway})
+        return probe_target_for(self.inventory, config, timeout=timeout, handshake=handshake,
+                                timer=self.timer)
+
+    async def probe(self, name: str, *, on_dns: DnsListener | None = None,
+                    on_port: PortListener | None = None) -> ProbeReport:
+        """The connectivity test of one appliance's relay; listeners see answers as they come."""
+        report = await run_probe(self.probe_target(name), on_dns=on_dns, on_port=on_port)
+        worked = ", ".join(str(p.port) for p in report.ports if p.usable) or "none"
+        self._log(name, Level.INFO, f"connectivity test: working ports {worked}; "
+                  f"{report.recommended.why}")
+        return report
+
+    async def capture(self, name: str, *, seconds: float = 5.0) -> CaptureReport:
+        """A packet capture of one attempt on the appliance's selected port."""
+        runtime = self._runtime(name)
+        report = await capture_appliance(self.inventory, name, self.state_dir,
+                                         port=self._selected_port(runtime), seconds=seconds)
+        self.audit.write("capture", appliance=name, path=str(report.path),
+                         packets=report.summary.packets)
+        self._log(name, Level.INFO, report.sentence)
+        return report
 
     def agent(self, name: str) -> TunnelAgent | None:
         """The tunnel agent of a TUNNEL appliance once it has been enabled."""

@@ -11,6 +11,7 @@ import asyncio
 import errno
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,6 +20,9 @@ from tui.engine.reasons import Reason
 
 PEEK_SIZE = 512
 PROBE_IDENT = b"SSH-2.0-rac_probe\r\n"
+# How long a server may stay silent before we speak first (an HTTP proxy or a TLS box waits
+# for the client; an SSH or SMTP server greets at once).
+QUIET_PERIOD = 1.0
 
 
 class Outcome(StrEnum):
@@ -57,6 +61,7 @@ class PortAnswer:
     connect_ms: float | None = None
     first_byte_ms: float | None = None
     silent: bool = False
+    local_port: int = 0
     sock: socket.socket | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -67,16 +72,19 @@ class PortAnswer:
 
 
 async def check_port(address: str, port: int, *, timeout: float, nudge: bool = True,
-                     keep_ssh_socket: bool = False) -> PortAnswer:
+                     keep_ssh_socket: bool = False,
+                     timer: Callable[[], float] = time.perf_counter) -> PortAnswer:
     """Connect to address:port and classify the first answer, all within `timeout` seconds.
 
     A silent server gets an SSH identification line (`nudge`) and a second chance to speak,
     as a telnet test would. With `keep_ssh_socket`, an SSH answer leaves the socket open and
-    unread for an SSH client to take; a silent one does too when not nudged.
+    unread for an SSH client to take (not after a nudge: the server already has our
+    identification); a silent one does too when not nudged. `timer` measures the delays
+    (tests inject a fixed one so screens are deterministic).
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    started = time.perf_counter()
+    started = timer()
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
@@ -98,21 +106,25 @@ async def check_port(address: str, port: int, *, timeout: float, nudge: bool = T
                 answer.outcome = Outcome.UNREACHABLE
                 return answer
             raise
-        answer.connect_ms = (time.perf_counter() - started) * 1000
+        answer.connect_ms = (timer() - started) * 1000
+        answer.local_port = int(sock.getsockname()[1])
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        data = await _peek(loop, sock, deadline - loop.time())
+        first_wait = min(QUIET_PERIOD, timeout / 3) if nudge else deadline - loop.time()
+        data = await _peek(loop, sock, first_wait)
+        nudged = False
         if data is None and nudge:
             sock.send(PROBE_IDENT)
+            nudged = True
             data = await _peek(loop, sock, deadline - loop.time())
         if data is None:
             answer.silent = True
             if keep_ssh_socket and not nudge:
                 answer.sock, handed_over = sock, True
             return answer
-        answer.first_byte_ms = (time.perf_counter() - started) * 1000
+        answer.first_byte_ms = (timer() - started) * 1000
         words = classify_first_bytes(data)
         answer.outcome, answer.shown = _FROM_SPEAKER[words.speaker], words.shown
-        if answer.outcome is Outcome.SSH and keep_ssh_socket:
+        if answer.outcome is Outcome.SSH and keep_ssh_socket and not nudged:
             answer.sock, handed_over = sock, True
         return answer
     except ConnectionResetError:
@@ -163,3 +175,19 @@ _REASONS = {
     Outcome.OTHER: Reason.NOT_SSH_OTHER,
     Outcome.SSH: Reason.SSH_FAILED,
 }
+
+
+async def open_ssh_socket(address: str, port: int, *, timeout: float,
+                          timer: Callable[[], float] = time.perf_counter) -> PortAnswer:
+    """A connection whose far side speaks SSH, unread, for an SSH client to take over.
+
+    Classifies like the probe (a silent server is nudged); if SSH only answered after the
+    nudge, connects again without one so the SSH client can send its own identification.
+    """
+    answer = await check_port(address, port, timeout=timeout, keep_ssh_socket=True,
+                              timer=timer)
+    if answer.outcome is Outcome.SSH and answer.sock is None:
+        again = await check_port(address, port, timeout=timeout, nudge=False,
+                                 keep_ssh_socket=True, timer=timer)
+        answer.sock = again.sock
+    return answer

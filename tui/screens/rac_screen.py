@@ -1,0 +1,22 @@
+"""A screen that knows it runs inside the rac console (typed access to the app's engine)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
+if TYPE_CHECKING:
+    from tui.app import RacApp
+
+
+class RacScreen(Screen[None]):
+    """Base of the console's screens."""
+
+    @property
+    def rac(self) -> RacApp:
+        """The console app (typed)."""
+        from tui.app import RacApp  # the app imports the screens: resolve at call time
+
+        assert isinstance(self.app, RacApp)
+        return self.app
