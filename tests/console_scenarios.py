@@ -19,6 +19,8 @@ from tui.app import RacApp
 from tui.engine.states import TunnelState
 
 SIZE = (150, 42)
+SMTP_ON_25 = {25: "smtp"}
+MIXED_PORTS = {22: "refused", 25: "smtp", 53: "reset", 80: "http", 4766: "tls"}
 Prepare = Callable[[Pilot[None], SnapshotLab], Awaitable[None]]
 
 
@@ -27,7 +29,7 @@ class Scenario:
     """An app to build, what to do before the picture, and the keys to press."""
 
     prepare: Prepare | None = None
-    smtp_on_25: bool = False
+    faults: dict[int, str] = field(default_factory=dict)
     theme: str | None = None
     press: tuple[str, ...] = ()
     size: tuple[int, int] = SIZE
@@ -35,7 +37,7 @@ class Scenario:
 
     def build(self) -> tuple[RacApp, Callable[[Pilot[None]], Awaitable[None]]]:
         """A fresh app and the run_before that brings it to this scenario's state."""
-        env = SnapshotLab(smtp_on_25=self.smtp_on_25)
+        env = SnapshotLab(faults=self.faults)
         app = snapshot_app(env, theme=self.theme)
 
         async def run_before(pilot: Pilot[None]) -> None:
@@ -60,7 +62,7 @@ async def support_login(app: RacApp, env: SnapshotLab, serial: str, seed: str) -
     assert env.info is not None
     events = recorder_for(app)
     relay, appliance = await login(env.info, env.info.directory, serial, seed, identity="alice")
-    await events.wait_for(lambda e: type(e).__name__ == "ServiceIdentified")
+    await events.wait_for(lambda e: type(e).__name__ == "ServiceStarted")
     env.cleanups += [appliance.close, relay.close]
 
 
@@ -109,6 +111,13 @@ async def dashboard_retrying(pilot: Pilot[None], env: SnapshotLab) -> None:
     await app.open_dashboard(LAB_C)
 
 
+async def probe_finished(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """The connectivity test of mail-gw-1 with middleboxes on five of its six ports."""
+    app = _app(pilot)
+    await app.open_probe(LAB_C)
+    await app.screen.workers.wait_for_complete()
+
+
 async def one_up(pilot: Pilot[None], env: SnapshotLab) -> None:
     """mail-gw-1 up, fleet shown."""
     await up(_app(pilot), LAB_C)
@@ -116,15 +125,16 @@ async def one_up(pilot: Pilot[None], env: SnapshotLab) -> None:
 
 SCENARIOS: dict[str, Scenario] = {
     "fleet_all_disabled": Scenario(),
-    "fleet_mixed": Scenario(mixed_fleet, smtp_on_25=True),
-    "fleet_mixed_light": Scenario(mixed_fleet, smtp_on_25=True, theme="rac-light"),
-    "fleet_mixed_contrast": Scenario(mixed_fleet, smtp_on_25=True, theme="rac-contrast"),
-    "fleet_narrow": Scenario(mixed_fleet, smtp_on_25=True, size=(60, 20)),
+    "fleet_mixed": Scenario(mixed_fleet, faults=SMTP_ON_25),
+    "fleet_mixed_light": Scenario(mixed_fleet, faults=SMTP_ON_25, theme="rac-light"),
+    "fleet_mixed_contrast": Scenario(mixed_fleet, faults=SMTP_ON_25, theme="rac-contrast"),
+    "fleet_narrow": Scenario(mixed_fleet, faults=SMTP_ON_25, size=(60, 20)),
     "dashboard_established": Scenario(dashboard_established),
     "dashboard_service": Scenario(dashboard_in_service),
-    "dashboard_retrying_smtp": Scenario(dashboard_retrying, smtp_on_25=True),
+    "dashboard_retrying_smtp": Scenario(dashboard_retrying, faults=SMTP_ON_25),
     "enable_generated_seed": Scenario(press=("e",)),
     "enable_seed_rule_error": Scenario(press=("e", "tab", "down", "enter", *"ab cdefg")),
     "disable_confirmation": Scenario(one_up, press=("d",)),
     "help": Scenario(press=("question_mark",)),
+    "probe_mixed_outcomes": Scenario(probe_finished, faults=MIXED_PORTS),
 }

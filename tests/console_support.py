@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import random
 import shutil
 from collections.abc import Callable
@@ -11,7 +11,7 @@ from pathlib import Path
 import tomli_w
 from textual.pilot import Pilot
 
-from tests.fault_servers import HANDLERS
+from tests.fault_servers import closed_port, fault_server
 from tests.recorder import EventRecorder
 from tui.app import RacApp
 from tui.engine.engine import Engine
@@ -26,9 +26,11 @@ FROZEN_NOW = 1_796_040_000.0  # 2026-11-30 12:00:00 UTC
 def seeded_options(*, frozen: bool = True, first_retry_delay: float = 30.0) -> EngineOptions:
     """Deterministic engine: fixed clock, seeded randomness, slow retries (no races)."""
     chooser = random.Random(2026)
-    return EngineOptions(clock=(lambda: FROZEN_NOW) if frozen else EngineOptions().clock,
+    defaults = EngineOptions()
+    return EngineOptions(clock=(lambda: FROZEN_NOW) if frozen else defaults.clock,
                          rng=random.Random(7), choose=chooser.choice,
-                         first_retry_delay=first_retry_delay)
+                         first_retry_delay=first_retry_delay,
+                         timer=(lambda: 0.0) if frozen else defaults.timer)
 
 
 def lab_app(directory: Path, *, theme: str | None = None, frozen: bool = True,
@@ -57,25 +59,28 @@ SNAPSHOT_LAB = Path("/tmp/rac-snapshot-lab")
 
 
 class SnapshotLab(LabEnvironment):
-    """The lab at a fixed path (paths show on screen), optionally with an SMTP-inspecting
-    middlebox answering on port 25 instead of the relay."""
+    """The lab at a fixed path (paths show on screen), with middleboxes on some ports.
 
-    def __init__(self, *, smtp_on_25: bool = False) -> None:
+    `faults` maps a nominal relay port to what answers there instead of the relay: "smtp",
+    "http", "tls", "reset", "closed" (fault servers) or "refused" (nothing listening).
+    """
+
+    def __init__(self, *, faults: dict[int, str] | None = None) -> None:
         shutil.rmtree(SNAPSHOT_LAB, ignore_errors=True)
         super().__init__(SNAPSHOT_LAB)
-        self._smtp_on_25 = smtp_on_25
-        self._middlebox: asyncio.Server | None = None
+        self._faults = faults or {}
+        self._stack = contextlib.AsyncExitStack()
         self.cleanups: list[Callable[[], object]] = []
 
     async def start(self, options: EngineOptions) -> Engine:
-        if not self._smtp_on_25:
+        if not self._faults:
             return await super().start(options)
         self.info = await self.lab.start()
-        self._middlebox = await asyncio.start_server(_smtp_greeter, "127.0.0.1", 0)
-        port = self._middlebox.sockets[0].getsockname()[1]
         data, _ = read_toml(self.info.inventory)
-        data["relay"]["port_map"]["25"] = port
-        inventory = self.info.directory / "middlebox.toml"
+        for nominal, kind in self._faults.items():
+            server = closed_port() if kind == "refused" else fault_server(kind)
+            data["relay"]["port_map"][str(nominal)] = await self._stack.enter_async_context(server)
+        inventory = self.info.directory / "middleboxes.toml"
         inventory.write_text(tomli_w.dumps(data), encoding="utf-8")
         self.engine = options.build(load_inventory(inventory), self.info.state_dir)
         await self.engine.start()
@@ -85,16 +90,7 @@ class SnapshotLab(LabEnvironment):
         for cleanup in self.cleanups:
             cleanup()
         await super().close()
-        if self._middlebox is not None:
-            self._middlebox.close()
-            await self._middlebox.wait_closed()
-
-
-async def _smtp_greeter(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        await HANDLERS["smtp"](reader, writer)  # type: ignore[misc]
-    except ConnectionError:
-        writer.close()
+        await self._stack.aclose()
 
 
 def snapshot_app(environment: SnapshotLab, *, theme: str | None = None) -> RacApp:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
 from tests.engineer import certificate, login, login_with
-from tui.engine.events import LogRecord
+from tui.engine.events import LogRecord, ServiceStarted
 from tui.engine.states import TunnelState
 
 OTHER_SERIAL = "0C4A1D8E3A02-FCH1911Z1KX"
@@ -71,6 +71,9 @@ async def test_bad_credentials_are_rejected_and_audited(
     assert why in warning.message
     rejected = _rejections(engine)
     assert len(rejected) == 1 and why in rejected[0]["why"]
+    # a refused login is never shown as support inside
+    assert not events.of_type(ServiceStarted)  # type: ignore[attr-defined]
+    assert TunnelState.SERVICE not in events.states(LAB_C)  # type: ignore[attr-defined]
     assert seed not in engine.audit.path.read_text()  # type: ignore[attr-defined]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
 from tests.engineer import login
-from tui.engine.events import ServiceEnded, ServiceIdentified, ServiceStarted
+from tui.engine.events import ServiceEnded, ServiceStarted
 from tui.engine.states import TunnelState
 
 
@@ -53,7 +53,7 @@ async def test_support_session_runs_commands_in_the_service_shell(
     assert ended.bytes_in > 0 and ended.bytes_out > 0
     started = events.of_type(ServiceStarted)[0]
     assert started.source.startswith("127.0.0.1:")
-    assert events.of_type(ServiceIdentified)[0].engineer == "alice"
+    assert started.engineer == "alice"
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED, after=events.mark - 1)
 
 
@@ -108,10 +108,28 @@ async def test_audit_log_records_the_flow_without_the_seed(
     audit = engine.audit.path
     actions = [json.loads(line)["action"] for line in audit.read_text().splitlines()]
     assert actions[0] == "enable"
-    assert {"service-start", "service-identified", "service-end", "disable"} <= set(actions)
+    assert {"service-start", "service-end", "disable"} <= set(actions)
     assert oct(audit.stat().st_mode & 0o777) == "0o600"
     for path in [audit, lab.info.directory / "relay" / "relay-audit.jsonl"]:
         assert seed not in path.read_text()
     for event in events.events:
         if type(event).__name__ != "SeedIssued":
             assert seed not in repr(event)
+
+
+async def test_engineers_are_told_why_their_session_ended(
+        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    engine, events = await make_engine()
+    seed = await engine.enable(LAB_C)
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
+    process = await appliance.create_process(term_type="xterm")
+    await process.stdout.readuntil("(SERVICE)> ")
+
+    await engine.new_seed(LAB_C)
+
+    goodbye = await asyncio.wait_for(process.stdout.read(), 1.0)
+    await asyncio.wait_for(process.wait_closed(), 1.0)
+    assert "support session ended by the appliance: a new seed is in force" in str(goodbye)
+    assert process.exit_status == 255
+    relay.close()

@@ -17,7 +17,6 @@ from tui.engine.events import (
     LogRecord,
     SeedIssued,
     ServiceEnded,
-    ServiceIdentified,
     ServiceStarted,
     StateChanged,
 )
@@ -141,14 +140,10 @@ class FleetModel:
             return Level.INFO, "a new seed is in force (see the Seed panel; it never enters a log)"
         if isinstance(event, ServiceStarted):
             view.history[event.session_id] = SessionRecord(event.session_id, event.source,
-                                                           event.ts)
-            return (Level.WARNING, f"(SERVICE) support session {event.session_id} from "
-                                   f"{source_host(event.source)}")
-        if isinstance(event, ServiceIdentified):
-            record = view.history.get(event.session_id)
-            if record is not None:
-                record.engineer = event.engineer
-            return Level.INFO, f"(SERVICE) session {event.session_id} is {event.engineer}"
+                                                           event.ts, event.engineer)
+            who = event.engineer or "support"
+            return (Level.WARNING, f"(SERVICE) {who} is inside: session {event.session_id} "
+                                   f"from {source_host(event.source)}")
         if isinstance(event, ServiceEnded):
             record = view.history.get(event.session_id)
             if record is not None:

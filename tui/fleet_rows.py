@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.engine.states import TunnelState
+from tui.engine.states import Mode, TunnelState
 from tui.fleet_model import ApplianceView
 from tui.formatting import clock_time, countdown
 from widgets.fleet_table import FleetRow
@@ -17,9 +17,10 @@ def fleet_row(view: ApplianceView, now: float) -> FleetRow:
     return FleetRow(
         name=status.name, model=model, serial=status.serial, mode=status.mode.value.upper(),
         state=status.state, attempt=status.attempt,
-        port=str(status.port) if status.enabled else str(status.selected_port),
+        port=("22" if status.mode is Mode.SSHACCESS
+              else str(status.port) if status.enabled else str(status.selected_port)),
         relay=status.relay_host if status.mode.value == "tunnel" else f"via {status.gateway}",
-        since=clock_time(status.since) if status.enabled else "—",
+        since=clock_time(status.up_since or status.since) if status.enabled else "—",
         expires=countdown(status.expires_at, now) if status.enabled else "—",
         engineer=", ".join(engineers), in_service=in_service)
 

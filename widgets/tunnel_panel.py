@@ -48,11 +48,11 @@ def _facts(status: ApplianceStatus, now: float) -> Text:
     if not status.enabled:
         lines.append("remote access is off")
         return lines
-    since = clock_time(status.since)
-    if status.state.is_up:
-        lines.append(f"up      since {since} ({elapsed(status.since, now)})\n")
+    if status.state.is_up and status.up_since is not None:
+        lines.append(f"up      since {clock_time(status.up_since)} "
+                     f"({elapsed(status.up_since, now)})\n")
     else:
-        lines.append(f"state   since {since}\n")
+        lines.append(f"state   since {clock_time(status.since)}\n")
     lines.append(f"retries {status.attempt}")
     return lines
 

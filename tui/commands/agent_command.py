@@ -17,7 +17,6 @@ from tui.engine.events import (
     LogRecord,
     SeedIssued,
     ServiceEnded,
-    ServiceIdentified,
     ServiceStarted,
     StateChanged,
     event_to_json,
@@ -93,9 +92,9 @@ def describe_event(event: Event) -> str:
         return (f"{stamp} {event.appliance} seed {event.seed} — give it to support with the "
                 f"serial {event.serial}")
     if isinstance(event, ServiceStarted):
-        return f"{stamp} {event.appliance} (SERVICE) session {event.session_id} from {event.source}"
-    if isinstance(event, ServiceIdentified):
-        return f"{stamp} {event.appliance} (SERVICE) session {event.session_id} is {event.engineer}"
+        who = f" {event.engineer}" if event.engineer else ""
+        return (f"{stamp} {event.appliance} (SERVICE){who} session {event.session_id} from "
+                f"{event.source}")
     if isinstance(event, ServiceEnded):
         return (f"{stamp} {event.appliance} (SERVICE) session {event.session_id} ended after "
                 f"{event.duration:.0f} s ({event.bytes_in} B in, {event.bytes_out} B out)")

@@ -76,9 +76,12 @@ class CaptureReport:
                 "ssh_banner": self.summary.banner or None}
 
 
+SBIN = "/usr/sbin:/sbin"
+
+
 def tcpdump_path() -> str | None:
     """tcpdump on PATH (or in /usr/sbin, where Debian puts it), if installed."""
-    return shutil.which("tcpdump") or shutil.which("tcpdump", path="/usr/sbin:/sbin")
+    return shutil.which("tcpdump") or shutil.which("tcpdump", path=SBIN)
 
 
 async def capture_attempt(host: str, nameservers: tuple[str, ...], port: int, dialled: int,

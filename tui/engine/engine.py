@@ -33,7 +33,6 @@ from tui.engine.events import (
     LogRecord,
     SeedIssued,
     ServiceEnded,
-    ServiceIdentified,
     ServiceStarted,
     StateChanged,
 )
@@ -75,6 +74,8 @@ class _Runtime:
     expiry_timer: asyncio.TimerHandle | None = None
     published: StateChanged | None = None
     since: float = 0.0
+    up_since: float | None = None
+    route_pending: bool = False
     children: set[str] = field(default_factory=set)
     disabling: bool = False
 
@@ -129,10 +130,8 @@ class Engine:
     def _audit_event(self, event: Event) -> None:
         if isinstance(event, ServiceStarted):
             self.audit.write("service-start", appliance=event.appliance,
-                             session=event.session_id, source=event.source)
-        elif isinstance(event, ServiceIdentified):
-            self.audit.write("service-identified", appliance=event.appliance,
-                             session=event.session_id, engineer=event.engineer)
+                             session=event.session_id, engineer=event.engineer,
+                             source=event.source)
         elif isinstance(event, ServiceEnded):
             self.audit.write("service-end", appliance=event.appliance,
                              session=event.session_id, engineer=event.engineer,
@@ -163,9 +162,9 @@ class Engine:
             if runtime.expiry_timer is not None:
                 runtime.expiry_timer.cancel()
             runtime.sessions.stop_accepting("The appliance is shutting down.")
+            await runtime.sessions.end_all("its remote access console is shutting down")
             if runtime.agent is not None:
                 await runtime.agent.stop()
-            runtime.sessions.cut_all()
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
         self._flush_live()
@@ -192,7 +191,8 @@ class Engine:
         else:
             gateway = None
         if runtime.record.enabled:
-            await self._deactivate(runtime, "re-enabled with new settings")
+            await self._deactivate(runtime, "re-enabled with new settings",
+                                   goodbye="remote access was enabled again with a new seed")
         now = self.clock()
         life = lifetime if lifetime is not None else self.inventory.relay.lifetime
         runtime.record = ApplianceRecord(
@@ -215,7 +215,8 @@ class Engine:
         if not runtime.record.enabled:
             self._publish(runtime)
             return
-        await self._deactivate(runtime, "disabled by the operator", disabling=True)
+        await self._deactivate(runtime, "disabled by the operator",
+                               goodbye="remote access was disabled", disabling=True)
         runtime.disabling = False
         runtime.record.enabled = False
         runtime.record.seed = None
@@ -244,6 +245,7 @@ class Engine:
         self.audit.write("port", appliance=name, port=port)
         self._log(name, Level.INFO, f"relay port set to {port}")
         if runtime.agent is not None and runtime.agent.running:
+            await self._end_sessions_riding(runtime, "the tunnel moves to another relay port")
             await runtime.agent.restart(port)
         elif runtime.agent is not None:
             runtime.agent.port = port
@@ -256,7 +258,7 @@ class Engine:
         new = validate_seed(seed) if seed is not None else generate_seed(self._choose)
         runtime.record.seed = new
         self._store.save(name, runtime.record)
-        runtime.sessions.cut_all()
+        await runtime.sessions.end_all("a new seed is in force")
         self.audit.write("seed-changed", appliance=name, serial=runtime.config.serial)
         self._emit(SeedIssued(name, runtime.config.serial, new, self.clock()))
         self._log(name, Level.WARNING, "new seed in force: support sessions of the old seed "
@@ -360,8 +362,8 @@ class Engine:
             hooks = EndpointHooks(
                 current_seed=lambda: self._current_seed(name),
                 status_lines=lambda: status_lines(self.status(name), self.clock()),
-                identified=lambda session, engineer: self._runtimes[name].sessions.identified(
-                    session, engineer),
+                authenticated=lambda session, engineer: self._runtimes[
+                    name].sessions.authenticated(session, engineer),
                 rejected=lambda source, user, why: self._rejected(name, source, user, why),
             )
             identity = EndpointIdentity(name, config.serial, config.model, host_key,
@@ -402,11 +404,20 @@ class Engine:
             gateway.children.add(name)
             runtime.route_up = False
             runtime.route_failure = None
+            runtime.route_pending = gateway.agent is not None and gateway.agent.connected
             if gateway.agent is not None and gateway.record.enabled:
                 gateway.agent.announce(runtime.config.serial, runtime.sessions)
             self._publish(runtime)
 
-    async def _deactivate(self, runtime: _Runtime, why: str, *, disabling: bool = False) -> None:
+    async def _end_sessions_riding(self, runtime: _Runtime, goodbye: str) -> None:
+        """End the sessions that run over this appliance's tunnel: its own and its children's."""
+        await runtime.sessions.end_all(goodbye)
+        for child in list(runtime.children):
+            await self._runtimes[child].sessions.end_all(f"{goodbye} (on the gateway "
+                                                         f"{runtime.config.name})")
+
+    async def _deactivate(self, runtime: _Runtime, why: str, *, goodbye: str,
+                          disabling: bool = False) -> None:
         name = runtime.config.name
         if disabling:
             runtime.disabling = True
@@ -415,7 +426,7 @@ class Engine:
             runtime.expiry_timer.cancel()
             runtime.expiry_timer = None
         runtime.sessions.stop_accepting("Remote access is not enabled on this appliance.")
-        runtime.sessions.cut_all()
+        await self._end_sessions_riding(runtime, goodbye)
         if runtime.record.mode is Mode.SSHACCESS:
             gateway = self._runtimes.get(runtime.record.gateway or "")
             if gateway is not None:
@@ -462,6 +473,7 @@ class Engine:
             if runtime.config.serial == serial and runtime.record.mode is Mode.SSHACCESS:
                 runtime.route_up = up and runtime.record.enabled
                 runtime.route_failure = why
+                runtime.route_pending = False
                 if up:
                     self._log(runtime.config.name, Level.INFO,
                               f"reachable through {runtime.record.gateway}")
@@ -550,6 +562,8 @@ class Engine:
             if runtime.route_up:
                 state = TunnelState.SERVICE if busy else TunnelState.READY
                 return StateChanged(name, state, now, port=22, relay_host=host)
+            if runtime.route_pending:
+                return StateChanged(name, TunnelState.FORWARDING, now, port=22, relay_host=host)
             why = runtime.route_failure or failure(Reason.GATEWAY_DOWN,
                                                    gateway=record.gateway or "")
             return StateChanged(name, TunnelState.WAITING_GATEWAY, now, reason=why.reason,
@@ -571,6 +585,10 @@ class Engine:
             return
         if previous is None or previous.state is not event.state:
             runtime.since = event.ts
+        if not event.state.is_up:
+            runtime.up_since = None
+        elif runtime.up_since is None:
+            runtime.up_since = event.ts
         runtime.published = event
         self._emit(event)
         self._schedule_live_flush()
@@ -584,6 +602,7 @@ class Engine:
             model=config.model, mode=record.mode, enabled=record.enabled, state=event.state,
             relay_host=event.relay_host, port=event.port or self._selected_port(runtime),
             selected_port=self._selected_port(runtime), since=runtime.since,
+            up_since=runtime.up_since,
             reason=event.reason, detail=event.detail, address=event.address,
             gateway=record.gateway or "", enabled_at=record.enabled_at if record.enabled
             else None, expires_at=record.expires_at if record.enabled else None,

@@ -50,7 +50,8 @@ class SeedIssued:
 
 @dataclass(frozen=True, slots=True)
 class ServiceStarted:
-    """A support engineer's connection reached the appliance: it is in (SERVICE)."""
+    """Support is inside the appliance: it is in (SERVICE). With the built-in endpoint this
+    comes after the engineer authenticated, so it names them."""
 
     kind: ClassVar[str] = "service-start"
     appliance: str
@@ -76,17 +77,6 @@ class ServiceEnded:
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceIdentified:
-    """The built-in endpoint learned who the engineer of a running session is."""
-
-    kind: ClassVar[str] = "service-identified"
-    appliance: str
-    session_id: str
-    engineer: str
-    ts: float
-
-
-@dataclass(frozen=True, slots=True)
 class LogRecord:
     """A line for the appliance's log pane."""
 
@@ -97,7 +87,7 @@ class LogRecord:
     ts: float
 
 
-Event = StateChanged | SeedIssued | ServiceStarted | ServiceEnded | ServiceIdentified | LogRecord
+Event = StateChanged | SeedIssued | ServiceStarted | ServiceEnded | LogRecord
 EventSink = Callable[[Event], None]
 
 

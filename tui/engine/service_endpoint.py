@@ -23,6 +23,8 @@ from tui.engine.ssh_options import ENCRYPTION_ALGS
 from tui.engine.support_ca import SERVICE_USER, principal_matches
 
 LOGIN_TIMEOUT = 30.0
+# Exit status of a shell the appliance ended (what OpenSSH reports for a lost connection).
+ENDED_BY_APPLIANCE = 255
 _PLAIN_KEY = "a plain key without a support certificate"
 
 
@@ -43,7 +45,7 @@ class EndpointHooks:
 
     current_seed: Callable[[], str | None]
     status_lines: Callable[[], list[str]]
-    identified: Callable[[str, str], None]
+    authenticated: Callable[[str, str], None]
     rejected: Callable[[str, str, str], None]
 
 
@@ -101,6 +103,7 @@ class _ServiceServer(asyncssh.SSHServer):
         self.keys: _SeedBoundKeys | None = None
         self.authenticated = False
         self.conn: asyncssh.SSHServerConnection | None = None
+        self.processes: set[asyncssh.SSHServerProcess[str]] = set()
         self._blob = b""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -137,7 +140,7 @@ class _ServiceServer(asyncssh.SSHServer):
             key_id = getattr(certificate, "_key_id", "")
             self.engineer = printable(key_id if isinstance(key_id, bytes)
                                       else str(key_id).encode())
-        self.endpoint.hooks.identified(self.session_id, self.engineer)
+        self.endpoint.hooks.authenticated(self.session_id, self.engineer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.endpoint.forget(self)
@@ -172,7 +175,11 @@ class BuiltinServiceEndpoint:
             context = ShellContext(self.identity.name, self.identity.serial,
                                    self.identity.model, server.engineer, source,
                                    self.hooks.status_lines)
-            await serve_process(process, context)
+            server.processes.add(process)
+            try:
+                await serve_process(process, context)
+            finally:
+                server.processes.discard(process)
 
         try:
             await asyncssh.run_server(
@@ -194,9 +201,14 @@ class BuiltinServiceEndpoint:
         """A connection ended."""
         self._servers.discard(server)
 
-    def revoke(self) -> None:
-        """End every session inside now (new seed, disable)."""
+    def revoke(self, reason: str = "remote access ended") -> None:
+        """End every session inside now, telling each engineer why (new seed, disable)."""
         for server in list(self._servers):
+            for process in list(server.processes):
+                with contextlib.suppress(asyncssh.Error, OSError, BrokenPipeError):
+                    process.stdout.write(f"\n*** {self.identity.name}: support session ended "
+                                         f"by the appliance: {reason}. ***\n")
+                    process.exit(ENDED_BY_APPLIANCE)
             if server.conn is not None:
                 server.conn.close()
         self._servers.clear()

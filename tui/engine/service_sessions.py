@@ -1,8 +1,14 @@
-"""Support connections of one appliance: accept, pipe to its service endpoint, count, revoke."""
+"""Support connections of one appliance: accept, pipe to its service endpoint, count, end.
+
+With the built-in endpoint a connection becomes a (SERVICE) session only once the engineer has
+authenticated: a rejected login is audited as such, never shown as support inside. With a real
+sshd behind the tunnel, rac cannot see the login, so the channel's lifetime is the session.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import socket
 from collections.abc import Callable
@@ -11,15 +17,11 @@ from dataclasses import dataclass, field
 import asyncssh
 
 from tui.engine.channel_bridge import CountingForwarder
-from tui.engine.events import (
-    EventSink,
-    Level,
-    LogRecord,
-    ServiceEnded,
-    ServiceIdentified,
-    ServiceStarted,
-)
+from tui.engine.events import EventSink, Level, LogRecord, ServiceEnded, ServiceStarted
 from tui.engine.service_endpoint import BuiltinServiceEndpoint
+
+# How long a session told to end may take to say goodbye before it is cut (DESIGN: < 1 s).
+GOODBYE_GRACE = 0.5
 
 
 @dataclass(slots=True)
@@ -30,6 +32,7 @@ class ServiceSession:
     source: str
     started: float
     engineer: str = ""
+    announced: bool = False
     channel_side: CountingForwarder | None = field(default=None, repr=False)
     endpoint_side: CountingForwarder | None = field(default=None, repr=False)
 
@@ -64,13 +67,15 @@ class ServiceSessions:
         self._clock = clock
         self._emit = emit
         self._on_count = on_count
-        self._sessions: dict[str, ServiceSession] = {}
+        self._connections: dict[str, ServiceSession] = {}
         self._ids = itertools.count(1)
+        self._all_gone = asyncio.Event()
+        self._all_gone.set()
 
     @property
     def sessions(self) -> list[ServiceSession]:
-        """Open sessions, oldest first."""
-        return list(self._sessions.values())
+        """(SERVICE) sessions now: authenticated ones (any connection for a real sshd)."""
+        return [s for s in self._connections.values() if s.announced]
 
     def open(self) -> None:
         """Start accepting support channels."""
@@ -99,9 +104,10 @@ class ServiceSessions:
         session.endpoint_side = endpoint_side
         session.channel_side = CountingForwarder(endpoint_side,
                                                  on_close=lambda: self._ended(session))
-        self._sessions[session_id] = session
-        self._emit(ServiceStarted(self.name, session_id, source, session.started))
-        self._on_count(len(self._sessions))
+        self._connections[session_id] = session
+        self._all_gone.clear()
+        if not isinstance(self.target, BuiltinServiceEndpoint):
+            self._announce(session)
         return session.channel_side
 
     async def _connect_target(self, session: ServiceSession) -> CountingForwarder:
@@ -115,28 +121,46 @@ class ServiceSessions:
             _, protocol = await loop.create_connection(CountingForwarder, host, port)
         return protocol
 
-    def identified(self, session_id: str, engineer: str) -> None:
-        """The endpoint learned the engineer's name from the certificate."""
-        session = self._sessions.get(session_id)
-        if session is not None and engineer:
+    def authenticated(self, session_id: str, engineer: str) -> None:
+        """The built-in endpoint let the engineer in: now support is inside."""
+        session = self._connections.get(session_id)
+        if session is not None and not session.announced:
             session.engineer = engineer
-            self._emit(ServiceIdentified(self.name, session_id, engineer, self._clock()))
+            self._announce(session)
+
+    def _announce(self, session: ServiceSession) -> None:
+        session.announced = True
+        self._emit(ServiceStarted(self.name, session.session_id, session.source,
+                                  session.started, session.engineer))
+        self._on_count(len(self.sessions))
 
     def _ended(self, session: ServiceSession) -> None:
-        if self._sessions.pop(session.session_id, None) is None:
+        if self._connections.pop(session.session_id, None) is None:
+            return
+        if not self._connections:
+            self._all_gone.set()
+        if not session.announced:
             return
         now = self._clock()
         self._emit(ServiceEnded(self.name, session.session_id, session.source, now,
                                 session.engineer, session.bytes_in, session.bytes_out,
                                 max(0.0, now - session.started)))
-        self._on_count(len(self._sessions))
+        self._on_count(len(self.sessions))
 
     def cut_all(self) -> None:
-        """End every open session now (disable, new seed, tunnel gone)."""
-        for session in list(self._sessions.values()):
+        """End every connection now, without a word (the tunnel under them is gone)."""
+        for session in list(self._connections.values()):
             session.cut()
+
+    async def end_all(self, reason: str) -> None:
+        """Tell the engineers why their sessions end, then make sure they have (< 1 s)."""
+        if not self._connections:
+            return
         if isinstance(self.target, BuiltinServiceEndpoint):
-            self.target.revoke()
+            self.target.revoke(reason)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_gone.wait(), GOODBYE_GRACE)
+        self.cut_all()
 
     def _log(self, level: Level, message: str) -> None:
         self._emit(LogRecord(self.name, level, message, self._clock()))

@@ -36,6 +36,7 @@ class ApplianceStatus:
     port: int
     selected_port: int
     since: float
+    up_since: float | None = None
     reason: str = ""
     detail: str = ""
     address: str = ""
@@ -55,7 +56,8 @@ class ApplianceStatus:
             "state": self.state.value, "reason": self.reason, "detail": self.detail,
             "relay_host": self.relay_host, "port": self.port, "address": self.address,
             "gateway": self.gateway, "enabled_at": self.enabled_at,
-            "expires_at": self.expires_at, "since": self.since, "attempt": self.attempt,
+            "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,
+            "attempt": self.attempt,
             "retry_at": self.retry_at, "fingerprint": self.fingerprint,
             "sessions": [
                 {"id": s.session_id, "engineer": s.engineer, "source": s.source,

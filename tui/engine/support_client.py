@@ -116,7 +116,10 @@ async def run_command(appliance: asyncssh.SSHClientConnection, command: str) -> 
     result = await appliance.run(command, check=False)
     sys.stdout.write(str(result.stdout or ""))
     sys.stderr.write(str(result.stderr or ""))
-    return result.exit_status if result.exit_status is not None else 1
+    if result.exit_status is None:
+        sys.stderr.write("rac: the appliance closed the session.\n")
+        return 255
+    return result.exit_status
 
 
 async def run_interactive(appliance: asyncssh.SSHClientConnection) -> int:
@@ -141,9 +144,11 @@ async def run_interactive(appliance: asyncssh.SSHClientConnection) -> int:
         await process.redirect(stdin=sys.stdin.buffer, stdout=sys.stdout.buffer,
                                stderr=sys.stderr.buffer, send_eof=True)
         await process.wait_closed()
+        if process.exit_status is None:
+            sys.stderr.write("\r\nrac: the appliance closed the session.\r\n")
     finally:
         if saved is not None:
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGWINCH)
-    return process.exit_status if process.exit_status is not None else 0
+    return process.exit_status if process.exit_status is not None else 255
