@@ -132,6 +132,8 @@ SCENARIOS: dict[str, Scenario] = {
     "dashboard_established": Scenario(dashboard_established),
     "dashboard_service": Scenario(dashboard_in_service),
     "dashboard_retrying_smtp": Scenario(dashboard_retrying, faults=SMTP_ON_25),
+    "dashboard_service_narrow": Scenario(dashboard_in_service, size=(80, 40)),
+    "fleet_filter_no_match": Scenario(press=("slash", *"zzz", "enter")),
     "enable_generated_seed": Scenario(press=("e",)),
     "enable_seed_rule_error": Scenario(press=("e", "tab", "down", "enter", *"ab cdefg")),
     "disable_confirmation": Scenario(one_up, press=("d",)),

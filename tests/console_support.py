@@ -16,6 +16,7 @@ from tests.recorder import EventRecorder
 from tui.app import RacApp
 from tui.engine.engine import Engine
 from tui.engine.inventory import load_inventory
+from tui.engine.secure_files import write_private
 from tui.engine.toml_source import read_toml
 from tui.environment import EngineOptions, LabEnvironment
 from tui.settings import Settings
@@ -56,6 +57,10 @@ async def settle(pilot: Pilot[None]) -> None:
 
 
 SNAPSHOT_LAB = Path("/tmp/rac-snapshot-lab")
+# What snapshots show must not change from run to run: the relay key's fingerprint and the
+# lab resolver's port. A fixed test key, and a fixed port outside the ephemeral range.
+SNAPSHOT_RELAY_KEY = Path(__file__).with_name("keys") / "snapshot_relay_host_ed25519"
+SNAPSHOT_DNS_PORT = 15353
 
 
 class SnapshotLab(LabEnvironment):
@@ -67,7 +72,9 @@ class SnapshotLab(LabEnvironment):
 
     def __init__(self, *, faults: dict[int, str] | None = None) -> None:
         shutil.rmtree(SNAPSHOT_LAB, ignore_errors=True)
-        super().__init__(SNAPSHOT_LAB)
+        write_private(SNAPSHOT_LAB / "relay" / "relay_host_ed25519",
+                      SNAPSHOT_RELAY_KEY.read_bytes())
+        super().__init__(SNAPSHOT_LAB, dns_port=SNAPSHOT_DNS_PORT)
         self._faults = faults or {}
         self._stack = contextlib.AsyncExitStack()
         self.cleanups: list[Callable[[], object]] = []

@@ -162,3 +162,46 @@ async def test_engine_errors_become_a_notice(tmp_path: Path) -> None:
 
 def _state_events(events: list[object]) -> list[StateChanged]:
     return [e for e in events if isinstance(e, StateChanged)]
+
+
+async def test_log_key_enlarges_the_log_and_f_cycles_its_level(tmp_path: Path) -> None:
+    from widgets.log_pane import LogPane
+
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        assert isinstance(app.screen.maximized, LogPane)
+        await pilot.press("f")
+        assert app.screen.query_one(LogPane).minimum.value == "warning"
+        await pilot.press("l")
+        assert app.screen.maximized is None
+
+
+async def test_probe_from_the_fleet_applies_the_recommended_port(tmp_path: Path) -> None:
+    from tui.screens.probe_screen import ProbeScreen
+
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        await _enable_first_row(pilot, events)
+        await pilot.press("t")
+        screen = app.screen
+        assert isinstance(screen, ProbeScreen)
+        await screen.workers.wait_for_complete()
+        assert screen.report is not None and screen.report.recommended.port == 25
+        assert {p.label for p in screen.report.ports} == {"ssh-ok"}
+        assert app.model.views[LAB_C].probe == dict.fromkeys((22, 25, 53, 80, 443, 4766), True)
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+
+
+async def test_enable_again_asks_first(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        seed = await _enable_first_row(pilot, events)
+        await pilot.press("e")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        assert isinstance(app.screen, FleetScreen)
+        assert app.engine.seed(LAB_C) == seed

@@ -34,8 +34,8 @@ def test_generated_seeds_are_strong_and_readable() -> None:
         ("x" * 129, "at most 128"),
         ("abc def", "space at position 4"),
         ("abc,def", "comma at position 4"),
-        ("abc\tdef", "non-printable character at position 4"),
-        ("abcdéf", "non-printable character at position 5"),
+        ("abc\tdef", "U\\+0009 at position 4: use ASCII letters"),
+        ("abcdéf", "'é' at position 5: use ASCII letters"),
     ],
 )
 def test_entered_seeds_name_the_rule_they_break(seed: str, rule: str) -> None:

@@ -6,7 +6,7 @@ high-contrast theme uses the 16 ANSI colours, so a basic terminal shows the same
 
 from __future__ import annotations
 
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 DEFAULT_THEME = "rac-dark"
 
@@ -96,3 +96,5 @@ RAC_CONTRAST = Theme(
 
 THEMES = (RAC_DARK, RAC_LIGHT, RAC_CONTRAST)
 THEME_NAMES = tuple(theme.name for theme in THEMES)
+# Textual's own themes work too (rac's state colours fall back to RAC_DARK's variables).
+ALL_THEME_NAMES = THEME_NAMES + tuple(BUILTIN_THEMES)

@@ -62,6 +62,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("rac.accept_key", "a", "accept_host_key", "Accept key", "Pin the relay host "
                "key the agent was shown (asks first)", _BOTH, footer=False),
     ActionSpec("rac.log", "l", "log", "Log", "Show the log pane large, or back", _BOTH),
+    ActionSpec("rac.log_level", "f", "log_level", "Log level", "Cycle the log level shown: "
+               "info and up, warnings, errors, everything", _BOTH, footer=False),
     ActionSpec("rac.filter", "slash", "filter", "Filter", "Filter the fleet by name, serial, "
                "state or mode", frozenset({Scope.FLEET}), key_display="/"),
     ActionSpec("rac.help", "question_mark", "help", "Help", "Keys and what they do",

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import AwaitMount
 
 from themes import STYLESHEET
-from themes.palette import RAC_DARK, THEME_NAMES, THEMES
+from themes.palette import RAC_DARK, THEMES
 from tui.actions import ACTIONS, Scope, bindings_for
 from tui.engine.engine import Engine
 from tui.engine.errors import RacError
@@ -28,6 +28,8 @@ from tui.settings import Settings
 from widgets.quit_dialog import QuitChoice, QuitDialog
 
 FLUSH_DELAY = 0.05
+# Textual's palette entries that rac's registry already offers (its Help lists every key).
+_REPLACED_COMMANDS = frozenset({"Keys", "Quit"})
 
 
 class RacApp(App[None]):
@@ -107,7 +109,7 @@ class RacApp(App[None]):
         await self.environment.close()
 
     def watch_theme(self, theme: str) -> None:
-        if theme in THEME_NAMES and theme != self.settings.theme:
+        if theme != self.settings.theme:
             self.settings.theme = theme
             self.settings.save()
 
@@ -177,7 +179,8 @@ class RacApp(App[None]):
     def action_help(self) -> None:
         """Keys and what they do."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.settings.keymap))
+            where = str(self.settings.path) if self.settings.path else "settings.json"
+            self.push_screen(HelpScreen(self.settings.keymap, where))
 
     async def action_quit(self) -> None:
         """Quit; with tunnels enabled, ask whether to disable them first."""
@@ -212,7 +215,9 @@ class RacApp(App[None]):
         for spec in ACTIONS:
             if spec.scopes & scopes:
                 yield SystemCommand(spec.label, spec.help, _runner(screen, spec.action))
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in _REPLACED_COMMANDS:
+                yield command
 
 
 def _runner(screen: Screen[Any], action: str) -> Callable[[], Any]:

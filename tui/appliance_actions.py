@@ -31,10 +31,25 @@ class ApplianceActions(RacScreen):
         return name
 
     def action_enable(self) -> None:
-        """Open the enable dialogue."""
+        """Open the enable dialogue (after a warning if access is already on)."""
         name = self._target()
         if name is None:
             return
+        if not self.rac.model.views[name].status.enabled:
+            self._enable_dialog(name)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._enable_dialog(name)
+
+        self.app.push_screen(ConfirmDialog(
+            f"Remote access is already enabled on {name}. Enable it again?",
+            "Enabling again restarts the tunnel, ends the support sessions open now, issues a "
+            "new seed and starts a new lifetime. For only a new seed press n, for another "
+            "port p.", yes="Enable again"), answered)
+
+    def _enable_dialog(self, name: str) -> None:
         rac = self.rac
         status = rac.model.views[name].status
         inventory = rac.engine.inventory
@@ -71,8 +86,13 @@ class ApplianceActions(RacScreen):
             if yes:
                 rac.call_engine(rac.engine.disable(name), DISABLED_NOTICE)
 
-        self.app.push_screen(ConfirmDialog(DISABLE_QUESTION, f"{name}: support sessions end "
-                                           "at once and the seed stops working."), answered)
+        riders = [child for child, view in rac.model.views.items()
+                  if view.status.gateway == name and view.status.enabled]
+        detail = f"{name}: support sessions end at once and the seed stops working."
+        if riders:
+            detail += (f" {', '.join(riders)} {'is' if len(riders) == 1 else 'are'} reached "
+                       f"through {name} and will wait until it is enabled again.")
+        self.app.push_screen(ConfirmDialog(DISABLE_QUESTION, detail), answered)
 
     def action_port(self) -> None:
         """Choose the relay port."""

@@ -84,8 +84,8 @@ class InventoryEnvironment(ConsoleEnvironment):
 class LabEnvironment(ConsoleEnvironment):
     """The built-in lab, started in process on loopback."""
 
-    def __init__(self, directory: Path) -> None:
-        self.lab = Lab(directory)
+    def __init__(self, directory: Path, *, dns_port: int = 0) -> None:
+        self.lab = Lab(directory, dns_port=dns_port)
         self.info: LabInfo | None = None
 
     @property

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from themes.palette import DEFAULT_THEME, THEME_NAMES
+from themes.palette import ALL_THEME_NAMES, DEFAULT_THEME
 from tui.engine.errors import ConfigError
 from tui.engine.secure_files import write_private
 
@@ -35,7 +35,7 @@ def load_settings(path: Path | None) -> Settings:
     except (ValueError, OSError) as error:
         raise ConfigError(f"{path}: not valid JSON ({error}); fix or delete it.") from None
     theme = data.get("theme", DEFAULT_THEME)
-    if theme not in THEME_NAMES:
+    if theme not in ALL_THEME_NAMES:
         theme = DEFAULT_THEME
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(

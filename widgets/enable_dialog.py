@@ -61,10 +61,10 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
 
     def compose(self) -> ComposeResult:
         choices = self.choices
-        with Vertical(classes="dialog wide"):
+        with VerticalScroll(classes="dialog wide"):
             yield Static(f"Enable remote access — {choices.name} (serial {choices.serial})",
                          classes="dialog-question")
-            with VerticalScroll(id="enable-steps"):
+            with Vertical(id="enable-steps"):
                 yield Static("1  Mode", classes="step")
                 with PickList(id="mode"):
                     yield RadioButton("TUNNEL — this appliance opens the tunnel", name="tunnel",

@@ -145,6 +145,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._rows: list[FleetRow] = []
         self._index: dict[str, int] = {}
         self._columns: list[Column] = list(COLUMNS)
+        self.empty_text = "No appliances."
 
     # -- data -----------------------------------------------------------------------------
 
@@ -251,6 +252,10 @@ class FleetTable(ScrollView, can_focus=True):
             strip = self._header()
         else:
             index = self.scroll_offset.y + y - 1
+            if not self._rows and y == 1:
+                style = self.get_component_rich_style("fleet-table--down")
+                strip = Strip([Segment(" " + self.empty_text, style)])
+                return strip.crop_extend(0, width, self.rich_style)
             if index >= len(self._rows):
                 return Strip.blank(width, self.rich_style)
             strip = self._row(self._rows[index], index == self.cursor_row)

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import RichLog, Static
@@ -23,7 +22,7 @@ _FILTERS = (Level.INFO, Level.WARNING, Level.ERROR, Level.DEBUG)
 class LogPane(Vertical):
     """Log lines of one appliance (or the fleet); `f` cycles the level shown."""
 
-    BINDINGS = [Binding("f", "cycle_level", "Level", id="rac.log_level")]
+    ALLOW_MAXIMIZE = True
     COMPONENT_CLASSES = {"log-pane--debug", "log-pane--info", "log-pane--warning",
                          "log-pane--error"}
 
@@ -48,7 +47,7 @@ class LogPane(Vertical):
         log.clear()
         for line in self._lines:
             if _RANK[line.level] >= _RANK[self.minimum]:
-                log.write(self._format(line))
+                log.write(self._format(line), expand=True)
 
     def append(self, lines: Iterable[LogLine]) -> None:
         """Add new lines at the tail."""
@@ -56,7 +55,7 @@ class LogPane(Vertical):
         for line in lines:
             self._lines.append(line)
             if _RANK[line.level] >= _RANK[self.minimum]:
-                log.write(self._format(line))
+                log.write(self._format(line), expand=True)
 
     def _format(self, line: LogLine) -> Text:
         text = Text(clock_time(line.ts) + " ", style="dim")
@@ -79,4 +78,4 @@ class LogPane(Vertical):
     def _title(self) -> None:
         shown = "everything" if self.minimum is Level.DEBUG else f"{self.minimum.value} and up"
         self.query_one("#log-title", Static).update(
-            Text.assemble(("Log", "bold"), f" · showing {shown} · f level"))
+            Text.assemble(("Log", "bold"), f" · showing {shown} · f level · l larger"))

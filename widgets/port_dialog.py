@@ -38,7 +38,8 @@ class PortDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"Relay port for {self._name}", classes="dialog-question")
-            yield Static("↑↓ then enter. A running tunnel reconnects on the new port at once.",
+            yield Static("↑↓ then enter. A running tunnel reconnects on the new port at once: "
+                         "support sessions open over it end (they are told why).",
                          classes="dialog-detail")
             with PickList(id="ports"):
                 for port in self._ports:

@@ -40,7 +40,7 @@ class QuitDialog(ModalScreen[QuitChoice]):
                   if self._in_service else "")
         detail += ("Disable ends support access now. Keep leaves them enabled: the tunnels "
                    "stop with the console and come back when it starts again.")
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog wide"):
             yield Static(f"Remote access is enabled on {count} appliance"
                          f"{'s' if count != 1 else ''} ({names}). Disable before quitting?",
                          classes="dialog-question")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from themes.palette import THEME_NAMES
+from themes.palette import ALL_THEME_NAMES, THEME_NAMES
 from tui.engine.errors import UsageError
 from tui.engine.inventory import load_inventory
 from tui.engine.locations import default_lab_dir, default_settings_path, default_state_dir
@@ -14,8 +14,9 @@ from tui.settings import load_settings
 
 def run_console_command(args: argparse.Namespace) -> int:
     """Check the inputs before the screen takes over, then run the console."""
-    if args.theme is not None and args.theme not in THEME_NAMES:
-        raise UsageError(f"--theme {args.theme!r}: use one of {', '.join(THEME_NAMES)}.")
+    if args.theme is not None and args.theme not in ALL_THEME_NAMES:
+        raise UsageError(f"--theme {args.theme!r}: use one of {', '.join(THEME_NAMES)} "
+                         f"(or a Textual theme: {', '.join(ALL_THEME_NAMES[3:])}).")
     settings = load_settings(default_settings_path())
     environment: ConsoleEnvironment
     if args.inventory is not None:

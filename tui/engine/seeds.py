@@ -43,8 +43,10 @@ def validate_seed(seed: str) -> str:
             raise SeedError(f"The seed has a comma at position {position}: commas are not "
                             "allowed (the seed becomes a certificate principal).")
         if char not in _PRINTABLE:
-            raise SeedError(f"The seed has a non-printable character at position {position}: "
-                            "use printable ASCII only.")
+            shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+            raise SeedError(f"The seed has {shown} at position {position}: use ASCII letters, "
+                            "digits and punctuation only (it must survive any keyboard and "
+                            "terminal).")
     return seed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header
@@ -19,6 +20,7 @@ from widgets.state_style import state_label
 from widgets.tunnel_panel import TunnelPanel
 
 TICK = 1.0
+NARROW = 110
 
 
 class DashboardScreen(ApplianceActions):
@@ -63,6 +65,10 @@ class DashboardScreen(ApplianceActions):
     def selected_appliance(self) -> str | None:
         return self.appliance
 
+    def on_resize(self, event: events.Resize) -> None:
+        # Side by side needs room for the seed on one line; otherwise stack the panels.
+        self.set_class(event.size.width < NARROW, "-narrow")
+
     def apply_changes(self, names: set[str]) -> None:
         """Repaint when this appliance changed."""
         if self.appliance not in names or not self._painted:
@@ -97,6 +103,10 @@ class DashboardScreen(ApplianceActions):
     def action_back(self) -> None:
         """Back to the fleet."""
         self.app.pop_screen()
+
+    def action_log_level(self) -> None:
+        """Cycle the level the log pane shows."""
+        self.query_one(LogPane).action_cycle_level()
 
     def action_log(self) -> None:
         """Give the log pane the whole screen, or take it back."""

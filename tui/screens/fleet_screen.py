@@ -58,7 +58,10 @@ class FleetScreen(ApplianceActions):
     def resync(self) -> None:
         """Rebuild every row from the model (first show, filter change, back from a screen)."""
         rows = [row for row in self._rows() if matches(row, self._query)]
-        self.query_one(FleetTable).set_rows(rows)
+        table = self.query_one(FleetTable)
+        table.empty_text = (f"No appliance matches “{self._query}”. esc clears the filter."
+                            if self._query else "The inventory lists no appliances.")
+        table.set_rows(rows)
         log = self.query_one(LogPane)
         lines = list(self.rac.model.fleet_log)
         log.load(lines)
@@ -126,6 +129,10 @@ class FleetScreen(ApplianceActions):
         self.query_one(FleetTable).focus()
         if not self._query:
             self.query_one("#filter", Input).display = False
+
+    def action_log_level(self) -> None:
+        """Cycle the level the log pane shows."""
+        self.query_one(LogPane).action_cycle_level()
 
     def action_log(self) -> None:
         """Give the log pane the whole screen, or take it back."""

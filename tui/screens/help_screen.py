@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -24,9 +24,10 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="rac.help_close")]
 
-    def __init__(self, keymap: dict[str, str]) -> None:
+    def __init__(self, keymap: dict[str, str], settings_path: str) -> None:
         super().__init__()
         self._keymap = keymap
+        self._settings_path = settings_path
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, padding=(0, 2), show_edge=False, expand=True)
@@ -36,14 +37,17 @@ class HelpScreen(ModalScreen[None]):
         for spec in ACTIONS:
             where = " · ".join(_WHERE[scope] for scope in sorted(spec.scopes))
             table.add_row(key_label(self._keymap.get(spec.id, spec.key)), spec.help, where)
-        table.add_row("f", "Cycle the log level shown (in a log pane)", "log pane")
         table.add_row("ctrl+p", "Command palette: every action above, and the themes",
                       "everywhere")
-        with Vertical(classes="dialog wide"):
+        with VerticalScroll(classes="dialog wide", id="help"):
             yield Static("Keys", classes="dialog-question")
             yield Static(table)
-            yield Static("Remap any key in settings.json: {\"keymap\": {\"rac.enable\": \"E\"}}."
-                         "  esc closes.", classes="dialog-detail")
+            yield Static(f"Remap any key in {self._settings_path}: "
+                         '{"keymap": {"rac.enable": "E"}}. ↑↓ scroll · esc closes.',
+                         classes="dialog-detail")
+
+    def on_mount(self) -> None:
+        self.query_one("#help", VerticalScroll).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

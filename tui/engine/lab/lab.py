@@ -102,8 +102,9 @@ def _alive(pid: int) -> bool:
 class Lab:
     """Start and stop the lab's servers; files live in one directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, dns_port: int = 0) -> None:
         self.directory = directory.expanduser().resolve()
+        self.dns_port = dns_port
         self.relay: Relay | None = None
         self.dns: DnsResponder | None = None
         self.info: LabInfo | None = None
@@ -124,7 +125,7 @@ class Lab:
         port_map = {str(nominal): real for nominal, real in zip(RELAY_PORTS, ports, strict=True)}
         names = relay_names(LAB_DOMAIN)
         self.dns = DnsResponder({name: [LOOPBACK] for name in names})
-        dns_address = await self.dns.start(LOOPBACK)
+        dns_address = await self.dns.start(LOOPBACK, self.dns_port)
         known_hosts = directory / "known_hosts"
         hosts = ",".join(names + [f"[{LOOPBACK}]:{port}" for port in ports])
         write_private(known_hosts,
