@@ -18,9 +18,9 @@ from textual._doc import take_svg_screenshot  # noqa: E402
 
 from tests.console_scenarios import SCENARIOS  # noqa: E402
 
-MAIN_SCREENS = ("fleet_mixed", "fleet_mixed_light", "dashboard_service",
-                "dashboard_retrying_smtp", "enable_seed_rule_error", "disable_confirmation",
-                "help", "fleet_narrow")
+MAIN_SCREENS = ("fleet_mixed", "fleet_mixed_light", "fleet_mixed_contrast", "dashboard_service",
+                "dashboard_retrying_smtp", "probe_mixed_outcomes", "enable_seed_rule_error",
+                "disable_confirmation", "help", "fleet_narrow")
 
 
 def main() -> int:
