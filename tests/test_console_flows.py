@@ -205,3 +205,14 @@ async def test_enable_again_asks_first(tmp_path: Path) -> None:
         await pilot.press("n")
         assert isinstance(app.screen, FleetScreen)
         assert app.engine.seed(LAB_C) == seed
+
+
+async def test_mouse_selects_and_double_click_opens(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(FleetTable)
+        await pilot.click(FleetTable, offset=(2, 3))  # header is line 0: row 3 is mgmt-1
+        assert table.selected == "mgmt-1"
+        await pilot.click(FleetTable, offset=(2, 3), times=2)
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen) and app.screen.appliance == "mgmt-1"
