@@ -65,22 +65,26 @@ async def ssh(config: Path, *args: str, timeout: float = 30) -> tuple[int, str, 
 
 
 @asynccontextmanager
-async def sshd(folder: Path, *, ca_public_key: Path, principal: str) -> AsyncIterator[int]:
-    """A real sshd on 127.0.0.1 trusting the support CA for `principal`; yields its port."""
+async def sshd(folder: Path, *, ca_public_key: Path | None = None, principal: str = "",
+               authorized_keys: Path | None = None, extra: str = "") -> AsyncIterator[int]:
+    """A real sshd on 127.0.0.1 — trusting the support CA for `principal`, or the keys in
+    `authorized_keys` — and yields its port. Its host key is `folder/ssh_host_ed25519_key`."""
     folder.mkdir(parents=True, exist_ok=True)
     host_key = folder / "ssh_host_ed25519_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
-                   check=True)
-    principals = folder / "principals"
-    principals.write_text(principal + "\n")
+    if not host_key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
+                       check=True)
+    trust = f"AuthorizedKeysFile {authorized_keys or 'none'}\n"
+    if ca_public_key is not None:
+        principals = folder / "principals"
+        principals.write_text(principal + "\n")
+        trust += f"TrustedUserCAKeys {ca_public_key}\nAuthorizedPrincipalsFile {principals}\n"
     port = free_port()
     config = folder / "sshd_config"
     config.write_text(f"""ListenAddress 127.0.0.1:{port}
 HostKey {host_key}
 PidFile {folder / "sshd.pid"}
-TrustedUserCAKeys {ca_public_key}
-AuthorizedPrincipalsFile {principals}
-AuthorizedKeysFile none
+{trust}{extra}
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no

@@ -104,6 +104,7 @@ class TunnelAgent:
     def __init__(self, setup: AgentSetup, sessions: ServiceSessions, *, port: int,
                  rng: random.Random, clock: Callable[[], float],
                  first_retry_delay: float = FIRST_DELAY,
+                 gate: asyncio.Semaphore | None = None,
                  report: Callable[[LinkUpdate], None],
                  log: Callable[[Level, str], None],
                  on_route: Callable[[str, bool, Failure | None], None]) -> None:
@@ -112,6 +113,7 @@ class TunnelAgent:
         self.presented_key: asyncssh.SSHKey | None = None
         self._rng = rng
         self._first_retry_delay = first_retry_delay
+        self._gate = gate or asyncio.Semaphore(1)
         self._clock = clock
         self._report = report
         self._log = log
@@ -221,7 +223,8 @@ class TunnelAgent:
         first: Failure | None = None
         for port in self._port_order():
             try:
-                conn, client = await self._connect(port)
+                async with self._gate:
+                    conn, client = await self._connect(port)
             except AttemptFailed as error:
                 first = first or error.failure
                 if self.setup.fallback and error.failure.reason.blocked_port:
@@ -241,7 +244,7 @@ class TunnelAgent:
         self._publish(LinkUpdate(TunnelState.RESOLVING, port, attempt=self._attempt))
         try:
             resolution = await resolve(setup.relay_host, setup.nameservers,
-                                       timeout=setup.connect_timeout)
+                                       timeout=setup.connect_timeout, shared=True)
         except ResolveError as error:
             raise AttemptFailed(failure(error.reason, host=setup.relay_host, port=port,
                                         detail=f"resolver {error.resolver}")) from None

@@ -56,7 +56,11 @@ from tui.engine.service_sessions import ServiceSessions, ServiceTarget
 from tui.engine.states import Mode, TunnelState
 from tui.engine.status import ApplianceStatus, SessionView, status_lines
 
+# live.json (for `rac status` from another process) is written at most this often.
 LIVE_FLUSH_DELAY = 0.25
+# Handshakes in flight at once: 1,000 tunnels starting together each wait ~6 s when all
+# handshake at once; with ~50 in flight the rate is the same and the first are up at once.
+HANDSHAKES_IN_FLIGHT = 50
 
 
 @dataclass(slots=True)
@@ -105,6 +109,8 @@ class Engine:
             inventory.resolve_path(inventory.relay.support_ca))
         self._runtimes: dict[str, _Runtime] = {}
         self._live_timer: asyncio.TimerHandle | None = None
+        self._live: dict[str, dict[str, object]] = {}
+        self._gate: asyncio.Semaphore | None = None
         started = clock()
         for config in inventory.appliance:
             record = self._store.load(config.name) or ApplianceRecord(
@@ -168,6 +174,7 @@ class Engine:
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
         self._flush_live()
+        self.audit.close()
 
     def _ordered(self) -> list[_Runtime]:
         """Tunnels before the SSHACCESS appliances that ride on them."""
@@ -452,10 +459,16 @@ class Engine:
         name = config.name
         return TunnelAgent(
             setup, runtime.sessions, port=self._selected_port(runtime), rng=self._rng,
-            first_retry_delay=self.first_retry_delay, clock=self.clock,
+            first_retry_delay=self.first_retry_delay, gate=self._handshake_gate(),
+            clock=self.clock,
             report=lambda update: self._link_changed(name, update),
             log=lambda level, message: self._log(name, level, message),
             on_route=self._route_changed)
+
+    def _handshake_gate(self) -> asyncio.Semaphore:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
+        return self._gate
 
     def _link_changed(self, name: str, update: LinkUpdate) -> None:
         runtime = self._runtimes[name]
@@ -591,6 +604,7 @@ class Engine:
             runtime.up_since = event.ts
         runtime.published = event
         self._emit(event)
+        self._live[runtime.config.name] = self._status(runtime).to_json()
         self._schedule_live_flush()
 
     def _status(self, runtime: _Runtime) -> ApplianceStatus:
@@ -628,9 +642,11 @@ class Engine:
         if self._live_timer is not None:
             self._live_timer.cancel()
         self._live_timer = None
-        snapshot = {"pid": os.getpid(), "updated": self.clock(),
-                    "appliances": {s.name: s.to_json() for s in self.statuses()}}
-        write_private(self.live_path, json.dumps(snapshot, indent=1))
+        for runtime in self._runtimes.values():
+            if runtime.sessions.sessions:  # byte counters move without events
+                self._live[runtime.config.name] = self._status(runtime).to_json()
+        snapshot = {"pid": os.getpid(), "updated": self.clock(), "appliances": self._live}
+        write_private(self.live_path, json.dumps(snapshot))
 
 
 def _same_state(before: StateChanged, after: StateChanged) -> bool:

@@ -32,16 +32,31 @@ class PinCheck:
 def check_pin(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> PinCheck:
     """Compare `key` with what `known_hosts` pins for `host` (by name: all relay ports share it)."""
     presented = fingerprint(key)
-    pinned: list[asyncssh.SSHKey] = []
-    if known_hosts.exists():
-        trusted, *_ = asyncssh.read_known_hosts(str(known_hosts)).match(host, "", None)
-        pinned = list(trusted)
+    pinned = _pins(known_hosts, host)
     if not pinned:
         return PinCheck(PinVerdict.UNKNOWN, presented)
     prints = tuple(fingerprint(k) for k in pinned)
     if any(k.public_data == key.public_data for k in pinned):
         return PinCheck(PinVerdict.TRUSTED, presented, prints)
     return PinCheck(PinVerdict.MISMATCH, presented, prints)
+
+
+_parsed: dict[Path, tuple[tuple[int, int], asyncssh.SSHKnownHosts]] = {}
+
+
+def _pins(known_hosts: Path, host: str) -> list[asyncssh.SSHKey]:
+    """Keys pinned for `host`; the file is parsed again only when it changed."""
+    try:
+        stat = known_hosts.stat()
+    except FileNotFoundError:
+        return []
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get(known_hosts)
+    if cached is None or cached[0] != version:
+        cached = (version, asyncssh.read_known_hosts(str(known_hosts)))
+        _parsed[known_hosts] = cached
+    trusted, *_ = cached[1].match(host, "", None)
+    return list(trusted)
 
 
 def pin_host_key(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> None:

@@ -92,9 +92,61 @@ def describe_resolver(resolver: dns.asyncresolver.Resolver) -> str:
     return ", ".join(shown)
 
 
+class _SharedLookups:
+    """Lookups of one name through the same servers share a single query while it is in
+    flight, and its answer for its TTL: a thousand agents starting at once send a handful of
+    queries, not a burst that overflows the resolver."""
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, tuple[str, ...]], tuple[float, Resolution]] = {}
+        self._pending: dict[tuple[str, tuple[str, ...]], asyncio.Future[Resolution]] = {}
+
+    async def resolve(self, host: str, nameservers: tuple[str, ...], timeout: float,
+                      timer: Callable[[], float]) -> Resolution:
+        key = (host, nameservers)
+        loop = asyncio.get_running_loop()
+        kept = self._answers.get(key)
+        if kept is not None and kept[0] > loop.time():
+            return kept[1]
+        pending = self._pending.get(key)
+        if pending is not None and pending.get_loop() is loop:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Resolution] = loop.create_future()
+        self._pending[key] = future
+        try:
+            resolution = await _query(host, nameservers, timeout, timer)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters get it, nobody logs it as lost
+            raise
+        else:
+            future.set_result(resolution)
+            ttl = min((a.ttl for a in resolution.answers), default=0)
+            if ttl > 0:
+                self._answers[key] = (loop.time() + ttl, resolution)
+            return resolution
+        finally:
+            self._pending.pop(key, None)
+
+
+_SHARED = _SharedLookups()
+
+
 async def resolve(host: str, nameservers: Sequence[str] = (), *, timeout: float = 5.0,
-                  timer: Callable[[], float] = time.perf_counter) -> Resolution:
-    """A and AAAA records of `host` at once; raises ResolveError with the DNS reason."""
+                  timer: Callable[[], float] = time.perf_counter,
+                  shared: bool = False) -> Resolution:
+    """A and AAAA records of `host` at once; raises ResolveError with the DNS reason.
+
+    `shared` (the agents): concurrent lookups of the same name are one query, and answers are
+    reused for their TTL. The probe asks afresh every time: it reports what DNS says now.
+    """
+    if shared:
+        return await _SHARED.resolve(host, tuple(nameservers), timeout, timer)
+    return await _query(host, tuple(nameservers), timeout, timer)
+
+
+async def _query(host: str, nameservers: tuple[str, ...], timeout: float,
+                 timer: Callable[[], float]) -> Resolution:
     started = timer()
     try:
         ipaddress.ip_address(host)

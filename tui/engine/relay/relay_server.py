@@ -48,9 +48,24 @@ class Engineer:
     name: str
 
 
+_engineers: dict[Path, tuple[tuple[int, int], list[Engineer]]] = {}
+
+
 def _read_engineers(path: Path) -> list[Engineer]:
-    if not path.exists():
+    """Engineer keys from the authorized_keys file, parsed again only when it changed."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return []
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _engineers.get(path)
+    if cached is None or cached[0] != version:
+        cached = (version, _parse_engineers(path))
+        _engineers[path] = cached
+    return cached[1]
+
+
+def _parse_engineers(path: Path) -> list[Engineer]:
     engineers = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
@@ -154,6 +169,7 @@ class Relay:
         self._engineers_path = config.path(config.engineers)
         self._servers: list[asyncssh.SSHAcceptor] = []
         self.connections: set[asyncssh.SSHServerConnection] = set()
+        self._enrolled: dict[str, tuple[int, asyncssh.SSHKey]] = {}
         self.ports: list[int] = []
 
     async def start(self) -> list[int]:
@@ -182,6 +198,7 @@ class Relay:
             await server.wait_closed()
         self._servers.clear()
         self.audit.write("relay-stop")
+        self.audit.close()
 
     # -- who may connect ----------------------------------------------------------------
 
@@ -189,11 +206,18 @@ class Relay:
         return self._agents_dir / f"{serial.lower()}.pub"
 
     def enrolled_key(self, serial: str) -> asyncssh.SSHKey | None:
-        """The appliance key enrolled for `serial`, if any."""
+        """The appliance key enrolled for `serial`, if any (kept until its file changes)."""
         path = self._agent_key_path(serial)
-        if not path.exists():
+        try:
+            version = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            self._enrolled.pop(serial.lower(), None)
             return None
-        return asyncssh.read_public_key(path)
+        cached = self._enrolled.get(serial.lower())
+        if cached is None or cached[0] != version:
+            cached = (version, asyncssh.read_public_key(path))
+            self._enrolled[serial.lower()] = cached
+        return cached[1]
 
     def classify_key(self, username: str,
                      key: asyncssh.SSHKey) -> tuple[Role, str, asyncssh.SSHKey] | None:

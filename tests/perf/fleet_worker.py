@@ -1,0 +1,108 @@
+"""One process holding a fleet's agents: enable N appliances at once against a lab relay in
+another process; report setup time, per-tunnel up times, RSS, and idle CPU and wakeups.
+
+    python -m tests.perf.fleet_worker LAB_JSON STATE_DIR COUNT IDLE_SECONDS REPEATS
+
+Prints one JSON object per repeat (the engine is reused; appliances are disabled between).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from tests.recorder import EventRecorder
+from tui.engine.engine import Engine
+from tui.engine.events import StateChanged
+from tui.engine.inventory import load_inventory
+from tui.engine.lab.lab import LabInfo
+from tui.engine.states import TunnelState
+from tui.engine.toml_source import read_toml
+
+SERIES = "CXMS"
+
+
+def fleet_inventory(info: LabInfo, count: int, folder: Path) -> Path:
+    """The lab's relay settings with `count` appliances."""
+    data, _ = read_toml(info.inventory)
+    data["appliance"] = [
+        {"name": f"appl-{i:04d}", "series": SERIES[i % 4], "model": "V100",
+         "serial": f"BENCH{i:06d}-FCH{i:04d}"} for i in range(count)]
+    path = info.directory / f"fleet-{count}.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+def rss_kib() -> int:
+    """Resident set size of this process now."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_and_wakeups() -> tuple[float, int]:
+    """CPU seconds used and voluntary context switches (sleeps that were woken) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, usage.ru_nvcsw
+
+
+async def one_setup(engine: Engine, names: list[str], idle: float) -> dict[str, Any]:
+    events = EventRecorder()
+    engine.subscribe(events)
+    up_at: dict[str, float] = {}
+    all_up = asyncio.Event()
+
+    def watch(event: object) -> None:
+        if isinstance(event, StateChanged) and event.state is TunnelState.ESTABLISHED:
+            up_at.setdefault(event.appliance, time.perf_counter())
+            if len(up_at) == len(names):
+                all_up.set()
+
+    engine.subscribe(watch)
+    before = rss_kib()
+    started = time.perf_counter()
+    await asyncio.gather(*(engine.enable(name) for name in names))
+    await asyncio.wait_for(all_up.wait(), 300)
+    took = time.perf_counter() - started
+    after = rss_kib()
+    ups = sorted(t - started for t in up_at.values())
+    result: dict[str, Any] = {
+        "count": len(names), "setup_s": took, "rss_before_kib": before, "rss_after_kib": after,
+        "rss_per_tunnel_kib": (after - before) / len(names),
+        "p50_s": ups[len(ups) // 2], "p99_s": ups[int(len(ups) * 0.99) - 1],
+        "first_s": ups[0],
+    }
+    if idle > 0:
+        cpu0, woken0 = cpu_and_wakeups()
+        wall0 = time.perf_counter()
+        await asyncio.sleep(idle)  # the measurement window itself: nothing waits on state here
+        cpu1, woken1 = cpu_and_wakeups()
+        wall = time.perf_counter() - wall0
+        result.update(idle_s=wall, idle_cpu_percent=100 * (cpu1 - cpu0) / wall,
+                      idle_wakeups_per_min=(woken1 - woken0) * 60 / wall)
+    await engine.disable_all()
+    return result
+
+
+async def main(lab_json: Path, state_dir: Path, count: int, idle: float, repeats: int) -> None:
+    info = LabInfo.from_json(json.loads(lab_json.read_text()))
+    inventory = load_inventory(fleet_inventory(info, count, state_dir))
+    engine = Engine(inventory, state_dir)
+    await engine.start()
+    names = [a.name for a in inventory.appliance]
+    for _ in range(repeats):
+        print(json.dumps(await one_setup(engine, names, idle)), flush=True)
+    await engine.shutdown()
+
+
+if __name__ == "__main__":
+    lab, state, count, idle, repeats = sys.argv[1:6]
+    asyncio.run(main(Path(lab), Path(state), int(count), float(idle), int(repeats)))
