@@ -4,6 +4,7 @@ against a bare Textual app started the same way in the same run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import pty
@@ -67,10 +68,8 @@ def _drain(fd: int, pid: int) -> None:
     else:
         os.kill(pid, signal.SIGKILL)
     os.close(fd)
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 def measure(repeats: int) -> tuple[list[float], list[float]]:

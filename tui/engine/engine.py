@@ -110,6 +110,7 @@ class Engine:
         self._runtimes: dict[str, _Runtime] = {}
         self._live_timer: asyncio.TimerHandle | None = None
         self._live: dict[str, dict[str, object]] = {}
+        self._live_dirty: set[str] = set()
         self._gate: asyncio.Semaphore | None = None
         started = clock()
         for config in inventory.appliance:
@@ -214,6 +215,9 @@ class Engine:
         self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
                   f"give support the serial {config.serial} and the seed")
         self._activate(runtime)
+        # Let the new agent start before the next enable of a batch runs: the first tunnels
+        # of a thousand come up at once instead of after all thousand were set up.
+        await asyncio.sleep(0)
         return chosen_seed
 
     async def disable(self, name: str) -> None:
@@ -364,8 +368,6 @@ class Engine:
         if address is not None:
             target = address
         else:
-            host_key = load_or_create_key(self.state_dir / "keys" / f"{name}_host_ed25519",
-                                          f"{name} service endpoint")
             hooks = EndpointHooks(
                 current_seed=lambda: self._current_seed(name),
                 status_lines=lambda: status_lines(self.status(name), self.clock()),
@@ -373,7 +375,8 @@ class Engine:
                     name].sessions.authenticated(session, engineer),
                 rejected=lambda source, user, why: self._rejected(name, source, user, why),
             )
-            identity = EndpointIdentity(name, config.serial, config.model, host_key,
+            identity = EndpointIdentity(name, config.serial, config.model,
+                                        self.state_dir / "keys" / f"{name}_host_ed25519",
                                         self._ca_key)
             target = BuiltinServiceEndpoint(identity, hooks)
         return ServiceSessions(name, target, clock=self.clock, emit=self._emit,
@@ -604,7 +607,7 @@ class Engine:
             runtime.up_since = event.ts
         runtime.published = event
         self._emit(event)
-        self._live[runtime.config.name] = self._status(runtime).to_json()
+        self._live_dirty.add(runtime.config.name)
         self._schedule_live_flush()
 
     def _status(self, runtime: _Runtime) -> ApplianceStatus:
@@ -643,8 +646,10 @@ class Engine:
             self._live_timer.cancel()
         self._live_timer = None
         for runtime in self._runtimes.values():
-            if runtime.sessions.sessions:  # byte counters move without events
-                self._live[runtime.config.name] = self._status(runtime).to_json()
+            name = runtime.config.name
+            if name in self._live_dirty or runtime.sessions.sessions:  # bytes move silently
+                self._live[name] = self._status(runtime).to_json()
+        self._live_dirty.clear()
         snapshot = {"pid": os.getpid(), "updated": self.clock(), "appliances": self._live}
         write_private(self.live_path, json.dumps(snapshot))
 

@@ -12,6 +12,7 @@ import contextlib
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncssh
@@ -19,6 +20,7 @@ from asyncssh.public_key import decode_ssh_certificate
 
 from tui.engine.appliance_shell import ShellContext, serve_process
 from tui.engine.first_bytes import printable
+from tui.engine.keys import load_or_create_key
 from tui.engine.ssh_options import ENCRYPTION_ALGS
 from tui.engine.support_ca import SERVICE_USER, principal_matches
 
@@ -35,7 +37,7 @@ class EndpointIdentity:
     name: str
     serial: str
     model: str
-    host_key: asyncssh.SSHKey
+    host_key_path: Path
     ca_key: asyncssh.SSHKey
 
 
@@ -158,8 +160,17 @@ class BuiltinServiceEndpoint:
     def __init__(self, identity: EndpointIdentity, hooks: EndpointHooks) -> None:
         self.identity = identity
         self.hooks = hooks
+        self._host_key: asyncssh.SSHKey | None = None
         self._servers: set[_ServiceServer] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def host_key(self) -> asyncssh.SSHKey:
+        """The appliance's own host key, made on the first support login (0600)."""
+        if self._host_key is None:
+            self._host_key = load_or_create_key(self.identity.host_key_path,
+                                                f"{self.identity.name} service endpoint")
+        return self._host_key
 
     def serve(self, sock: socket.socket, session_id: str, source: str) -> None:
         """Run an SSH server on `sock` (the agent's end of a socketpair) in the background."""
@@ -185,7 +196,7 @@ class BuiltinServiceEndpoint:
             await asyncssh.run_server(
                 sock,
                 server_factory=lambda: server,
-                server_host_keys=[self.identity.host_key],
+                server_host_keys=[self.host_key],
                 process_factory=run,
                 encryption_algs=ENCRYPTION_ALGS,
                 login_timeout=LOGIN_TIMEOUT,
