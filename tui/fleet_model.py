@@ -132,6 +132,8 @@ class FleetModel:
             where = f" port {event.port}" if event.port else ""
             why = f" — {event.reason}: {event.detail}" if event.reason else ""
             level = _STATE_LEVEL.get(event.state, Level.INFO)
+            if event.state.is_connecting:
+                level = Level.DEBUG  # the stage track shows these; the log keeps them quiet
             return level, f"{event.state.value}{where}{why}"
         if isinstance(event, LogRecord):
             return event.level, event.message
