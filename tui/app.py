@@ -20,12 +20,9 @@ from tui.engine.errors import RacError
 from tui.engine.events import Event, Level
 from tui.environment import ConsoleEnvironment, EngineOptions, LabEnvironment
 from tui.fleet_model import FleetModel
-from tui.screens.dashboard_screen import DashboardScreen
 from tui.screens.fleet_screen import FleetScreen
-from tui.screens.help_screen import HelpScreen
-from tui.screens.probe_screen import ProbeScreen
+from tui.screens.rac_screen import RacScreen
 from tui.settings import Settings
-from widgets.quit_dialog import QuitChoice, QuitDialog
 
 FLUSH_DELAY = 0.05
 # Textual's palette entries that rac's registry already offers (its Help lists every key).
@@ -168,22 +165,33 @@ class RacApp(App[None]):
 
     # -- navigation and verbs -------------------------------------------------------------
 
+    # Screens other than the fleet are imported when first opened: start-up is mostly imports,
+    # and the first frame needs only the fleet.
+
     def open_dashboard(self, name: str) -> AwaitMount:
         """Show one appliance's dashboard."""
+        from tui.screens.dashboard_screen import DashboardScreen
+
         return self.push_screen(DashboardScreen(name))
 
     def open_probe(self, name: str) -> AwaitMount:
         """The connectivity test for one appliance."""
+        from tui.screens.probe_screen import ProbeScreen
+
         return self.push_screen(ProbeScreen(name))
 
     def action_help(self) -> None:
         """Keys and what they do."""
+        from tui.screens.help_screen import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             where = str(self.settings.path) if self.settings.path else "settings.json"
             self.push_screen(HelpScreen(self.settings.keymap, where))
 
     async def action_quit(self) -> None:
         """Quit; with tunnels enabled, ask whether to disable them first."""
+        from widgets.quit_dialog import QuitChoice, QuitDialog
+
         if self._engine is None:
             self.exit()
             return
@@ -208,10 +216,8 @@ class RacApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette: rac's actions for this screen (same registry as keys), then Textual's."""
         scopes = {Scope.APP}
-        if isinstance(screen, FleetScreen):
-            scopes.add(Scope.FLEET)
-        if isinstance(screen, DashboardScreen):
-            scopes.add(Scope.DASHBOARD)
+        if isinstance(screen, RacScreen):
+            scopes |= screen.SCOPES
         for spec in ACTIONS:
             if spec.scopes & scopes:
                 yield SystemCommand(spec.label, spec.help, _runner(screen, spec.action))

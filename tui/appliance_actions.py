@@ -6,11 +6,14 @@ through the app, which owns the engine: leaving a screen never cancels what a ve
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tui.engine.states import Mode, TunnelState
 from tui.screens.rac_screen import RacScreen
 from widgets.confirm_dialog import ConfirmDialog
-from widgets.enable_dialog import EnableChoices, EnableDialog, EnableRequest
-from widgets.port_dialog import PortDialog
+
+if TYPE_CHECKING:
+    from widgets.enable_dialog import EnableRequest
 
 DISABLE_QUESTION = "Are you sure to disable service access?"
 DISABLED_NOTICE = "Success — Remote Access has been disabled"
@@ -50,6 +53,8 @@ class ApplianceActions(RacScreen):
             "port p.", yes="Enable again"), answered)
 
     def _enable_dialog(self, name: str) -> None:
+        from widgets.enable_dialog import EnableChoices, EnableDialog
+
         rac = self.rac
         status = rac.model.views[name].status
         inventory = rac.engine.inventory
@@ -106,6 +111,7 @@ class ApplianceActions(RacScreen):
                         "no relay port of its own.", severity="warning")
             return
         relay = rac.engine.inventory.relay
+        from widgets.port_dialog import PortDialog
 
         def chosen(port: int | None) -> None:
             if port is not None and port != view.status.selected_port:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncssh
 
@@ -24,7 +25,6 @@ from tui.engine.agent import AgentSetup, LinkUpdate, TunnelAgent
 from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
 from tui.engine.audit import AuditLog
 from tui.engine.backoff import FIRST_DELAY
-from tui.engine.capture import CaptureReport, capture_appliance
 from tui.engine.errors import NotEnabledError, UsageError
 from tui.engine.events import (
     Event,
@@ -55,6 +55,9 @@ from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, E
 from tui.engine.service_sessions import ServiceSessions, ServiceTarget
 from tui.engine.states import Mode, TunnelState
 from tui.engine.status import ApplianceStatus, SessionView, status_lines
+
+if TYPE_CHECKING:
+    from tui.engine.capture import CaptureReport
 
 # live.json (for `rac status` from another process) is written at most this often.
 LIVE_FLUSH_DELAY = 0.25
@@ -324,6 +327,8 @@ class Engine:
 
     async def capture(self, name: str, *, seconds: float = 5.0) -> CaptureReport:
         """A packet capture of one attempt on the appliance's selected port."""
+        from tui.engine.capture import capture_appliance  # tcpdump support: only when used
+
         runtime = self._runtime(name)
         report = await capture_appliance(self.inventory, name, self.state_dir,
                                          port=self._selected_port(runtime), seconds=seconds)

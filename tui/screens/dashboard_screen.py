@@ -26,6 +26,7 @@ NARROW = 110
 class DashboardScreen(ApplianceActions):
     """Everything about one appliance, live."""
 
+    SCOPES = frozenset({Scope.DASHBOARD})
     BINDINGS = bindings_for(Scope.DASHBOARD)
 
     def __init__(self, appliance: str) -> None:

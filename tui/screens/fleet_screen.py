@@ -20,6 +20,7 @@ EXPIRY_REFRESH = 60.0
 class FleetScreen(ApplianceActions):
     """One row per appliance; verbs act on the row under the cursor."""
 
+    SCOPES = frozenset({Scope.FLEET})
     BINDINGS = [*bindings_for(Scope.FLEET),
                 Binding("escape", "clear_filter", "Clear filter", show=False,
                         id="rac.clear_filter")]

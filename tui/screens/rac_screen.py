@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.screen import Screen
+
+from tui.actions import Scope
 
 if TYPE_CHECKING:
     from tui.app import RacApp
@@ -12,6 +14,9 @@ if TYPE_CHECKING:
 
 class RacScreen(Screen[None]):
     """Base of the console's screens."""
+
+    SCOPES: ClassVar[frozenset[Scope]] = frozenset()
+    """Which registry actions the command palette offers here (besides the app's)."""
 
     @property
     def rac(self) -> RacApp:
