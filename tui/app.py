@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.widget import AwaitMount
@@ -20,6 +21,8 @@ from tui.engine.errors import RacError
 from tui.engine.events import Event, Level
 from tui.environment import ConsoleEnvironment, EngineOptions, LabEnvironment
 from tui.fleet_model import FleetModel
+from tui.idle_collector import CHECK_EVERY as COLLECT_CHECK
+from tui.idle_collector import IdleCollector
 from tui.screens.fleet_screen import FleetScreen
 from tui.screens.rac_screen import RacScreen
 from tui.settings import Settings
@@ -48,6 +51,7 @@ class RacApp(App[None]):
         self._flush_pending = False
         self._engine: Engine | None = None
         self._model: FleetModel | None = None
+        self._collector = IdleCollector()
         for theme_definition in THEMES:
             self.register_theme(theme_definition)
         self.theme = theme or self.settings.theme
@@ -100,10 +104,18 @@ class RacApp(App[None]):
         for line in self.environment.welcome():
             self._model.add_line("", Level.INFO, line, self.clock())
         self._engine.subscribe(self._engine_event)
+        self._collector.start()
+        self.set_interval(COLLECT_CHECK, self._collector.tick)
         await self.push_screen(FleetScreen())
 
     async def on_unmount(self) -> None:
+        self._collector.stop()
         await self.environment.close()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._collector.typed()
+        await super().on_event(event)
 
     def watch_theme(self, theme: str) -> None:
         if theme != self.settings.theme:
