@@ -76,7 +76,7 @@ async def test_agent_json_events_support_login_status_and_sigterm(
         if agent.returncode is None:
             agent.kill()
             await agent.wait()
-    record = json.loads((state / "appliances" / f"{LAB_C}.json").read_text())
+    record = json.loads((state / "appliances.json").read_text())["appliances"][LAB_C]
     assert record["enabled"] is False and record["seed"] is None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -133,8 +134,8 @@ async def test_quit_with_tunnels_up_can_disable_them(tmp_path: Path) -> None:
         await pilot.press("q", "d")
         await events.wait_state(LAB_C, TunnelState.DISABLED)
         await app.workers.wait_for_complete()
-    record = (tmp_path / "lab" / "state" / "appliances" / f"{LAB_C}.json").read_text()
-    assert '"enabled": false' in record
+    records = json.loads((tmp_path / "lab" / "state" / "appliances.json").read_text())
+    assert records["appliances"][LAB_C]["enabled"] is False
 
 
 @pytest.mark.parametrize("key", ["x", "z", "ctrl+x", "f5", "9"])

@@ -14,7 +14,7 @@ import time
 
 import asyncssh
 
-from tests.perf.fleet_worker import rss_kib
+from tests.perf.fleet_worker import cpu_and_wakeups, rss_kib
 from tui.engine.relay.routes import Route, RouteListener, RouteTable
 
 
@@ -54,6 +54,7 @@ async def clients(port: int, count: int) -> None:
     keys = [asyncssh.generate_private_key("ssh-ed25519") for _ in range(count)]
     conns: list[asyncssh.SSHClientConnection] = []
     before = rss_kib()
+    cpu_before = cpu_and_wakeups()[0]
 
     async def one(index: int) -> float:
         conn = await asyncssh.connect("127.0.0.1", port, username=f"s{index}",
@@ -66,10 +67,12 @@ async def clients(port: int, count: int) -> None:
     started = time.perf_counter()
     done = await asyncio.gather(*(one(i) for i in range(count)))
     took = time.perf_counter() - started
+    cpu = cpu_and_wakeups()[0] - cpu_before
     after = rss_kib()
     ups = sorted(t - started for t in done)
     print(json.dumps({"count": count, "setup_s": took, "rss_per_conn_kib": (after - before)
-                      / count, "p50_s": ups[len(ups) // 2],
+                      / count, "cpu_ms_per_tunnel": 1000 * cpu / count,
+                      "p50_s": ups[len(ups) // 2],
                       "p99_s": ups[int(len(ups) * 0.99) - 1]}), flush=True)
     for conn in conns:
         conn.close()

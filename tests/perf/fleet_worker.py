@@ -68,17 +68,19 @@ async def one_setup(engine: Engine, names: list[str], idle: float) -> dict[str, 
 
     engine.subscribe(watch)
     before = rss_kib()
+    cpu_before, _ = cpu_and_wakeups()
     started = time.perf_counter()
     await asyncio.gather(*(engine.enable(name) for name in names))
     await asyncio.wait_for(all_up.wait(), 300)
     took = time.perf_counter() - started
+    cpu_setup = cpu_and_wakeups()[0] - cpu_before
     after = rss_kib()
     ups = sorted(t - started for t in up_at.values())
     result: dict[str, Any] = {
         "count": len(names), "setup_s": took, "rss_before_kib": before, "rss_after_kib": after,
         "rss_per_tunnel_kib": (after - before) / len(names),
         "p50_s": ups[len(ups) // 2], "p99_s": ups[int(len(ups) * 0.99) - 1],
-        "first_s": ups[0],
+        "first_s": ups[0], "cpu_ms_per_tunnel": 1000 * cpu_setup / len(names),
     }
     if idle > 0:
         cpu0, woken0 = cpu_and_wakeups()
