@@ -5,7 +5,6 @@ the console's own event loop and stop it when the console exits.
 from __future__ import annotations
 
 import random
-import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -25,7 +24,7 @@ class EngineOptions:
 
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
-    choose: Chooser = secrets.choice
+    choose: Chooser | None = None
     first_retry_delay: float = FIRST_DELAY
     timer: Callable[[], float] = time.perf_counter
 

@@ -25,6 +25,7 @@ from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.resolver import ResolveError, resolve
 from tui.engine.service_sessions import ServiceSessions
 from tui.engine.ssh_options import (
+    CHANNEL_MAX_PACKET,
     CHANNEL_WINDOW,
     ENCRYPTION_ALGS,
     KEEPALIVE_COUNT_MAX,
@@ -312,7 +313,7 @@ class TunnelAgent:
         own = self._routes[setup.serial]
         try:
             await conn.create_server(own.accept, setup.serial, SERVICE_PORT,
-                                     window=CHANNEL_WINDOW)
+                                     window=CHANNEL_WINDOW, max_pktsize=CHANNEL_MAX_PACKET)
         except (asyncssh.ChannelListenError, asyncssh.Error, OSError) as error:
             conn.close()
             raise AttemptFailed(failure(Reason.FORWARD_REJECTED, host=host, port=port,
@@ -339,7 +340,8 @@ class TunnelAgent:
             return
         try:
             listener = await conn.create_server(sessions.accept, serial, SERVICE_PORT,
-                                                window=CHANNEL_WINDOW)
+                                                window=CHANNEL_WINDOW,
+                                                max_pktsize=CHANNEL_MAX_PACKET)
         except (asyncssh.Error, OSError) as error:
             why = failure(Reason.FORWARD_REJECTED, host=self.setup.relay_host,
                           port=self.port, detail=str(error))

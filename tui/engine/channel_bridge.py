@@ -17,7 +17,7 @@ import asyncssh
 from asyncssh.forward import SSHForwarder
 from asyncssh.session import SSHTCPSession, SSHTCPSessionFactory
 
-from tui.engine.ssh_options import CHANNEL_WINDOW
+from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW
 
 
 class CountingForwarder(SSHForwarder):
@@ -84,7 +84,8 @@ async def open_forwarded_channel(conn: asyncssh.SSHServerConnection, listen_host
     """Open a `forwarded-tcpip` channel to an agent, with a counting forwarder on our end."""
     factory = cast(SSHTCPSessionFactory[bytes], CountingForwarder)
     _, session = await conn.create_connection(factory, listen_host, listen_port, orig_host,
-                                              orig_port, window=CHANNEL_WINDOW)
+                                              orig_port, window=CHANNEL_WINDOW,
+                                              max_pktsize=CHANNEL_MAX_PACKET)
     return cast(CountingForwarder, session)
 
 

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import random
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,7 +92,7 @@ class Engine:
     def __init__(self, inventory: Inventory, state_dir: Path, *,
                  clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None,
-                 choose: Chooser = secrets.choice,
+                 choose: Chooser | None = None,
                  accept_new_host_keys: bool = False,
                  first_retry_delay: float = FIRST_DELAY,
                  timer: Callable[[], float] = time.perf_counter) -> None:

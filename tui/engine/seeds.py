@@ -6,6 +6,7 @@ import math
 import secrets
 import string
 from collections.abc import Callable
+from functools import partial
 
 from tui.engine.errors import SeedError
 
@@ -20,9 +21,21 @@ ENTROPY_BITS = GROUP * GROUPS * math.log2(len(ALPHABET))
 Chooser = Callable[[str], str]
 
 
-def generate_seed(choose: Chooser = secrets.choice) -> str:
-    """A random seed like `K7QX-MD4F-...`: 20 symbols of 25, about 93 bits."""
-    groups = ("".join(choose(ALPHABET) for _ in range(GROUP)) for _ in range(GROUPS))
+def _one_draw(alphabet: str) -> Callable[[], str]:
+    """All symbols from one draw of `secrets` (one getrandom call, not twenty)."""
+    number = secrets.randbelow(len(alphabet) ** (GROUP * GROUPS))
+    symbols = []
+    for _ in range(GROUP * GROUPS):
+        number, index = divmod(number, len(alphabet))
+        symbols.append(alphabet[index])
+    return iter(symbols).__next__
+
+
+def generate_seed(choose: Chooser | None = None) -> str:
+    """A random seed like `K7QX-MD4F-...`: 20 symbols of 25, about 93 bits from `secrets`
+    (or from `choose`, which tests seed for reproducible screens)."""
+    pick = _one_draw(ALPHABET) if choose is None else partial(choose, ALPHABET)
+    groups = ("".join(pick() for _ in range(GROUP)) for _ in range(GROUPS))
     return "-".join(groups)
 
 

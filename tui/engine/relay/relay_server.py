@@ -26,7 +26,7 @@ from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.relay.routes import Route, RouteListener, RouteTable
 from tui.engine.secure_files import ensure_private_dir
-from tui.engine.ssh_options import CHANNEL_WINDOW, ENCRYPTION_ALGS
+from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, RELAY_ENCRYPTION_ALGS
 
 SERVICE_PORT = 22
 SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$")
@@ -152,7 +152,8 @@ class _RelayConnection(asyncssh.SSHServer):
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_CONNECT_FAILED,
                 f"Appliance {dest_host} is not connected to the relay.")
-        channel = self._conn.create_tcp_channel(window=CHANNEL_WINDOW)
+        channel = self._conn.create_tcp_channel(window=CHANNEL_WINDOW,
+                                                max_pktsize=CHANNEL_MAX_PACKET)
         return channel, self._relay.join(route, engineer=self.name or self.username,
                                          peer=self.peer)
 
@@ -178,7 +179,7 @@ class Relay:
             server = await asyncssh.listen(
                 self.config.listen, port, server_factory=lambda: _RelayConnection(self),
                 server_host_keys=[self.host_key], server_version=self.config.version,
-                encryption_algs=ENCRYPTION_ALGS, allow_scp=False, agent_forwarding=False,
+                encryption_algs=RELAY_ENCRYPTION_ALGS, allow_scp=False, agent_forwarding=False,
                 x11_forwarding=False, config=None, reuse_address=True)
             self._servers.append(server)
             self.ports.append(server.get_port())
