@@ -77,7 +77,7 @@ async def test_restart_resumes_enabled_tunnels(lab: RunningLab, make_engine: Eng
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     appliance.close()
     relay.close()
-    assert oct((tmp_path / "state" / "appliances.json").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "state" / "appliances.jsonl").stat().st_mode & 0o777) == "0o600"
     for path in (tmp_path / "state" / "keys").glob("*_ed25519"):
         assert oct(path.stat().st_mode & 0o777) == "0o600"
 

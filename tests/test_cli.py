@@ -76,7 +76,8 @@ async def test_agent_json_events_support_login_status_and_sigterm(
         if agent.returncode is None:
             agent.kill()
             await agent.wait()
-    record = json.loads((state / "appliances.json").read_text())["appliances"][LAB_C]
+    lines = [json.loads(line) for line in (state / "appliances.jsonl").read_text().splitlines()]
+    record = [line for line in lines if line["name"] == LAB_C][-1]
     assert record["enabled"] is False and record["seed"] is None
 
 

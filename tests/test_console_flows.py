@@ -134,8 +134,9 @@ async def test_quit_with_tunnels_up_can_disable_them(tmp_path: Path) -> None:
         await pilot.press("q", "d")
         await events.wait_state(LAB_C, TunnelState.DISABLED)
         await app.workers.wait_for_complete()
-    records = json.loads((tmp_path / "lab" / "state" / "appliances.json").read_text())
-    assert records["appliances"][LAB_C]["enabled"] is False
+    journal = (tmp_path / "lab" / "state" / "appliances.jsonl").read_text().splitlines()
+    latest = [json.loads(line) for line in journal if LAB_C in line][-1]
+    assert latest["enabled"] is False
 
 
 @pytest.mark.parametrize("key", ["x", "z", "ctrl+x", "f5", "9"])

@@ -130,5 +130,5 @@ async def test_engine_refuses_bad_requests_and_changes_nothing(
     with pytest.raises(SeedError, match="comma"):
         await engine.enable(LAB_C, seed="abc,defgh")
     assert events.events == []
-    assert not (engine.state_dir / "appliances.json").exists()
+    assert not (engine.state_dir / "appliances.jsonl").exists()
     assert engine.status(LAB_C).enabled is False

@@ -40,7 +40,7 @@ def run_status_command(args: argparse.Namespace) -> int:
 def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]]:
     """Saved records merged with the live view of a running engine, if one is running."""
     live = _live_view(state_dir)
-    store = ApplianceStore(state_dir)  # the running engine's records, or the last saved
+    store = ApplianceStore(state_dir, writable=False)  # read only: an agent may be writing
     rows = []
     for appliance in inventory.appliance:
         if appliance.name in live:

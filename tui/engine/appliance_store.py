@@ -1,22 +1,26 @@
 """What survives a restart, per appliance: enabled or not, mode, port, seed, lifetime (0600).
 
-All records live in one file, `STATE/appliances.json`, replaced atomically. Changes made in
-the same turn of the event loop are written together: enabling a thousand appliances at once
-is one write, not a thousand (each file operation costs 0.1–0.3 ms on a busy disk).
+Records are kept in a journal, `STATE/appliances.jsonl`: every change appends one line (the
+latest line of an appliance wins), so a thousand enables at once cost a thousand small
+appends, not a thousand files, and a port change in a big fleet does not rewrite the others.
+The journal is compacted when the store opens and whenever it grows far past the fleet.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from tui.engine.errors import RacError
-from tui.engine.secure_files import write_private
+from tui.engine.secure_files import PRIVATE_FILE, ensure_private_dir, write_private
 from tui.engine.states import Mode
 
-STORE_FILE = "appliances.json"
+JOURNAL = "appliances.jsonl"
+COMPACT_FACTOR = 4
+COMPACT_MINIMUM = 200
 
 
 @dataclass(slots=True)
@@ -34,52 +38,65 @@ class ApplianceRecord:
 
 
 class ApplianceStore:
-    """Every appliance's record, in memory and in one JSON file."""
+    """Every appliance's record, in memory and in an append-only journal."""
 
-    def __init__(self, state_dir: Path) -> None:
-        self.path = state_dir / STORE_FILE
-        self._records: dict[str, ApplianceRecord] = self._read()
-        self._pending: asyncio.Handle | None = None
+    def __init__(self, state_dir: Path, *, writable: bool = True) -> None:
+        self.path = state_dir / JOURNAL
+        self._records: dict[str, ApplianceRecord] = self._replay()
+        self._lines = len(self._records)
+        self._file: IO[str] | None = None
+        if writable and self.path.exists():
+            self._compact()
 
-    def _read(self) -> dict[str, ApplianceRecord]:
+    def _replay(self) -> dict[str, ApplianceRecord]:
+        records: dict[str, ApplianceRecord] = {}
         if not self.path.exists():
-            return {}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return {name: ApplianceRecord(**{**fields, "mode": Mode(fields.get("mode", "tunnel"))})
-                    for name, fields in data["appliances"].items()}
-        except (ValueError, TypeError, KeyError, OSError) as error:
-            raise RacError(f"{self.path}: the saved state of the appliances is damaged "
-                           f"({error}). Move the file away to start afresh.") from None
+            return records
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            try:
+                data: dict[str, Any] = json.loads(line)
+                name = data.pop("name")
+                data["mode"] = Mode(data.get("mode", Mode.TUNNEL))
+                records[name] = ApplianceRecord(**data)
+            except (ValueError, TypeError, KeyError) as error:
+                if number == len(lines):
+                    break  # a write cut short by a crash: the line before it still stands
+                raise RacError(f"{self.path}, line {number}: the saved state of the "
+                               f"appliances is damaged ({error}). Move the file away to "
+                               "start afresh.") from None
+        return records
 
     def load(self, name: str) -> ApplianceRecord | None:
         """The saved record, or None if this appliance was never enabled here."""
         return self._records.get(name)
 
     def save(self, name: str, record: ApplianceRecord) -> None:
-        """Keep `record`; written before the event loop's next turn (at once without a loop)."""
+        """Keep `record` and append it to the journal at once."""
         self._records[name] = record
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()
-            return
-        if self._pending is None:
-            self._pending = loop.call_soon(self.flush)
+        handle = self._open()
+        handle.write(json.dumps({"name": name, **asdict(record)}) + "\n")
+        handle.flush()
+        self._lines += 1
+        if self._lines > max(COMPACT_MINIMUM, COMPACT_FACTOR * len(self._records)):
+            self._compact()
 
-    async def settled(self) -> None:
-        """Return once every saved record is on disk. It yields once first, so callers
-        running concurrently (a thousand enables at once) share a single write."""
-        if self._pending is not None:
-            await asyncio.sleep(0)
-            if self._pending is not None:
-                self.flush()
+    def _open(self) -> IO[str]:
+        if self._file is None:
+            ensure_private_dir(self.path.parent)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+            self._file = os.fdopen(fd, "a", encoding="utf-8")
+        return self._file
 
-    def flush(self) -> None:
-        """Write every record now (atomic replace, 0600)."""
-        if self._pending is not None:
-            self._pending.cancel()
-            self._pending = None
-        document = {"appliances": {name: asdict(record)
-                                   for name, record in self._records.items()}}
-        write_private(self.path, json.dumps(document, indent=1))
+    def _compact(self) -> None:
+        """Rewrite the journal with one line per appliance (atomic replace)."""
+        self.close()
+        write_private(self.path, "".join(json.dumps({"name": name, **asdict(record)}) + "\n"
+                                         for name, record in self._records.items()))
+        self._lines = len(self._records)
+
+    def close(self) -> None:
+        """Release the journal (it is reopened on the next save)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -177,7 +177,7 @@ class Engine:
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
         self._flush_live()
-        self._store.flush()
+        self._store.close()
         self.audit.close()
 
     def _ordered(self) -> list[_Runtime]:
@@ -218,9 +218,9 @@ class Engine:
         self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
                   f"give support the serial {config.serial} and the seed")
         self._activate(runtime)
-        # Also lets the new agent start before the next enable of a batch runs: the first
-        # tunnels of a thousand come up at once instead of after all were set up.
-        await self._store.settled()
+        # Let the new agent start before the next enable of a batch runs: the first tunnels
+        # of a thousand come up at once instead of after all were set up.
+        await asyncio.sleep(0)
         return chosen_seed
 
     async def disable(self, name: str) -> None:
@@ -239,7 +239,6 @@ class Engine:
         self.audit.write("disable", appliance=name, serial=runtime.config.serial)
         self._log(name, Level.INFO, "Success — Remote Access has been disabled")
         self._publish(runtime)
-        await self._store.settled()
 
     async def disable_all(self) -> None:
         """Disable every enabled appliance (quit with tunnels up, SIGTERM of `rac agent`)."""
@@ -259,7 +258,6 @@ class Engine:
         self._store.save(name, runtime.record)
         self.audit.write("port", appliance=name, port=port)
         self._log(name, Level.INFO, f"relay port set to {port}")
-        await self._store.settled()
         if runtime.agent is not None and runtime.agent.running:
             await self._end_sessions_riding(runtime, "the tunnel moves to another relay port")
             await runtime.agent.restart(port)
@@ -276,7 +274,6 @@ class Engine:
         self._store.save(name, runtime.record)
         await runtime.sessions.end_all("a new seed is in force")
         self.audit.write("seed-changed", appliance=name, serial=runtime.config.serial)
-        await self._store.settled()
         self._emit(SeedIssued(name, runtime.config.serial, new, self.clock()))
         self._log(name, Level.WARNING, "new seed in force: support sessions of the old seed "
                   "were ended")
