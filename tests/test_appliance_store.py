@@ -47,3 +47,13 @@ def test_the_journal_is_compacted_as_it_grows(tmp_path: Path) -> None:
     assert len(store.path.read_text().splitlines()) <= 200
     store.close()
     assert ApplianceStore(tmp_path).load("a") == ApplianceRecord(enabled=True, port=999)
+
+
+def test_every_record_field_is_written() -> None:
+    import dataclasses
+    import json
+
+    from tui.engine.appliance_store import _line
+
+    written = json.loads(_line("a", ApplianceRecord()))
+    assert set(written) == {"name", *(f.name for f in dataclasses.fields(ApplianceRecord))}

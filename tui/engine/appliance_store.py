@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -75,7 +75,7 @@ class ApplianceStore:
         """Keep `record` and append it to the journal at once."""
         self._records[name] = record
         handle = self._open()
-        handle.write(json.dumps({"name": name, **asdict(record)}) + "\n")
+        handle.write(_line(name, record))
         handle.flush()
         self._lines += 1
         if self._lines > max(COMPACT_MINIMUM, COMPACT_FACTOR * len(self._records)):
@@ -91,7 +91,7 @@ class ApplianceStore:
     def _compact(self) -> None:
         """Rewrite the journal with one line per appliance (atomic replace)."""
         self.close()
-        write_private(self.path, "".join(json.dumps({"name": name, **asdict(record)}) + "\n"
+        write_private(self.path, "".join(_line(name, record)
                                          for name, record in self._records.items()))
         self._lines = len(self._records)
 
@@ -100,3 +100,11 @@ class ApplianceStore:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _line(name: str, record: ApplianceRecord) -> str:
+    """One journal line (fields written out: `asdict` costs more than the write)."""
+    return json.dumps({"name": name, "enabled": record.enabled, "mode": record.mode.value,
+                       "port": record.port, "gateway": record.gateway, "seed": record.seed,
+                       "enabled_at": record.enabled_at, "expires_at": record.expires_at,
+                       "ended": record.ended}) + "\n"

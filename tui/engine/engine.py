@@ -408,10 +408,9 @@ class Engine:
             agent = runtime.agent or self._make_agent(runtime)
             runtime.agent = agent
             agent.port = self._selected_port(runtime)
-            for child in self._runtimes.values():
-                if (child.record.enabled and child.record.mode is Mode.SSHACCESS
-                        and child.record.gateway == name):
-                    runtime.children.add(child.config.name)
+            for child_name in runtime.children:  # SSHACCESS riders enabled before their gateway
+                child = self._runtimes[child_name]
+                if child.record.enabled:
                     agent.announce(child.config.serial, child.sessions)
             agent.start()
         else:
