@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import time
 
+from tui.commands.event_loop import run_server_loop
 from tui.commands.signals import stop_on_signals
 from tui.engine.durations import parse_duration
 from tui.engine.engine import Engine
@@ -43,7 +43,7 @@ def run_agent_command(args: argparse.Namespace) -> int:
             lifetime = parse_duration(args.lifetime)
         except ValueError as error:
             raise UsageError(f"--lifetime: {error}.") from None
-    return asyncio.run(_run(args, inventory, names, lifetime))
+    return run_server_loop(_run(args, inventory, names, lifetime))
 
 
 async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 
+from tui.commands.event_loop import run_server_loop
 from tui.commands.signals import stop_on_signals
 from tui.engine.lab.lab import Lab, LabInfo, lab_dir_option
 from tui.engine.locations import default_lab_dir
@@ -13,7 +13,7 @@ from tui.engine.locations import default_lab_dir
 
 def run_lab_command(args: argparse.Namespace) -> int:
     """Start the lab, say where everything is, run until told to stop; exit 0."""
-    return asyncio.run(_run(args))
+    return run_server_loop(_run(args))
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
+from tui.commands.event_loop import run_server_loop
 from tui.commands.signals import stop_on_signals
 from tui.engine.errors import RacError
 from tui.engine.relay.relay_config import RelayConfig, load_relay_config
@@ -14,7 +14,7 @@ from tui.engine.relay.relay_server import Relay
 def run_relay_command(args: argparse.Namespace) -> int:
     """Check the config (exit 2 on error), then serve."""
     config = load_relay_config(args.config)
-    return asyncio.run(_serve(config))
+    return run_server_loop(_serve(config))
 
 
 async def _serve(config: RelayConfig) -> int:
