@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from tui.engine.states import Mode, TunnelState
 from tui.screens.rac_screen import RacScreen
 from widgets.confirm_dialog import ConfirmDialog
+from widgets.log_pane import LogPane
 
 if TYPE_CHECKING:
     from widgets.enable_dialog import EnableRequest
@@ -20,7 +21,19 @@ DISABLED_NOTICE = "Success — Remote Access has been disabled"
 
 
 class ApplianceActions(RacScreen):
-    """A screen whose verbs act on `selected_appliance`."""
+    """A screen whose verbs act on `selected_appliance`, with a log pane."""
+
+    def action_log_level(self) -> None:
+        """Cycle the level the log pane shows."""
+        self.query_one(LogPane).action_cycle_level()
+
+    def action_log(self) -> None:
+        """Give the log pane the whole screen, or take it back."""
+        log = self.query_one(LogPane)
+        if self.maximized is log:
+            self.minimize()
+        else:
+            self.maximize(log, container=False)
 
     @property
     def selected_appliance(self) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -106,31 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _handler(args: argparse.Namespace) -> Handler:
-    # Imports are per command: `rac status` should not pay for Textual, nor the console
-    # for what only the relay needs (start-up time is mostly imports).
-    if args.verb == "lab":
-        from tui.commands.lab_command import run_lab_command
-        return run_lab_command
-    if args.verb == "relay":
-        from tui.commands.relay_command import run_relay_command
-        return run_relay_command
-    if args.verb == "agent":
-        from tui.commands.agent_command import run_agent_command
-        return run_agent_command
-    if args.verb == "status":
-        from tui.commands.status_command import run_status_command
-        return run_status_command
-    if args.verb == "probe":
-        from tui.commands.probe_command import run_probe_command
-        return run_probe_command
-    if args.verb == "capture":
-        from tui.commands.capture_command import run_capture_command
-        return run_capture_command
-    if args.verb == "support":
-        from tui.commands.support_command import run_support_command
-        return run_support_command
-    from tui.commands.console_command import run_console_command
-    return run_console_command
+    # Imported per command: `rac status` should not pay for Textual, nor the console for
+    # what only the relay needs (start-up time is mostly imports).
+    verb = args.verb or "console"
+    module = importlib.import_module(f"tui.commands.{verb}_command")
+    handler: Handler = getattr(module, f"run_{verb}_command")
+    return handler
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncssh
 
 from tui.engine.keys import fingerprint
+from tui.engine.reread import parsed
 from tui.engine.secure_files import append_private, write_private
 
 
@@ -41,21 +42,16 @@ def check_pin(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> PinCheck:
     return PinCheck(PinVerdict.MISMATCH, presented, prints)
 
 
-_parsed: dict[Path, tuple[tuple[int, int], asyncssh.SSHKnownHosts]] = {}
+def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts:
+    return asyncssh.read_known_hosts(str(path))
 
 
 def _pins(known_hosts: Path, host: str) -> list[asyncssh.SSHKey]:
-    """Keys pinned for `host`; the file is parsed again only when it changed."""
-    try:
-        stat = known_hosts.stat()
-    except FileNotFoundError:
+    """Keys pinned for `host`."""
+    pins = parsed(known_hosts, _read_known_hosts, None)
+    if pins is None:
         return []
-    version = (stat.st_mtime_ns, stat.st_size)
-    cached = _parsed.get(known_hosts)
-    if cached is None or cached[0] != version:
-        cached = (version, asyncssh.read_known_hosts(str(known_hosts)))
-        _parsed[known_hosts] = cached
-    trusted, *_ = cached[1].match(host, "", None)
+    trusted, *_ = pins.match(host, "", None)
     return list(trusted)
 
 

@@ -104,15 +104,3 @@ class DashboardScreen(ApplianceActions):
     def action_back(self) -> None:
         """Back to the fleet."""
         self.app.pop_screen()
-
-    def action_log_level(self) -> None:
-        """Cycle the level the log pane shows."""
-        self.query_one(LogPane).action_cycle_level()
-
-    def action_log(self) -> None:
-        """Give the log pane the whole screen, or take it back."""
-        log = self.query_one(LogPane)
-        if self.maximized is log:
-            self.minimize()
-        else:
-            self.maximize(log, container=False)

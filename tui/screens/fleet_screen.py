@@ -130,15 +130,3 @@ class FleetScreen(ApplianceActions):
         self.query_one(FleetTable).focus()
         if not self._query:
             self.query_one("#filter", Input).display = False
-
-    def action_log_level(self) -> None:
-        """Cycle the level the log pane shows."""
-        self.query_one(LogPane).action_cycle_level()
-
-    def action_log(self) -> None:
-        """Give the log pane the whole screen, or take it back."""
-        log = self.query_one(LogPane)
-        if self.maximized is log:
-            self.minimize()
-        else:
-            self.maximize(log, container=False)

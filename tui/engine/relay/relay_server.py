@@ -25,6 +25,7 @@ from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwar
 from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.relay.routes import Route, RouteListener, RouteTable
+from tui.engine.reread import parsed
 from tui.engine.secure_files import ensure_private_dir
 from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, RELAY_ENCRYPTION_ALGS
 
@@ -46,23 +47,6 @@ class Engineer:
 
     key: asyncssh.SSHKey
     name: str
-
-
-_engineers: dict[Path, tuple[tuple[int, int], list[Engineer]]] = {}
-
-
-def _read_engineers(path: Path) -> list[Engineer]:
-    """Engineer keys from the authorized_keys file, parsed again only when it changed."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return []
-    version = (stat.st_mtime_ns, stat.st_size)
-    cached = _engineers.get(path)
-    if cached is None or cached[0] != version:
-        cached = (version, _parse_engineers(path))
-        _engineers[path] = cached
-    return cached[1]
 
 
 def _parse_engineers(path: Path) -> list[Engineer]:
@@ -223,7 +207,8 @@ class Relay:
     def classify_key(self, username: str,
                      key: asyncssh.SSHKey) -> tuple[Role, str, asyncssh.SSHKey] | None:
         """Engineer if the key is an engineer's; agent if it is the serial's enrolled key."""
-        for engineer in _read_engineers(self._engineers_path):
+        engineers: list[Engineer] = parsed(self._engineers_path, _parse_engineers, [])
+        for engineer in engineers:
             if engineer.key.public_data == key.public_data:
                 return Role.ENGINEER, engineer.name or username, key
         if not SERIAL_PATTERN.match(username):
