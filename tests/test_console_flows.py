@@ -218,3 +218,30 @@ async def test_mouse_selects_and_double_click_opens(tmp_path: Path) -> None:
         await pilot.click(FleetTable, offset=(2, 3), times=2)
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen) and app.screen.appliance == "mgmt-1"
+
+
+async def test_keys_are_remapped_from_settings(tmp_path: Path) -> None:
+    from tui.app import RacApp
+    from tui.environment import LabEnvironment
+    from tui.settings import Settings
+
+    settings = Settings(tmp_path / "settings.json", keymap={"rac.enable": "E"})
+    app = RacApp(LabEnvironment(tmp_path / "lab"), settings=settings, blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        assert isinstance(app.screen, FleetScreen)
+        await pilot.press("E")
+        assert isinstance(app.screen, EnableDialog)
+
+
+async def test_theme_choice_persists(tmp_path: Path) -> None:
+    from tui.app import RacApp
+    from tui.environment import LabEnvironment
+    from tui.settings import Settings, load_settings
+
+    path = tmp_path / "settings.json"
+    app = RacApp(LabEnvironment(tmp_path / "lab"), settings=Settings(path), blink=False)
+    async with app.run_test(size=SIZE):
+        app.theme = "rac-light"
+    assert load_settings(path).theme == "rac-light"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -104,12 +104,12 @@ class FleetTable(ScrollView, can_focus=True):
     """A keyboard- and mouse-driven table of appliances."""
 
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False, id="rac.row_up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="rac.row_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="rac.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="rac.page_down"),
+        Binding("home", "jump(0)", "First", show=False, id="rac.first_row"),
+        Binding("end", "jump(-1)", "Last", show=False, id="rac.last_row"),
     ]
 
     COMPONENT_CLASSES = {
