@@ -8,9 +8,6 @@ happened only from events, so a screen can never show a state the engine did not
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
 import random
 import time
 from collections.abc import Callable
@@ -37,6 +34,7 @@ from tui.engine.events import (
 )
 from tui.engine.inventory import ApplianceConfig, Inventory
 from tui.engine.keys import load_or_create_key
+from tui.engine.live_status import LiveStatusFile
 from tui.engine.pinned_hosts import pin_host_key, replace_pin
 from tui.engine.probe import (
     DEFAULT_TIMEOUT,
@@ -48,7 +46,7 @@ from tui.engine.probe import (
     run_probe,
 )
 from tui.engine.reasons import Failure, Reason, failure
-from tui.engine.secure_files import ensure_private_dir, write_private
+from tui.engine.secure_files import ensure_private_dir
 from tui.engine.seeds import Chooser, generate_seed, validate_seed
 from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, EndpointIdentity
 from tui.engine.service_sessions import ServiceSessions, ServiceTarget
@@ -58,8 +56,6 @@ from tui.engine.status import ApplianceStatus, SessionView, status_lines
 if TYPE_CHECKING:
     from tui.engine.capture import CaptureReport
 
-# live.json (for `rac status` from another process) is written at most this often.
-LIVE_FLUSH_DELAY = 0.25
 # Handshakes in flight at once: 1,000 tunnels starting together each wait ~6 s when all
 # handshake at once; with ~50 in flight the rate is the same and the first are up at once.
 HANDSHAKES_IN_FLIGHT = 50
@@ -110,9 +106,10 @@ class Engine:
         self._ca_key = asyncssh.read_public_key(
             inventory.resolve_path(inventory.relay.support_ca))
         self._runtimes: dict[str, _Runtime] = {}
-        self._live_timer: asyncio.TimerHandle | None = None
-        self._live: dict[str, dict[str, object]] = {}
-        self._live_dirty: set[str] = set()
+        self.live = LiveStatusFile(
+            self.state_dir, clock,
+            statuses=lambda names: [self._status(self._runtimes[n]) for n in names],
+            busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.sessions])
         self._gate: asyncio.Semaphore | None = None
         started = clock()
         for config in inventory.appliance:
@@ -176,7 +173,7 @@ class Engine:
                 await runtime.agent.stop()
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
-        self._flush_live()
+        self.live.flush()
         self._store.close()
         self.audit.close()
 
@@ -611,8 +608,7 @@ class Engine:
             runtime.up_since = event.ts
         runtime.published = event
         self._emit(event)
-        self._live_dirty.add(runtime.config.name)
-        self._schedule_live_flush()
+        self.live.changed(runtime.config.name)
 
     def _status(self, runtime: _Runtime) -> ApplianceStatus:
         event = runtime.published or self._compose(runtime)
@@ -631,31 +627,6 @@ class Engine:
             sessions=tuple(SessionView(s.session_id, s.engineer, s.source, s.started,
                                        s.bytes_in, s.bytes_out)
                            for s in runtime.sessions.sessions))
-
-    # -- live status file for `rac status` from another process -------------------------
-
-    @property
-    def live_path(self) -> Path:
-        """Where the running engine publishes its appliances' states."""
-        return self.state_dir / "live.json"
-
-    def _schedule_live_flush(self) -> None:
-        if self._live_timer is None:
-            with contextlib.suppress(RuntimeError):
-                loop = asyncio.get_running_loop()
-                self._live_timer = loop.call_later(LIVE_FLUSH_DELAY, self._flush_live)
-
-    def _flush_live(self) -> None:
-        if self._live_timer is not None:
-            self._live_timer.cancel()
-        self._live_timer = None
-        for runtime in self._runtimes.values():
-            name = runtime.config.name
-            if name in self._live_dirty or runtime.sessions.sessions:  # bytes move silently
-                self._live[name] = self._status(runtime).to_json()
-        self._live_dirty.clear()
-        snapshot = {"pid": os.getpid(), "updated": self.clock(), "appliances": self._live}
-        write_private(self.live_path, json.dumps(snapshot))
 
 
 def _same_state(before: StateChanged, after: StateChanged) -> bool:

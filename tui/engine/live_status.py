@@ -1,0 +1,53 @@
+"""`STATE/live.json`: what a running engine's appliances are doing, for `rac status` run from
+another process. Rewritten at most every FLUSH_DELAY seconds, and only the appliances that
+changed are serialised again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from tui.engine.secure_files import write_private
+from tui.engine.status import ApplianceStatus
+
+FLUSH_DELAY = 0.25
+LIVE_FILE = "live.json"
+
+
+class LiveStatusFile:
+    """Collects changed appliances and writes the file a little later, once per burst."""
+
+    def __init__(self, state_dir: Path, clock: Callable[[], float],
+                 statuses: Callable[[Iterable[str]], list[ApplianceStatus]],
+                 busy: Callable[[], Iterable[str]]) -> None:
+        self.path = state_dir / LIVE_FILE
+        self._clock = clock
+        self._statuses = statuses
+        self._busy = busy
+        self._rows: dict[str, dict[str, object]] = {}
+        self._dirty: set[str] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def changed(self, name: str) -> None:
+        """`name` moved: write it with the next flush."""
+        self._dirty.add(name)
+        if self._timer is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: flushed at shutdown
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(FLUSH_DELAY, self.flush)
+
+    def flush(self) -> None:
+        """Write now (changed appliances, and those in service: their byte counts move)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        names = self._dirty | set(self._busy())
+        self._dirty = set()
+        for status in self._statuses(names):
+            self._rows[status.name] = status.to_json()
+        snapshot = {"pid": os.getpid(), "updated": self._clock(), "appliances": self._rows}
+        write_private(self.path, json.dumps(snapshot))
