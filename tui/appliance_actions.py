@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.widget import Widget
+
 from tui.engine.states import Mode, TunnelState
 from tui.screens.rac_screen import RacScreen
 from widgets.confirm_dialog import ConfirmDialog
@@ -23,17 +25,24 @@ DISABLED_NOTICE = "Success — Remote Access has been disabled"
 class ApplianceActions(RacScreen):
     """A screen whose verbs act on `selected_appliance`, with a log pane."""
 
+    _focus_before_log: Widget | None = None
+
     def action_log_level(self) -> None:
         """Cycle the level the log pane shows."""
         self.query_one(LogPane).action_cycle_level()
 
     def action_log(self) -> None:
-        """Give the log pane the whole screen, or take it back."""
+        """Give the log pane the whole screen, or take it back (focus returns where it was)."""
         log = self.query_one(LogPane)
         if self.maximized is log:
             self.minimize()
+            log.enlarged = False
+            if self._focus_before_log is not None:
+                self._focus_before_log.focus()
         else:
+            self._focus_before_log = self.focused
             self.maximize(log, container=False)
+            log.enlarged = True
 
     @property
     def selected_appliance(self) -> str | None:

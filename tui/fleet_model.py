@@ -22,7 +22,8 @@ from tui.engine.events import (
 )
 from tui.engine.states import TunnelState
 from tui.engine.status import ApplianceStatus
-from tui.formatting import format_bytes, source_host
+from tui.formatting import elapsed, format_bytes, source_host
+from widgets.state_style import state_label
 
 LOG_LIMIT = 500
 FLEET_LOG_LIMIT = 1000
@@ -134,7 +135,7 @@ class FleetModel:
             level = _STATE_LEVEL.get(event.state, Level.INFO)
             if event.state.is_connecting:
                 level = Level.DEBUG  # the stage track shows these; the log keeps them quiet
-            return level, f"{event.state.value}{where}{why}"
+            return level, f"{state_label(event.state)}{where}{why}"
         if isinstance(event, LogRecord):
             return event.level, event.message
         if isinstance(event, SeedIssued):
@@ -152,7 +153,8 @@ class FleetModel:
                 record.ended = event.ts
                 record.bytes_in, record.bytes_out = event.bytes_in, event.bytes_out
             return (Level.INFO, f"(SERVICE) session {event.session_id} ended after "
-                                f"{event.duration:.0f} s ({format_bytes(event.bytes_in)} in, "
+                                f"{elapsed(event.ts - event.duration, event.ts)} "
+                                f"({format_bytes(event.bytes_in)} in, "
                                 f"{format_bytes(event.bytes_out)} out)")
         return None
 

@@ -27,6 +27,7 @@ class LogPane(Vertical):
                          "log-pane--error"}
 
     minimum: reactive[Level] = reactive(Level.INFO)
+    enlarged: reactive[bool] = reactive(False)
 
     def __init__(self, *, show_appliance: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -35,7 +36,8 @@ class LogPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
-        yield RichLog(max_lines=1000, wrap=True, auto_scroll=True, id="log-lines")
+        yield RichLog(max_lines=1000, wrap=True, auto_scroll=True, min_width=20,
+                      id="log-lines")
 
     def on_mount(self) -> None:
         self._title()
@@ -75,7 +77,11 @@ class LogPane(Vertical):
         if self.is_mounted:
             self.load(self._lines)
 
+    def watch_enlarged(self) -> None:
+        self._title()
+
     def _title(self) -> None:
         shown = "everything" if self.minimum is Level.DEBUG else f"{self.minimum.value} and up"
         self.query_one("#log-title", Static).update(
-            Text.assemble(("Log", "bold"), f" · showing {shown} · f level · l larger"))
+            Text.assemble(("Log", "bold"), f" · showing {shown} · f level · l "
+                          f"{'smaller' if self.enlarged else 'larger'}"))

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from textual.widgets import RadioSet
+from textual.message import Message
+from textual.widgets import RadioButton, RadioSet
 
 
 class PickList(RadioSet):
-    """↑↓ start from the current choice, so 'down' means 'the next one after this'."""
+    """↑↓ start from the current choice, so 'down' means 'the next one after this'; enter
+    (or space) reports a choice even when it is the item already chosen."""
+
+    class Chosen(Message):
+        """The operator picked an item, changed or not."""
+
+        def __init__(self, pick_list: PickList, name: str) -> None:
+            super().__init__()
+            self.pick_list = pick_list
+            self.name = name
+
+    def action_toggle_button(self) -> None:
+        super().action_toggle_button()
+        if self._selected is not None:  # the highlighted item is the one just picked
+            button = list(self.query(RadioButton))[self._selected]
+            if button.name:
+                self.post_message(self.Chosen(self, button.name))
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._highlight_pressed)

@@ -34,6 +34,7 @@ class PortDialog(ModalScreen[int | None]):
         self._default = default
         self._selected = selected
         self._probe = probe
+        self._answered = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -59,14 +60,28 @@ class PortDialog(ModalScreen[int | None]):
             self.dismiss(None)
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        """Picking a port (enter, space or a click) is the choice: one keystroke."""
+        """A click on a port is the choice."""
         event.stop()
         if event.pressed.name:
-            self.dismiss(int(event.pressed.name))
+            self._choose_port(int(event.pressed.name))
+
+    def on_pick_list_chosen(self, event: PickList.Chosen) -> None:
+        """Enter on a port is the choice, even on the port already chosen."""
+        event.stop()
+        self._choose_port(int(event.name))
+
+    def _choose_port(self, port: int) -> None:
+        # A keyboard pick reports both a change and a choice: answer once.
+        if not self._answered:
+            self._answered = True
+            self.dismiss(port)
 
     def _choose(self) -> None:
         pressed = self.query_one(RadioSet).pressed_button
-        self.dismiss(int(pressed.name) if pressed is not None and pressed.name else None)
+        if pressed is not None and pressed.name:
+            self._choose_port(int(pressed.name))
+        else:
+            self.dismiss(None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

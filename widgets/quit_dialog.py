@@ -46,8 +46,8 @@ class QuitDialog(ModalScreen[QuitChoice]):
                          classes="dialog-question")
             yield Static(detail, classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Disable and quit (d)", id="disable", variant="error")
-                yield Button("Quit, keep enabled (k)", id="keep", variant="warning")
+                yield Button("Disable, quit (d)", id="disable", variant="error")
+                yield Button("Keep, quit (k)", id="keep", variant="warning")
                 yield Button("Stay (esc)", id="stay", variant="primary")
 
     def on_mount(self) -> None:

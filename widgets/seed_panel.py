@@ -27,7 +27,10 @@ class SeedPanel(Vertical):
             value.set_class(True, "-live")
         self.query_one("#seed-serial", Static).update(Text.assemble(("serial ", "dim"),
                                                                      (serial, "bold")))
-        hint = Text("Give both to support.  c copy seed · n new seed")
-        if seed is not None and support_command:
-            hint.append(f"\n{support_command}", style="dim")
+        if seed is None:
+            hint = Text("Enable remote access (e) to get a seed for support.")
+        else:
+            hint = Text("Give both to support.  c copy seed · n new seed")
+            if support_command:
+                hint.append(f"\n{support_command}", style="dim")
         self.query_one("#seed-hint", Static).update(hint)

@@ -91,7 +91,6 @@ async def serve_process(process: asyncssh.SSHServerProcess[str], context: ShellC
         return
     process.stdout.write(f"Support session on {context.name} ({context.serial}). "
                          "Type 'help' for commands.\n")
-    status = 0
     while True:
         process.stdout.write(context.prompt)
         try:
@@ -101,13 +100,11 @@ async def serve_process(process: asyncssh.SSHServerProcess[str], context: ShellC
         except (asyncssh.BreakReceived, asyncssh.SignalReceived):
             process.stdout.write("\n")
             continue
-        if not line:
+        if not line:  # end of input: a logout, not the last command's failure
             process.stdout.write("\n")
             break
         reply = run_command(line, context)
         process.stdout.write(reply.text)
-        status = reply.status
         if reply.leave:
-            status = 0
             break
-    process.exit(status)
+    process.exit(0)

@@ -17,8 +17,9 @@ class AuditLog:
     """One JSON object a line, each written through at once; fields that could hold secrets
     are refused, not masked."""
 
-    def __init__(self, path: Path, clock: Callable[[], float]) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float], *, run: str = "") -> None:
         self.path = path
+        self.run = run
         self._clock = clock
         self._file: IO[str] | None = None
 
@@ -28,6 +29,8 @@ class AuditLog:
         if leaked:
             raise ValueError(f"audit fields {sorted(leaked)} may hold secrets")
         record = {"ts": round(self._clock(), 3), "action": action, **fields}
+        if self.run:
+            record["run"] = self.run  # session numbers restart with the process
         handle = self._open()
         handle.write(json.dumps(record, default=str) + "\n")
         handle.flush()

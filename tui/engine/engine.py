@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ class Engine:
         self._choose = choose
         self._sinks: list[EventSink] = []
         self._store = ApplianceStore(self.state_dir)
-        self.audit = AuditLog(self.state_dir / "audit.jsonl", clock)
+        self.audit = AuditLog(self.state_dir / "audit.jsonl", clock, run=secrets.token_hex(4))
         self._ca_key = asyncssh.read_public_key(
             inventory.resolve_path(inventory.relay.support_ca))
         self._runtimes: dict[str, _Runtime] = {}
@@ -245,12 +246,16 @@ class Engine:
                 await self.disable(runtime.config.name)
 
     async def set_port(self, name: str, port: int) -> None:
-        """Use another relay port; a running tunnel reconnects on it at once."""
+        """Use another relay port; a running tunnel reconnects on it at once. The port it
+        already uses changes nothing (support inside is not thrown out for nothing)."""
         runtime = self._runtime(name)
         self.inventory.check_port(port)
         if runtime.record.mode is Mode.SSHACCESS:
             raise UsageError(f"{name} is reached through its gateway on port 22: "
                              "it has no relay port of its own.")
+        in_use = runtime.agent.port if runtime.agent is not None else None
+        if port == self._selected_port(runtime) and in_use in (None, port):
+            return
         runtime.record.port = port
         self._store.save(name, runtime.record)
         self.audit.write("port", appliance=name, port=port)

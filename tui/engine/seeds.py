@@ -44,7 +44,8 @@ def validate_seed(seed: str) -> str:
     if not seed.strip():
         raise SeedError("The seed is blank: enter 6 to 128 characters.")
     if len(seed) < MIN_LENGTH:
-        raise SeedError(f"The seed is {len(seed)} characters long: it needs at least {MIN_LENGTH}.")
+        length = "1 character" if len(seed) == 1 else f"{len(seed)} characters"
+        raise SeedError(f"The seed is {length} long: it needs at least {MIN_LENGTH}.")
     if len(seed) > MAX_LENGTH:
         raise SeedError(f"The seed is {len(seed)} characters long: it may have at most "
                         f"{MAX_LENGTH}.")

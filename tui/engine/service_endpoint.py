@@ -96,9 +96,10 @@ class _SeedBoundKeys(asyncssh.SSHAuthorizedKeys):
 class _ServiceServer(asyncssh.SSHServer):
     """One support login: checks the credential, learns the engineer, runs the shell."""
 
-    def __init__(self, endpoint: BuiltinServiceEndpoint, session_id: str, source: str) -> None:
+    def __init__(self, endpoint: BuiltinServiceEndpoint, connection_id: str,
+                 source: str) -> None:
         self.endpoint = endpoint
-        self.session_id = session_id
+        self.connection_id = connection_id
         self.source = source
         self.username = ""
         self.engineer = ""
@@ -142,7 +143,7 @@ class _ServiceServer(asyncssh.SSHServer):
             key_id = getattr(certificate, "_key_id", "")
             self.engineer = printable(key_id if isinstance(key_id, bytes)
                                       else str(key_id).encode())
-        self.endpoint.hooks.authenticated(self.session_id, self.engineer)
+        self.endpoint.hooks.authenticated(self.connection_id, self.engineer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.endpoint.forget(self)
@@ -172,14 +173,14 @@ class BuiltinServiceEndpoint:
                                                 f"{self.identity.name} service endpoint")
         return self._host_key
 
-    def serve(self, sock: socket.socket, session_id: str, source: str) -> None:
+    def serve(self, sock: socket.socket, connection_id: str, source: str) -> None:
         """Run an SSH server on `sock` (the agent's end of a socketpair) in the background."""
-        task = asyncio.get_running_loop().create_task(self._serve(sock, session_id, source))
+        task = asyncio.get_running_loop().create_task(self._serve(sock, connection_id, source))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve(self, sock: socket.socket, session_id: str, source: str) -> None:
-        server = _ServiceServer(self, session_id, source)
+    async def _serve(self, sock: socket.socket, connection_id: str, source: str) -> None:
+        server = _ServiceServer(self, connection_id, source)
         self._servers.add(server)
 
         async def run(process: asyncssh.SSHServerProcess[str]) -> None:

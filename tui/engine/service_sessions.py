@@ -28,11 +28,12 @@ GOODBYE_GRACE = 0.5
 class ServiceSession:
     """One support connection inside the appliance."""
 
-    session_id: str
+    connection_id: str
     source: str
     started: float
     engineer: str = ""
     announced: bool = False
+    session_id: str = ""
     channel_side: CountingForwarder | None = field(default=None, repr=False)
     endpoint_side: CountingForwarder | None = field(default=None, repr=False)
 
@@ -68,7 +69,8 @@ class ServiceSessions:
         self._emit = emit
         self._on_count = on_count
         self._connections: dict[str, ServiceSession] = {}
-        self._ids = itertools.count(1)
+        self._session_numbers = itertools.count(1)
+        self._connection_ids = itertools.count(1)
         self._all_gone = asyncio.Event()
         self._all_gone.set()
 
@@ -91,9 +93,9 @@ class ServiceSessions:
         if not self.accepting:
             raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
                                             self.refusal)
-        session_id = f"{self.name}#{next(self._ids)}"
         source = f"{orig_host}:{orig_port}" if orig_host else "relay"
-        session = ServiceSession(session_id, source, self._clock())
+        session = ServiceSession(f"{self.name}~{next(self._connection_ids)}", source,
+                                 self._clock())
         try:
             endpoint_side = await self._connect_target(session)
         except OSError as error:
@@ -104,7 +106,7 @@ class ServiceSessions:
         session.endpoint_side = endpoint_side
         session.channel_side = CountingForwarder(endpoint_side,
                                                  on_close=lambda: self._ended(session))
-        self._connections[session_id] = session
+        self._connections[session.connection_id] = session
         self._all_gone.clear()
         if not isinstance(self.target, BuiltinServiceEndpoint):
             self._announce(session)
@@ -114,28 +116,30 @@ class ServiceSessions:
         loop = asyncio.get_running_loop()
         if isinstance(self.target, BuiltinServiceEndpoint):
             ours, theirs = socket.socketpair()
-            self.target.serve(theirs, session.session_id, session.source)
+            self.target.serve(theirs, session.connection_id, session.source)
             _, protocol = await loop.create_connection(CountingForwarder, sock=ours)
         else:
             host, port = self.target
             _, protocol = await loop.create_connection(CountingForwarder, host, port)
         return protocol
 
-    def authenticated(self, session_id: str, engineer: str) -> None:
+    def authenticated(self, connection_id: str, engineer: str) -> None:
         """The built-in endpoint let the engineer in: now support is inside."""
-        session = self._connections.get(session_id)
+        session = self._connections.get(connection_id)
         if session is not None and not session.announced:
             session.engineer = engineer
             self._announce(session)
 
     def _announce(self, session: ServiceSession) -> None:
+        # Only sessions get numbers (#1, #2, …): refused logins do not use them up.
         session.announced = True
+        session.session_id = f"{self.name}#{next(self._session_numbers)}"
         self._emit(ServiceStarted(self.name, session.session_id, session.source,
                                   session.started, session.engineer))
         self._on_count(len(self.sessions))
 
     def _ended(self, session: ServiceSession) -> None:
-        if self._connections.pop(session.session_id, None) is None:
+        if self._connections.pop(session.connection_id, None) is None:
             return
         if not self._connections:
             self._all_gone.set()

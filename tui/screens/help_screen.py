@@ -34,11 +34,13 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("KEY", style="bold", no_wrap=True)
         table.add_column("ACTION")
         table.add_column("WHERE", style="dim", no_wrap=True)
+        table.add_column("ID (to remap)", style="dim", no_wrap=True)
         for spec in ACTIONS:
             where = " · ".join(_WHERE[scope] for scope in sorted(spec.scopes))
-            table.add_row(key_label(self._keymap.get(spec.id, spec.key)), spec.help, where)
+            table.add_row(key_label(self._keymap.get(spec.id, spec.key)), spec.help, where,
+                          spec.id)
         table.add_row("ctrl+p", "Command palette: every action above, and the themes",
-                      "everywhere")
+                      "everywhere", "")
         with VerticalScroll(classes="dialog wide", id="help"):
             yield Static("Keys", classes="dialog-question")
             yield Static(table)

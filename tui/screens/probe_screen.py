@@ -153,8 +153,11 @@ class ProbeScreen(RacScreen):
             self.notify("No recommended port yet.", severity="warning")
             return
         port = self.report.recommended.port
-        app.call_engine(app.engine.set_port(self.appliance, port),
-                        f"{self.appliance} now uses port {port}.")
+        if port == app.engine.status(self.appliance).port:
+            self.notify(f"{self.appliance} already uses port {port}.")
+        else:
+            app.call_engine(app.engine.set_port(self.appliance, port),
+                            f"{self.appliance} now uses port {port}.")
         self.app.pop_screen()
 
     def action_close(self) -> None:
