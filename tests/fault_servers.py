@@ -124,3 +124,85 @@ async def blackhole() -> AsyncIterator[int]:
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+class ProxyLog:
+    """What a test proxy was asked for."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.port = 0
+
+
+@asynccontextmanager
+async def connect_proxy(names: dict[str, str], *, deny_ports: tuple[int, ...] = (),
+                        credentials: str | None = None) -> AsyncIterator[ProxyLog]:
+    """A small HTTP CONNECT proxy on loopback: resolves `names`, refuses `deny_ports` with
+    403, wants Basic `credentials` (user:password) if given, then pipes both ways."""
+    import base64
+
+    log = ProxyLog()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()
+            return
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        log.requests.append(target)
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        host, _, port_text = target.rpartition(":")
+        answer = ""
+        if method != "CONNECT":
+            answer = "HTTP/1.1 405 Method Not Allowed"
+        elif credentials is not None and headers.get("Proxy-Authorization") != (
+                "Basic " + base64.b64encode(credentials.encode()).decode()):
+            answer = "HTTP/1.1 407 Proxy Authentication Required"
+        elif int(port_text) in deny_ports:
+            answer = "HTTP/1.1 403 Forbidden"
+        elif host not in names:
+            answer = "HTTP/1.1 502 Bad Gateway"
+        if answer:
+            writer.write(f"{answer}\r\nContent-Length: 0\r\n\r\n".encode())
+            await writer.drain()
+            writer.close()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                names[host], int(port_text))
+        except OSError:
+            writer.write(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")
+            writer.close()
+            return
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    def track(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.get_running_loop().create_task(handle(reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    server = await asyncio.start_server(track, LOOPBACK, 0)
+    log.port = server.sockets[0].getsockname()[1]
+    try:
+        yield log
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()

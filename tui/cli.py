@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--known-hosts", type=_path, metavar="FILE",
                        help="pinned relay keys for --handshake")
     probe.add_argument("--preset", help="a vendor's relay layout: cisco")
+    probe.add_argument("--proxy", metavar="http://[USER:PASS@]HOST:PORT",
+                       help="test through this HTTP CONNECT proxy")
     probe.add_argument("--inventory", type=_path, dest="probe_inventory")
     probe.add_argument("--json", action="store_true")
 

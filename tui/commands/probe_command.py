@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tui.engine.errors import UsageError
+from tui.engine.http_proxy import parse_proxy_url
 from tui.engine.inventory import DEFAULT_PORT, RELAY_PORTS, Series, load_inventory
 from tui.engine.port_check import Outcome
 from tui.engine.probe import ProbeReport, ProbeTarget, probe_target_for, run_probe
@@ -20,7 +21,7 @@ MAX_TIMEOUT = 120.0
 _COLOURS = {Outcome.SSH: "green", Outcome.SMTP: "yellow", Outcome.HTTP: "yellow",
             Outcome.TLS: "yellow", Outcome.OTHER: "yellow", Outcome.REFUSED: "red",
             Outcome.TIMEOUT: "red", Outcome.RESET: "red", Outcome.CLOSED: "red",
-            Outcome.UNREACHABLE: "red"}
+            Outcome.UNREACHABLE: "red", Outcome.PROXY_REFUSED: "red", Outcome.PROXY_AUTH: "red"}
 
 
 def run_probe_command(args: argparse.Namespace) -> int:
@@ -57,10 +58,16 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
         host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
         if port and not port.isdigit():
             raise UsageError(f"--nameserver {server!r}: write IP or IP:PORT.")
+    proxy = None
+    if args.proxy:
+        try:
+            proxy = parse_proxy_url(args.proxy)
+        except ValueError as error:
+            raise UsageError(f"--proxy {args.proxy!r}: {error}.") from None
     if args.probe_inventory is not None:
         inventory = load_inventory(args.probe_inventory)
         names = {a.name: a for a in inventory.appliance}
-        if args.host in names and not ports and not nameservers:
+        if args.host in names and not ports and not nameservers and not proxy:
             return probe_target_for(inventory, names[args.host], timeout=args.timeout,
                                     handshake=args.handshake)
         if args.host in names:
@@ -75,7 +82,8 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
         return ProbeTarget(host, ports or inventory.relay.ports, inventory.relay.default_port,
                            nameservers or inventory.relay.nameservers,
                            {} if ports else dict(inventory.relay.port_map), args.timeout,
-                           args.handshake, args.known_hosts or inventory.known_hosts_path)
+                           args.handshake, args.known_hosts or inventory.known_hosts_path,
+                           proxy=proxy or inventory.relay.proxy_route)
     if args.preset is not None:
         preset = PRESETS.get(args.preset)
         if preset is None:
@@ -83,11 +91,11 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
                              f"{', '.join(PRESETS)}.")
         return ProbeTarget(args.host or preset.host(series), ports or preset.ports,
                            preset.default_port, nameservers, {}, args.timeout, args.handshake,
-                           args.known_hosts)
+                           args.known_hosts, proxy=proxy)
     if not args.host:
         raise UsageError("Name the relay host to test, or use --inventory or --preset.")
     return ProbeTarget(args.host, ports or RELAY_PORTS, DEFAULT_PORT, nameservers, {},
-                       args.timeout, args.handshake, args.known_hosts)
+                       args.timeout, args.handshake, args.known_hosts, proxy=proxy)
 
 
 def _ms(value: float | None) -> str:

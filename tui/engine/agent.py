@@ -19,6 +19,7 @@ import asyncssh
 
 from tui.engine.backoff import FIRST_DELAY, backoff_delay
 from tui.engine.events import Level
+from tui.engine.http_proxy import ProxyHop, ProxyRoute
 from tui.engine.pinned_hosts import PinCheck, PinVerdict, check_pin
 from tui.engine.port_check import Outcome, open_ssh_socket, reason_for
 from tui.engine.reasons import Failure, Reason, failure
@@ -50,6 +51,7 @@ class AgentSetup:
     connect_timeout: float
     client_key: asyncssh.SSHKey
     known_hosts: Path
+    proxy: ProxyRoute | None = None
 
     def real_port(self, nominal: int) -> int:
         """The TCP port dialled for a nominal relay port."""
@@ -243,24 +245,29 @@ class TunnelAgent:
     async def _connect(self, port: int) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
         setup = self.setup
         self._publish(LinkUpdate(TunnelState.RESOLVING, port, attempt=self._attempt))
+        # Through a proxy, the appliance resolves the proxy; the proxy resolves the relay.
+        name = setup.proxy.host if setup.proxy else setup.relay_host
         try:
-            resolution = await resolve(setup.relay_host, setup.nameservers,
+            resolution = await resolve(name, setup.nameservers,
                                        timeout=setup.connect_timeout, shared=True)
         except ResolveError as error:
-            raise AttemptFailed(failure(error.reason, host=setup.relay_host, port=port,
+            raise AttemptFailed(failure(error.reason, host=name, port=port,
                                         detail=f"resolver {error.resolver}")) from None
-        self._log(Level.DEBUG, f"{setup.relay_host} is {', '.join(resolution.addresses)} "
+        self._log(Level.DEBUG, f"{name} is {', '.join(resolution.addresses)} "
                   f"(resolver {resolution.resolver}, {resolution.elapsed_ms:.0f} ms)")
         failures: list[Failure] = []
         for address in resolution.addresses:
-            self._publish(LinkUpdate(TunnelState.CONNECTING, port, address=address,
+            hop = (ProxyHop(address, setup.proxy, setup.relay_host) if setup.proxy
+                   else None)
+            where = f"proxy {address}:{setup.proxy.port}" if setup.proxy else address
+            self._publish(LinkUpdate(TunnelState.CONNECTING, port, address=where,
                                      attempt=self._attempt))
             answer = await open_ssh_socket(address, setup.real_port(port),
-                                           timeout=setup.connect_timeout)
+                                           timeout=setup.connect_timeout, via=hop)
             if answer.sock is None:
-                shown = f"first bytes: {answer.shown}" if answer.shown else answer.outcome.value
+                seen = f"first bytes: {answer.shown}" if answer.shown else answer.outcome.value
                 failures.append(failure(reason_for(answer), host=setup.relay_host, port=port,
-                                        detail=f"{address}: {shown}"))
+                                        detail=f"{where}: {seen}"))
                 continue
             if answer.outcome is Outcome.SSH:
                 self._log(Level.DEBUG, f"{address} port {port} says {answer.shown}")

@@ -464,7 +464,8 @@ class Engine:
             name=config.name, serial=config.serial, relay_host=self.inventory.relay_host(config),
             nameservers=relay.nameservers, ports=relay.ports, port_map=dict(relay.port_map),
             fallback=relay.fallback, connect_timeout=relay.connect_timeout,
-            client_key=key, known_hosts=self.inventory.known_hosts_path)
+            client_key=key, known_hosts=self.inventory.known_hosts_path,
+            proxy=relay.proxy_route)
         name = config.name
         return TunnelAgent(
             setup, runtime.sessions, port=self._selected_port(runtime), rng=self._rng,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tui.engine.durations import parse_duration
 from tui.engine.errors import PortNotAllowedError, UnknownApplianceError
+from tui.engine.http_proxy import ProxyRoute, parse_proxy_url
 from tui.engine.states import Mode
 from tui.engine.toml_source import config_error, read_toml, validation_error
 
@@ -60,6 +61,19 @@ class RelaySettings(_Strict):
     fallback: bool = False
     lifetime: float = DEFAULT_LIFETIME
     connect_timeout: float = Field(default=10.0, gt=0)
+    proxy: str | None = None
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_proxy_url(value)
+        return value
+
+    @property
+    def proxy_route(self) -> ProxyRoute | None:
+        """The HTTP CONNECT proxy the agents go through, if any."""
+        return parse_proxy_url(self.proxy) if self.proxy else None
 
     @field_validator("ports")
     @classmethod

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tui.engine.first_bytes import Speaker, classify_first_bytes
+from tui.engine.first_bytes import Speaker, classify_first_bytes, printable
+from tui.engine.http_proxy import ProxyHop, ProxyRefused, open_connect_tunnel
 from tui.engine.reasons import Reason
 
 PEEK_SIZE = 512
@@ -38,6 +39,8 @@ class Outcome(StrEnum):
     CLOSED = "closed"
     OTHER = "other"
     UNREACHABLE = "unreachable"
+    PROXY_REFUSED = "proxy-refused"
+    PROXY_AUTH = "proxy-auth"
 
 
 _FROM_SPEAKER = {
@@ -73,26 +76,29 @@ class PortAnswer:
 
 async def check_port(address: str, port: int, *, timeout: float, nudge: bool = True,
                      keep_ssh_socket: bool = False,
-                     timer: Callable[[], float] = time.perf_counter) -> PortAnswer:
+                     timer: Callable[[], float] = time.perf_counter,
+                     via: ProxyHop | None = None) -> PortAnswer:
     """Connect to address:port and classify the first answer, all within `timeout` seconds.
 
     A silent server gets an SSH identification line (`nudge`) and a second chance to speak,
     as a telnet test would. With `keep_ssh_socket`, an SSH answer leaves the socket open and
     unread for an SSH client to take (not after a nudge: the server already has our
     identification); a silent one does too when not nudged. `timer` measures the delays
-    (tests inject a fixed one so screens are deterministic).
+    (tests inject a fixed one so screens are deterministic). `via` goes through an HTTP
+    CONNECT proxy: the TCP connection is to the proxy, the answer classified is the relay's.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     started = timer()
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    dial = (via.address, via.route.port) if via is not None else (address, port)
+    family = socket.AF_INET6 if ":" in dial[0] else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
     answer = PortAnswer(address, port, Outcome.TIMEOUT)
     handed_over = False
     try:
         try:
-            await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
+            await asyncio.wait_for(loop.sock_connect(sock, dial), timeout)
         except TimeoutError:
             return answer
         except ConnectionRefusedError:
@@ -106,9 +112,19 @@ async def check_port(address: str, port: int, *, timeout: float, nudge: bool = T
                 answer.outcome = Outcome.UNREACHABLE
                 return answer
             raise
-        answer.connect_ms = (timer() - started) * 1000
         answer.local_port = int(sock.getsockname()[1])
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if via is not None:
+            try:
+                await open_connect_tunnel(sock, via.route, via.target_host, port, deadline)
+            except ProxyRefused as refusal:
+                answer.outcome = (Outcome.PROXY_AUTH if refusal.code == 407
+                                  else Outcome.PROXY_REFUSED)
+                answer.shown = printable(refusal.status_line.encode("latin-1", "replace"))
+                return answer
+            except TimeoutError:
+                return answer
+        answer.connect_ms = (timer() - started) * 1000
         first_wait = min(QUIET_PERIOD, timeout / 3) if nudge else deadline - loop.time()
         data = await _peek(loop, sock, first_wait)
         nudged = False
@@ -174,20 +190,23 @@ _REASONS = {
     Outcome.CLOSED: Reason.NOT_SSH_CLOSED,
     Outcome.OTHER: Reason.NOT_SSH_OTHER,
     Outcome.SSH: Reason.SSH_FAILED,
+    Outcome.PROXY_REFUSED: Reason.PROXY_REFUSED,
+    Outcome.PROXY_AUTH: Reason.PROXY_AUTH,
 }
 
 
 async def open_ssh_socket(address: str, port: int, *, timeout: float,
-                          timer: Callable[[], float] = time.perf_counter) -> PortAnswer:
+                          timer: Callable[[], float] = time.perf_counter,
+                          via: ProxyHop | None = None) -> PortAnswer:
     """A connection whose far side speaks SSH, unread, for an SSH client to take over.
 
     Classifies like the probe (a silent server is nudged); if SSH only answered after the
     nudge, connects again without one so the SSH client can send its own identification.
     """
     answer = await check_port(address, port, timeout=timeout, keep_ssh_socket=True,
-                              timer=timer)
+                              timer=timer, via=via)
     if answer.outcome is Outcome.SSH and answer.sock is None:
         again = await check_port(address, port, timeout=timeout, nudge=False,
-                                 keep_ssh_socket=True, timer=timer)
+                                 keep_ssh_socket=True, timer=timer, via=via)
         answer.sock = again.sock
     return answer

@@ -15,6 +15,7 @@ from typing import Any
 
 from tui.engine.errors import UsageError
 from tui.engine.host_key_check import Handshake, HandshakeResult, check_handshake
+from tui.engine.http_proxy import ProxyHop, ProxyRoute
 from tui.engine.inventory import ApplianceConfig, Inventory
 from tui.engine.port_check import Outcome, check_port, open_ssh_socket
 from tui.engine.reasons import Reason
@@ -46,6 +47,7 @@ class ProbeTarget:
     handshake: bool = False
     known_hosts: Path | None = None
     timer: Callable[[], float] = time.perf_counter
+    proxy: ProxyRoute | None = None
 
     def dialled(self, port: int) -> int:
         """The TCP port dialled for a nominal port."""
@@ -156,6 +158,8 @@ _WHY = {
     Outcome.CLOSED: "closes without a word",
     Outcome.OTHER: "answers with something other than SSH",
     Outcome.UNREACHABLE: "is unreachable",
+    Outcome.PROXY_REFUSED: "is refused by the HTTP proxy",
+    Outcome.PROXY_AUTH: "needs proxy credentials",
 }
 
 
@@ -198,19 +202,19 @@ PortListener = Callable[[PortReport], None]
 async def run_probe(target: ProbeTarget, *, on_dns: DnsListener | None = None,
                     on_port: PortListener | None = None) -> ProbeReport:
     """Resolve, then test every port concurrently; listeners see each answer as it comes."""
+    name = target.proxy.host if target.proxy else target.host  # a proxy resolves the relay
     try:
-        resolution = await resolve(target.host, target.nameservers, timeout=target.timeout,
+        resolution = await resolve(name, target.nameservers, timeout=target.timeout,
                                    timer=target.timer)
     except ResolveError as error:
-        dns = DnsReport(target.host, error.resolver, error.elapsed_ms,
+        dns = DnsReport(name, error.resolver, error.elapsed_ms,
                         error=_DNS_ERRORS.get(error.reason, error.reason.value))
         if on_dns:
             on_dns(dns)
         return ProbeReport(target, dns, (), Recommendation(
             None, f"DNS failed ({dns.error}): the relay name cannot be resolved, so no port "
             "can be tried."))
-    dns = DnsReport(target.host, resolution.resolver, resolution.elapsed_ms,
-                    resolution.answers)
+    dns = DnsReport(name, resolution.resolver, resolution.elapsed_ms, resolution.answers)
     if on_dns:
         on_dns(dns)
     address = resolution.addresses[0]
@@ -230,12 +234,13 @@ async def probe_port(target: ProbeTarget, address: str, port: int) -> PortReport
     loop = asyncio.get_running_loop()
     started = loop.time()
     dialled = target.dialled(port)
+    hop = ProxyHop(address, target.proxy, target.host) if target.proxy else None
     if target.handshake:
         answer = await open_ssh_socket(address, dialled, timeout=target.timeout,
-                                       timer=target.timer)
+                                       timer=target.timer, via=hop)
     else:
         answer = await check_port(address, dialled, timeout=target.timeout,
-                                  timer=target.timer)
+                                  timer=target.timer, via=hop)
     handshake = None
     if answer.sock is not None:
         remaining = target.timeout - (loop.time() - started)
@@ -257,4 +262,4 @@ def probe_target_for(inventory: Inventory, appliance: ApplianceConfig, *,
     relay = inventory.relay
     return ProbeTarget(inventory.relay_host(appliance), relay.ports, relay.default_port,
                        relay.nameservers, dict(relay.port_map), timeout, handshake,
-                       inventory.known_hosts_path, timer)
+                       inventory.known_hosts_path, timer, relay.proxy_route)

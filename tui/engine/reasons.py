@@ -33,6 +33,8 @@ class Reason(StrEnum):
     CONNECTION_LOST = "connection-lost"
     EXPIRED = "expired"
     GATEWAY_DOWN = "gateway-down"
+    PROXY_REFUSED = "proxy-refused"
+    PROXY_AUTH = "proxy-auth"
 
     @property
     def blocked_port(self) -> bool:
@@ -51,6 +53,7 @@ _PORT_BLOCKED = frozenset(
         Reason.NOT_SSH_CLOSED,
         Reason.NOT_SSH_OTHER,
         Reason.SSH_TIMEOUT,
+        Reason.PROXY_REFUSED,
     }
 )
 
@@ -118,6 +121,10 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         "give support a new window.",
         Reason.GATEWAY_DOWN: f"Waiting for the gateway appliance {gateway} to bring its "
         "tunnel up.",
+        Reason.PROXY_REFUSED: f"The HTTP proxy refused to connect to {host} on {where}. Ask "
+        "its administrator to allow CONNECT to the relay on this port, or try another port.",
+        Reason.PROXY_AUTH: "The HTTP proxy wants credentials: put them in the proxy URL "
+        "(http://USER:PASSWORD@HOST:PORT).",
     }
     return sentences[reason]
 
