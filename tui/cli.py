@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument("--config", type=_path, required=True, help="relay config (TOML)")
 
     agent = commands.add_parser("agent", help="run appliance agents without a screen")
-    agent.add_argument("--inventory", type=_path, required=True, dest="agent_inventory")
+    agent.add_argument("--inventory", type=_path, dest="agent_inventory",
+                       help="fleet inventory (default: inventory.toml in the user config dir)")
     agent.add_argument("--enable", metavar="NAME[,NAME...]", help="appliances to enable")
     agent.add_argument("--port", type=int, help="relay port for the enabled appliances")
     agent.add_argument("--mode", choices=["tunnel", "sshaccess"], help="access mode")
@@ -55,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--json", action="store_true", help="one JSON object per event")
 
     status = commands.add_parser("status", help="remote access status of every appliance")
-    status.add_argument("--inventory", type=_path, required=True, dest="status_inventory")
+    status.add_argument("--inventory", type=_path, dest="status_inventory",
+                        help="fleet inventory (default: inventory.toml in the user config dir)")
     status.add_argument("--state-dir", type=_path, dest="status_state_dir")
     status.add_argument("--json", action="store_true")
 
@@ -79,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     capture = commands.add_parser("capture", help="packet capture of one connection attempt "
                                   "to an appliance's relay")
     capture.add_argument("name", help="appliance name")
-    capture.add_argument("--inventory", type=_path, required=True, dest="capture_inventory")
+    capture.add_argument("--inventory", type=_path, dest="capture_inventory",
+                         help="fleet inventory (default: inventory.toml in the user config dir)")
     capture.add_argument("--port", type=int, help="relay port (default: the appliance's)")
     capture.add_argument("--seconds", type=float, default=5.0,
                          help="how long the attempt may take (default 5)")

@@ -150,11 +150,6 @@ class FleetTable(ScrollView, can_focus=True):
     # -- data -----------------------------------------------------------------------------
 
     @property
-    def row_count(self) -> int:
-        """Rows shown (after any filter)."""
-        return len(self._rows)
-
-    @property
     def selected(self) -> str | None:
         """The name under the cursor."""
         if not self._rows:
@@ -190,11 +185,6 @@ class FleetTable(ScrollView, can_focus=True):
             line = index + 1
             if top < line < bottom:
                 self.refresh_line(line)
-
-    def select(self, name: str) -> None:
-        """Move the cursor to `name` if shown."""
-        if name in self._index:
-            self.cursor_row = self._index[name]
 
     # -- geometry and keys ----------------------------------------------------------------
 

@@ -12,8 +12,9 @@ import asyncssh
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tui.engine.durations import parse_duration
-from tui.engine.errors import PortNotAllowedError, UnknownApplianceError
+from tui.engine.errors import ConfigError, PortNotAllowedError, UnknownApplianceError
 from tui.engine.http_proxy import ProxyRoute, parse_proxy_url
+from tui.engine.locations import default_inventory_path
 from tui.engine.states import Mode
 from tui.engine.toml_source import config_error, read_toml, validation_error
 
@@ -189,13 +190,15 @@ class Inventory(_Strict):
         """The pinned relay host keys."""
         return self.resolve_path(self.relay.known_hosts)
 
-    def behind(self, gateway: str) -> list[ApplianceConfig]:
-        """SSHACCESS appliances that support reaches through `gateway`."""
-        return [a for a in self.appliance if a.mode is Mode.SSHACCESS and a.gateway == gateway]
 
-
-def load_inventory(path: Path) -> Inventory:
-    """Read and check an inventory; every error names the file, the line and the field."""
+def load_inventory(path: Path | None) -> Inventory:
+    """Read and check an inventory (None: the default one in the user config dir); every
+    error names the file, the line and the field."""
+    if path is None:
+        path = default_inventory_path()
+        if not path.exists():
+            raise ConfigError(f"No inventory at {path}: give one with --inventory FILE "
+                              "(or run `rac` alone for the built-in lab).")
     path = path.expanduser().resolve()
     data, text = read_toml(path)
     try:

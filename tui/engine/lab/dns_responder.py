@@ -40,7 +40,6 @@ class DnsResponder:
         self.zone = {_key(name): list(addresses) for name, addresses in zone.items()}
         self.faults = {_key(name): fault for name, fault in (faults or {}).items()}
         self.ttl = ttl
-        self.queries = 0
         self._transport: asyncio.DatagramTransport | None = None
         self.address = ("", 0)
 
@@ -70,7 +69,6 @@ class DnsResponder:
             query = dns.message.from_wire(wire)
         except Exception:  # noqa: BLE001 — garbage on the port is ignored, as servers do
             return None
-        self.queries += 1
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         if not query.question:

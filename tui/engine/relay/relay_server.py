@@ -7,7 +7,6 @@ and the engineer's own SSH session runs end to end inside it (a stock `ssh -J` w
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import time
@@ -279,13 +278,3 @@ class Relay:
         engineer_side = CountingForwarder(appliance_side, on_close=ended)
         return as_session(engineer_side)
 
-
-async def run_relay_until(config: RelayConfig, stop: asyncio.Event) -> list[int]:
-    """Run a relay until `stop` is set (the `rac relay` command)."""
-    relay = Relay(config)
-    ports = await relay.start()
-    try:
-        await stop.wait()
-    finally:
-        await relay.close()
-    return ports

@@ -16,11 +16,6 @@ class Route:
     conn: asyncssh.SSHServerConnection
     owner: str
 
-    @property
-    def delegated(self) -> bool:
-        """Announced by a gateway for an SSHACCESS appliance behind it."""
-        return self.serial != self.owner
-
 
 class RouteTable:
     """Serials compare case-insensitively: ssh lower-cases the host name it is given."""
