@@ -43,7 +43,7 @@ class FleetScreen(ApplianceActions):
         self.sub_title = self.rac.environment.title
         self.resync()
         self.query_one(FleetTable).focus()
-        self.set_interval(EXPIRY_REFRESH, self.resync)
+        self.set_interval(EXPIRY_REFRESH, self._tick)
 
     def on_screen_resume(self) -> None:
         self.resync()
@@ -68,6 +68,10 @@ class FleetScreen(ApplianceActions):
         log.load(lines)
         self._log_seq = lines[-1].seq if lines else 0
         self._summary()
+
+    def _tick(self) -> None:
+        """Countdowns move: update the rows whose text changed, nothing else."""
+        self.query_one(FleetTable).update_rows(self._rows())
 
     def apply_changes(self, names: set[str]) -> None:
         """Repaint what changed; a row entering or leaving the filter rebuilds the list."""
