@@ -51,19 +51,15 @@ class StageTrack(Static):
         text = Text()
         for index, (label, _) in enumerate(STAGES):
             if index == failed:
-                role = "failed"
-                label = f"✗ {label}"
+                role, shown = "failed", f" ✗ {label} "
             elif index == current and state not in (TunnelState.ESTABLISHED,
                                                     TunnelState.SERVICE, TunnelState.READY):
-                role = "current"
-                label = f"▶ {label}"
+                role, shown = "current", f" ▶ {label} "
             elif index <= current or (failed >= 0 and index < failed):
-                role = "done"
-                label = f"✓ {label}"
+                role, shown = "done", f"✓ {label}"
             else:
-                role = "pending"
-                label = f"· {label}"
-            text.append(f" {label} ", self.get_component_rich_style(f"stage-track--{role}"))
+                role, shown = "pending", f"· {label}"
+            text.append(shown, self.get_component_rich_style(f"stage-track--{role}"))
             if index < len(STAGES) - 1:
-                text.append(" → ", self.get_component_rich_style("stage-track--pending"))
+                text.append(" › ", self.get_component_rich_style("stage-track--pending"))
         self.update(text)
