@@ -110,7 +110,7 @@ class Engine:
         self.live = LiveStatusFile(
             self.state_dir, clock,
             statuses=lambda names: [self._status(self._runtimes[n]) for n in names],
-            busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.sessions])
+            busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.active])
         self._gate: asyncio.Semaphore | None = None
         started = clock()
         for config in inventory.appliance:
@@ -515,7 +515,7 @@ class Engine:
     def _idle(self, runtime: _Runtime) -> bool:
         """No support session runs over this appliance's access (its own or its children's)."""
         riders = [runtime, *(self._runtimes[c] for c in runtime.children)]
-        return all(not r.sessions.sessions for r in riders)
+        return all(not r.sessions.active for r in riders)
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -536,7 +536,7 @@ class Engine:
         runtime.sessions.stop_accepting("Remote access has expired on this appliance.")
         self._log(name, Level.WARNING, "access lifetime ended: no new support session; "
                   "open sessions run on until closed")
-        self.audit.write("expiring", appliance=name, open_sessions=len(runtime.sessions.sessions))
+        self.audit.write("expiring", appliance=name, open_sessions=runtime.sessions.active)
         if self._idle(runtime):
             self._finish_expiry(runtime)
 
@@ -571,7 +571,7 @@ class Engine:
         name = runtime.config.name
         now = self.clock()
         record = runtime.record
-        busy = bool(runtime.sessions.sessions)
+        busy = runtime.sessions.active > 0
         port = self._selected_port(runtime)
         host = self._relay_host(runtime)
         if runtime.disabling:

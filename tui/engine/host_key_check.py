@@ -49,4 +49,4 @@ async def check_handshake(sock: socket.socket, host: str, known_hosts: Path | No
     pin = check_pin(known_hosts, host, key)
     verdict = {PinVerdict.TRUSTED: Handshake.OK, PinVerdict.MISMATCH: Handshake.MISMATCH,
                PinVerdict.UNKNOWN: Handshake.UNKNOWN}[pin.verdict]
-    return HandshakeResult(verdict, pin.presented, pin.pinned)
+    return HandshakeResult(verdict, key.get_fingerprint("sha256"), pin.pinned)

@@ -23,7 +23,8 @@ class PinVerdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PinCheck:
-    """The verdict, with the fingerprints to show the operator when it is not TRUSTED."""
+    """The verdict, with the fingerprints to show the operator when it is not TRUSTED (for a
+    trusted key there is nothing to show, and nothing is computed)."""
 
     verdict: PinVerdict
     presented: str
@@ -32,14 +33,13 @@ class PinCheck:
 
 def check_pin(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> PinCheck:
     """Compare `key` with what `known_hosts` pins for `host` (by name: all relay ports share it)."""
-    presented = fingerprint(key)
     pinned = _pins(known_hosts, host)
+    if any(k.public_data == key.public_data for k in pinned):
+        return PinCheck(PinVerdict.TRUSTED, "")  # fingerprints are for the operator's eyes
+    presented = fingerprint(key)
     if not pinned:
         return PinCheck(PinVerdict.UNKNOWN, presented)
-    prints = tuple(fingerprint(k) for k in pinned)
-    if any(k.public_data == key.public_data for k in pinned):
-        return PinCheck(PinVerdict.TRUSTED, presented, prints)
-    return PinCheck(PinVerdict.MISMATCH, presented, prints)
+    return PinCheck(PinVerdict.MISMATCH, presented, tuple(fingerprint(k) for k in pinned))
 
 
 def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts:
