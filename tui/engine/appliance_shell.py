@@ -34,6 +34,8 @@ class Reply:
     text: str
     status: int = 0
     leave: bool = False
+    stream: int = 0
+    """Bytes of test lines to send after `text` (the `stream` command)."""
 
 
 def _help(_: ShellContext) -> Reply:
@@ -57,6 +59,21 @@ def _whoami(context: ShellContext) -> Reply:
                  f"certificate for serial {context.serial}\n")
 
 
+STREAM_LIMIT_MIB = 1024
+_PATTERN = "".join(chr(33 + i % 94) for i in range(68))
+
+
+def _stream(_: ShellContext, argument: str = "") -> Reply:
+    try:
+        mib = float(argument) if argument else 1.0
+    except ValueError:
+        mib = -1.0
+    if not 0 < mib <= STREAM_LIMIT_MIB:
+        return Reply(f"stream: give a size in MiB from 0 to {STREAM_LIMIT_MIB}, "
+                     "e.g. stream 10\n", status=2)
+    return Reply("", stream=int(mib * 1024 * 1024))
+
+
 def _exit(_: ShellContext) -> Reply:
     return Reply("", leave=True)
 
@@ -66,6 +83,7 @@ COMMANDS: dict[str, tuple[str, Callable[[ShellContext], Reply]]] = {
     "status": ("remote access status, as techsupport STATUS prints it", _status),
     "version": ("software and appliance identity", _version),
     "whoami": ("who this session belongs to", _whoami),
+    "stream": ("print MIB MiB of numbered test lines at full speed (link check)", _stream),
     "exit": ("end the session", _exit),
 }
 ALIASES = {"quit": "exit", "logout": "exit", "?": "help"}
@@ -73,13 +91,26 @@ ALIASES = {"quit": "exit", "logout": "exit", "?": "help"}
 
 def run_command(line: str, context: ShellContext) -> Reply:
     """Run one command line; unknown commands get a hint, status 127."""
-    word = line.strip().split(maxsplit=1)[0].lower() if line.strip() else ""
+    words = line.strip().split(maxsplit=1)
+    word = words[0].lower() if words else ""
     if not word:
         return Reply("")
     entry = COMMANDS.get(ALIASES.get(word, word))
     if entry is None:
         return Reply(f"Unknown command: {word}. Type 'help' for the list.\n", status=127)
+    if entry[1] is _stream:
+        return _stream(context, words[1].strip() if len(words) > 1 else "")
     return entry[1](context)
+
+
+async def send_stream(process: asyncssh.SSHServerProcess[str], size: int) -> None:
+    """`size` bytes of numbered 80-column lines, as fast as the channel takes them."""
+    line_count = size // 80
+    block = 800
+    for first in range(0, line_count, block):
+        last = min(first + block, line_count)
+        process.stdout.write("".join(f"{n:010d} {_PATTERN}\n" for n in range(first, last)))
+        await process.stdout.drain()
 
 
 async def serve_process(process: asyncssh.SSHServerProcess[str], context: ShellContext) -> None:
@@ -87,6 +118,8 @@ async def serve_process(process: asyncssh.SSHServerProcess[str], context: ShellC
     if process.command is not None:
         reply = run_command(process.command, context)
         process.stdout.write(reply.text)
+        if reply.stream:
+            await send_stream(process, reply.stream)
         process.exit(reply.status)
         return
     process.stdout.write(f"Support session on {context.name} ({context.serial}). "
@@ -105,6 +138,8 @@ async def serve_process(process: asyncssh.SSHServerProcess[str], context: ShellC
             break
         reply = run_command(line, context)
         process.stdout.write(reply.text)
+        if reply.stream:
+            await send_stream(process, reply.stream)
         if reply.leave:
             break
     process.exit(0)

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from tui.engine.errors import RacError
 from tui.engine.secure_files import PRIVATE_FILE, ensure_private_dir, write_private
+from tui.engine.session_restrictions import SessionRestrictions
 from tui.engine.states import Mode
 
 JOURNAL = "appliances.jsonl"
@@ -35,6 +36,9 @@ class ApplianceRecord:
     enabled_at: float | None = None
     expires_at: float | None = None
     ended: str = ""
+    restrictions: SessionRestrictions = field(default_factory=SessionRestrictions)
+    sessions_opened: int = 0
+    """Session numbers never repeat for an appliance, across restarts and enablements."""
 
 
 class ApplianceStore:
@@ -58,6 +62,7 @@ class ApplianceStore:
                 data: dict[str, Any] = json.loads(line)
                 name = data.pop("name")
                 data["mode"] = Mode(data.get("mode", Mode.TUNNEL))
+                data["restrictions"] = SessionRestrictions.from_json(data.get("restrictions"))
                 records[name] = ApplianceRecord(**data)
             except (ValueError, TypeError, KeyError) as error:
                 if number == len(lines):
@@ -107,4 +112,5 @@ def _line(name: str, record: ApplianceRecord) -> str:
     return json.dumps({"name": name, "enabled": record.enabled, "mode": record.mode.value,
                        "port": record.port, "gateway": record.gateway, "seed": record.seed,
                        "enabled_at": record.enabled_at, "expires_at": record.expires_at,
-                       "ended": record.ended}) + "\n"
+                       "ended": record.ended, "restrictions": record.restrictions.to_json(),
+                       "sessions_opened": record.sessions_opened}) + "\n"

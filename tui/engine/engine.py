@@ -22,6 +22,7 @@ from tui.engine.agent import AgentSetup, LinkUpdate, TunnelAgent
 from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
 from tui.engine.audit import AuditLog
 from tui.engine.backoff import FIRST_DELAY
+from tui.engine.durations import format_duration
 from tui.engine.errors import NotEnabledError, UsageError
 from tui.engine.events import (
     Event,
@@ -47,10 +48,13 @@ from tui.engine.probe import (
     run_probe,
 )
 from tui.engine.reasons import Failure, Reason, failure
+from tui.engine.recorder import RECORDINGS
 from tui.engine.secure_files import ensure_private_dir
 from tui.engine.seeds import Chooser, generate_seed, validate_seed
 from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, EndpointIdentity
-from tui.engine.service_sessions import ServiceSessions, ServiceTarget
+from tui.engine.service_sessions import RecordingPlan, ServiceSessions, ServiceTarget
+from tui.engine.session_restrictions import SessionRestrictions
+from tui.engine.session_tap import SessionTap
 from tui.engine.states import Mode, TunnelState
 from tui.engine.status import ApplianceStatus, SessionView, status_lines
 
@@ -138,12 +142,19 @@ class Engine:
         if isinstance(event, ServiceStarted):
             self.audit.write("service-start", appliance=event.appliance,
                              session=event.session_id, engineer=event.engineer,
-                             source=event.source)
+                             source=event.source, recording=event.recording or None)
         elif isinstance(event, ServiceEnded):
+            extra: dict[str, str] = {}
+            if event.recording_note:
+                extra["recording_note"] = event.recording_note
+            if event.ended_by:
+                extra["ended_by"] = event.ended_by
             self.audit.write("service-end", appliance=event.appliance,
                              session=event.session_id, engineer=event.engineer,
                              source=event.source, bytes_in=event.bytes_in,
-                             bytes_out=event.bytes_out, duration=round(event.duration, 3))
+                             bytes_out=event.bytes_out, duration=round(event.duration, 3),
+                             started=round(event.ts - event.duration, 3),
+                             recording=event.recording or None, **extra)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -174,6 +185,7 @@ class Engine:
                 await runtime.agent.stop()
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
+            await runtime.sessions.flush_recordings()
         self.live.flush()
         self._store.close()
         self.audit.close()
@@ -187,7 +199,8 @@ class Engine:
 
     async def enable(self, name: str, *, mode: Mode | None = None, seed: str | None = None,
                      port: int | None = None, gateway: str | None = None,
-                     lifetime: float | None = None) -> str:
+                     lifetime: float | None = None,
+                     restrictions: SessionRestrictions | None = None) -> str:
         """Turn remote access on; returns the seed in force (generated unless given)."""
         runtime = self._runtime(name)
         config = runtime.config
@@ -204,14 +217,17 @@ class Engine:
                                    goodbye="remote access was enabled again with a new seed")
         now = self.clock()
         life = lifetime if lifetime is not None else self.inventory.relay.lifetime
+        rules = restrictions or SessionRestrictions()
         runtime.record = ApplianceRecord(
             enabled=True, mode=mode, port=chosen_port or runtime.record.port,
-            gateway=gateway, seed=chosen_seed, enabled_at=now, expires_at=now + life)
+            gateway=gateway, seed=chosen_seed, enabled_at=now, expires_at=now + life,
+            restrictions=rules, sessions_opened=runtime.record.sessions_opened)
         runtime.expiring = False
         self._store.save(name, runtime.record)
         self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
                          port=self._selected_port(runtime), gateway=gateway,
-                         expires_at=round(now + life, 3))
+                         expires_at=round(now + life, 3),
+                         restrictions=rules.to_json() if rules.any else None)
         self._emit(SeedIssued(name, config.serial, chosen_seed, now))
         self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
                   f"give support the serial {config.serial} and the seed")
@@ -280,6 +296,57 @@ class Engine:
         self._log(name, Level.WARNING, "new seed in force: support sessions of the old seed "
                   "were ended")
         return new
+
+    async def extend_lifetime(self, name: str, by: float) -> float:
+        """Give access `by` more seconds (from its end, or from now if that has passed);
+        returns the new end. Sessions may open again if the lifetime had run out."""
+        runtime = self._runtime(name)
+        if not runtime.record.enabled:
+            raise NotEnabledError(f"Remote access is not enabled on {name}: enable it first.")
+        if by <= 0:
+            raise UsageError("Extend the lifetime by a duration longer than zero.")
+        now = self.clock()
+        expires_at = max(runtime.record.expires_at or now, now) + by
+        runtime.record.expires_at = expires_at
+        self._store.save(name, runtime.record)
+        if runtime.expiring:
+            runtime.expiring = False
+            runtime.sessions.open()
+        self._arm_expiry(runtime)
+        self.audit.write("lifetime-extended", appliance=name, expires_at=round(expires_at, 3))
+        self._log(name, Level.INFO, f"access lifetime extended by {format_duration(by)}")
+        self.live.changed(name)
+        return expires_at
+
+    async def end_session(self, name: str, session_id: str) -> None:
+        """End one support session (the engineer is told); the seed stays valid for others."""
+        runtime = self._runtime(name)
+        session = runtime.sessions.find(session_id)
+        if session is None:
+            raise UsageError(f"{session_id} is not open on {name}.")
+        self.audit.write("session-ended-by-operator", appliance=name, session=session_id,
+                         engineer=session.engineer, source=session.source)
+        self._log(name, Level.WARNING, f"(SERVICE) session {session_id} of "
+                  f"{session.engineer or 'support'} ended by the operator")
+        await runtime.sessions.end_one(session_id)
+
+    def session_tap(self, name: str, session_id: str) -> SessionTap | None:
+        """The live terminal of an open session (None: ended, or a real sshd's session)."""
+        session = self._runtime(name).sessions.find(session_id)
+        return session.tap if session is not None else None
+
+    def watchable(self, name: str) -> bool:
+        """Whether rac sees this appliance's sessions in clear (the built-in endpoint)."""
+        return self._runtime(name).sessions.watchable
+
+    def restrictions(self, name: str) -> SessionRestrictions:
+        """Who may come in during the current enablement."""
+        return self._runtime(name).record.restrictions
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where session recordings are written (`STATE/recordings`)."""
+        return self.state_dir / RECORDINGS
 
     async def accept_host_key(self, name: str) -> str:
         """Pin the relay key the agent was shown (first use, or a vendor's key change)."""
@@ -381,13 +448,28 @@ class Engine:
                 authenticated=lambda session, engineer: self._runtimes[
                     name].sessions.authenticated(session, engineer),
                 rejected=lambda source, user, why: self._rejected(name, source, user, why),
+                admit=lambda engineer: self._runtimes[name].record.restrictions.refusal(
+                    engineer, self.clock()),
+                tap=lambda connection: self._runtimes[name].sessions.tap_for(connection),
             )
             identity = EndpointIdentity(name, config.serial, config.model,
                                         self.state_dir / "keys" / f"{name}_host_ed25519",
                                         self._ca_key)
             target = BuiltinServiceEndpoint(identity, hooks)
+        relay = self.inventory.relay
+        plan = RecordingPlan(self.recordings_dir, config.serial,
+                             cap=relay.recording_cap_mib * 1024 * 1024, enabled=relay.recordings)
         return ServiceSessions(name, target, clock=self.clock, emit=self._emit,
-                               on_count=lambda count: self._sessions_changed(name, count))
+                               on_count=lambda count: self._sessions_changed(name, count),
+                               number=lambda: self._next_session_number(name),
+                               recording=plan)
+
+    def _next_session_number(self, name: str) -> int:
+        """Numbers survive restarts: a restart within one enablement never shows #1 again."""
+        runtime = self._runtimes[name]
+        runtime.record.sessions_opened += 1
+        self._store.save(name, runtime.record)
+        return runtime.record.sessions_opened
 
     def _current_seed(self, name: str) -> str | None:
         runtime = self._runtimes[name]

@@ -59,6 +59,7 @@ class ServiceStarted:
     source: str
     ts: float
     engineer: str = ""
+    recording: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,9 @@ class ServiceEnded:
     bytes_in: int = 0
     bytes_out: int = 0
     duration: float = 0.0
+    recording: str = ""
+    recording_note: str = ""
+    ended_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)

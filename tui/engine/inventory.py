@@ -63,6 +63,8 @@ class RelaySettings(_Strict):
     lifetime: float = DEFAULT_LIFETIME
     connect_timeout: float = Field(default=10.0, gt=0)
     proxy: str | None = None
+    recordings: bool = True
+    recording_cap_mib: int = Field(default=64, gt=0)
 
     @field_validator("proxy")
     @classmethod

@@ -21,6 +21,7 @@ from asyncssh.public_key import decode_ssh_certificate
 from tui.engine.appliance_shell import ShellContext, serve_process
 from tui.engine.first_bytes import printable
 from tui.engine.keys import load_or_create_key
+from tui.engine.session_tap import SessionTap
 from tui.engine.ssh_options import ENCRYPTION_ALGS
 from tui.engine.support_ca import SERVICE_USER, principal_matches
 
@@ -49,6 +50,10 @@ class EndpointHooks:
     status_lines: Callable[[], list[str]]
     authenticated: Callable[[str, str], None]
     rejected: Callable[[str, str, str], None]
+    admit: Callable[[str], str | None] | None = None
+    """Why an engineer (certificate key ID) may not come in now, or None (restrictions)."""
+    tap: Callable[[str], SessionTap | None] | None = None
+    """The tap that records and streams a connection's terminal, once it is a session."""
 
 
 class _SeedBoundKeys(asyncssh.SSHAuthorizedKeys):
@@ -108,6 +113,7 @@ class _ServiceServer(asyncssh.SSHServer):
         self.conn: asyncssh.SSHServerConnection | None = None
         self.processes: set[asyncssh.SSHServerProcess[str]] = set()
         self._blob = b""
+        self._told: set[str] = set()
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
@@ -116,6 +122,11 @@ class _ServiceServer(asyncssh.SSHServer):
         async def validate_and_remember(username: str, key_data: bytes, msg: bytes,
                                         signature: bytes) -> bool:
             accepted = await checked(username, key_data, msg, signature)
+            if accepted:
+                refusal = self._restricted(key_data)
+                if refusal is not None:
+                    self._refuse(refusal)
+                    return False
             if accepted and msg:
                 self._blob = key_data
             return accepted
@@ -123,6 +134,23 @@ class _ServiceServer(asyncssh.SSHServer):
         # asyncssh does not expose the certificate that authenticated; its key ID names
         # the engineer, so keep the blob of the signed, accepted attempt.
         conn.validate_public_key = validate_and_remember  # type: ignore[method-assign]
+
+    def _restricted(self, key_data: bytes) -> str | None:
+        """The operator's restrictions for this enablement, checked on the certificate."""
+        admit = self.endpoint.hooks.admit
+        if admit is None:
+            return None
+        return admit(_key_id(key_data))
+
+    def _refuse(self, refusal: str) -> None:
+        """Say why once, as an SSH auth banner (OpenSSH prints it; asyncssh clients get it)."""
+        if self.keys is not None:
+            self.keys.refusals.append(refusal)
+        if self.conn is not None and refusal not in self._told:
+            self._told.add(refusal)
+            with contextlib.suppress(asyncssh.Error, OSError):
+                self.conn.send_auth_banner(f"{self.endpoint.identity.name}: login refused: "
+                                           f"{refusal}.\n")
 
     def begin_auth(self, username: str) -> bool:
         self.username = username
@@ -137,12 +165,7 @@ class _ServiceServer(asyncssh.SSHServer):
 
     def auth_completed(self) -> None:
         self.authenticated = True
-        with contextlib.suppress(asyncssh.KeyImportError, ValueError):
-            certificate = decode_ssh_certificate(self._blob)
-            # asyncssh keeps the key ID (`ssh-keygen -I NAME`) only in this attribute.
-            key_id = getattr(certificate, "_key_id", "")
-            self.engineer = printable(key_id if isinstance(key_id, bytes)
-                                      else str(key_id).encode())
+        self.engineer = _key_id(self._blob)
         self.endpoint.hooks.authenticated(self.connection_id, self.engineer)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -153,6 +176,16 @@ class _ServiceServer(asyncssh.SSHServer):
 
     def session_requested(self) -> bool:
         return True
+
+
+def _key_id(blob: bytes) -> str:
+    """The engineer's name: the certificate's key ID (`ssh-keygen -I NAME`), or ''."""
+    with contextlib.suppress(asyncssh.KeyImportError, ValueError):
+        certificate = decode_ssh_certificate(blob)
+        # asyncssh keeps the key ID only in this attribute.
+        key_id = getattr(certificate, "_key_id", "")
+        return printable(key_id if isinstance(key_id, bytes) else str(key_id).encode())
+    return ""
 
 
 class BuiltinServiceEndpoint:
@@ -188,6 +221,9 @@ class BuiltinServiceEndpoint:
                                    self.identity.model, server.engineer, source,
                                    self.hooks.status_lines)
             server.processes.add(process)
+            tap = self.hooks.tap(server.connection_id) if self.hooks.tap else None
+            if tap is not None:
+                tap.attach(process)
             try:
                 await serve_process(process, context)
             finally:
@@ -212,6 +248,21 @@ class BuiltinServiceEndpoint:
     def forget(self, server: _ServiceServer) -> None:
         """A connection ended."""
         self._servers.discard(server)
+
+    def end_connection(self, connection_id: str, sentence: str) -> bool:
+        """End one engineer's session, telling them `sentence`; False if it is not here."""
+        for server in list(self._servers):
+            if server.connection_id != connection_id:
+                continue
+            for process in list(server.processes):
+                with contextlib.suppress(asyncssh.Error, OSError, BrokenPipeError):
+                    process.stdout.write(f"\n*** {self.identity.name}: {sentence} ***\n")
+                    process.exit(ENDED_BY_APPLIANCE)
+            if server.conn is not None:
+                server.conn.close()
+            self._servers.discard(server)
+            return True
+        return False
 
     def revoke(self, reason: str = "remote access ended") -> None:
         """End every session inside now, telling each engineer why (new seed, disable)."""

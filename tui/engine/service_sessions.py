@@ -13,12 +13,20 @@ import itertools
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncssh
 
 from tui.engine.channel_bridge import CountingForwarder
 from tui.engine.events import EventSink, Level, LogRecord, ServiceEnded, ServiceStarted
+from tui.engine.recorder import (
+    DEFAULT_CAP,
+    AsciicastRecorder,
+    RecordingHeader,
+    recording_path,
+)
 from tui.engine.service_endpoint import BuiltinServiceEndpoint
+from tui.engine.session_tap import SessionTap
 
 # How long a session told to end may take to say goodbye before it is cut (DESIGN: < 1 s).
 GOODBYE_GRACE = 0.5
@@ -36,6 +44,8 @@ class ServiceSession:
     session_id: str = ""
     channel_side: CountingForwarder | None = field(default=None, repr=False)
     endpoint_side: CountingForwarder | None = field(default=None, repr=False)
+    tap: SessionTap | None = field(default=None, repr=False)
+    ended_by: str = ""
 
     @property
     def bytes_in(self) -> int:
@@ -56,11 +66,26 @@ class ServiceSession:
 ServiceTarget = BuiltinServiceEndpoint | tuple[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class RecordingPlan:
+    """Where the built-in endpoint's sessions are recorded, and how much of each at most."""
+
+    directory: Path
+    serial: str
+    cap: int = DEFAULT_CAP
+    enabled: bool = True
+
+
+ENDED_BY_OPERATOR = "support session ended by the operator."
+
+
 class ServiceSessions:
     """Accepts support channels for one appliance while access is open."""
 
     def __init__(self, name: str, target: ServiceTarget, *, clock: Callable[[], float],
-                 emit: EventSink, on_count: Callable[[int], None]) -> None:
+                 emit: EventSink, on_count: Callable[[int], None],
+                 number: Callable[[], int] | None = None,
+                 recording: RecordingPlan | None = None) -> None:
         self.name = name
         self.target = target
         self.accepting = False
@@ -71,7 +96,10 @@ class ServiceSessions:
         self._connections: dict[str, ServiceSession] = {}
         self.active = 0
         """How many (SERVICE) sessions are open (cheap to ask, a thousand times a second)."""
-        self._session_numbers = itertools.count(1)
+        self._number = number or itertools.count(1).__next__
+        self._recording = recording
+        self._closing: set[asyncio.Task[None]] = set()
+        self._gone: dict[str, asyncio.Future[None]] = {}
         self._connection_ids = itertools.count(1)
         self._all_gone = asyncio.Event()
         self._all_gone.set()
@@ -127,6 +155,23 @@ class ServiceSessions:
             _, protocol = await loop.create_connection(CountingForwarder, host, port)
         return protocol
 
+    @property
+    def watchable(self) -> bool:
+        """The built-in endpoint sees the terminal; a real sshd's session stays encrypted."""
+        return isinstance(self.target, BuiltinServiceEndpoint)
+
+    def find(self, session_id: str) -> ServiceSession | None:
+        """An open (SERVICE) session by its id."""
+        for session in self._connections.values():
+            if session.announced and session.session_id == session_id:
+                return session
+        return None
+
+    def tap_for(self, connection_id: str) -> SessionTap | None:
+        """The endpoint asks, when the engineer's shell starts, where its terminal goes."""
+        session = self._connections.get(connection_id)
+        return session.tap if session is not None else None
+
     def authenticated(self, connection_id: str, engineer: str) -> None:
         """The built-in endpoint let the engineer in: now support is inside."""
         session = self._connections.get(connection_id)
@@ -137,25 +182,81 @@ class ServiceSessions:
     def _announce(self, session: ServiceSession) -> None:
         # Only sessions get numbers (#1, #2, …): refused logins do not use them up.
         session.announced = True
-        session.session_id = f"{self.name}#{next(self._session_numbers)}"
+        session.session_id = f"{self.name}#{self._number()}"
+        recording = ""
+        if self.watchable:
+            session.tap = SessionTap(session.session_id)
+            recording = self._start_recording(session, session.tap)
         self.active += 1
         self._emit(ServiceStarted(self.name, session.session_id, session.source,
-                                  session.started, session.engineer))
+                                  session.started, session.engineer, recording))
         self._on_count(self.active)
+
+    def _start_recording(self, session: ServiceSession, tap: SessionTap) -> str:
+        plan = self._recording
+        if plan is None or not plan.enabled:
+            return ""
+        path = recording_path(plan.directory, session.session_id)
+
+        def start(width: int, height: int) -> AsciicastRecorder:
+            header = RecordingHeader(width, height, session.started, session.session_id,
+                                     self.name, plan.serial, session.engineer, session.source)
+            return AsciicastRecorder(
+                path, header, cap=plan.cap,
+                on_problem=lambda why: self._log(Level.WARNING,
+                                                 f"session {session.session_id}: {why}"))
+
+        tap.start_recording = start
+        return str(path)
 
     def _ended(self, session: ServiceSession) -> None:
         if self._connections.pop(session.connection_id, None) is None:
             return
+        gone = self._gone.pop(session.connection_id, None)
+        if gone is not None and not gone.done():
+            gone.set_result(None)
         if not self._connections:
             self._all_gone.set()
         if not session.announced:
             return
         self.active -= 1
         now = self._clock()
+        recording, note = "", ""
+        if session.tap is not None:
+            session.tap.end()
+            recorder = session.tap.recorder
+            if recorder is not None:
+                recording = str(recorder.path)
+                note = _recording_note(recorder)
+                task = asyncio.get_running_loop().create_task(recorder.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         self._emit(ServiceEnded(self.name, session.session_id, session.source, now,
                                 session.engineer, session.bytes_in, session.bytes_out,
-                                max(0.0, now - session.started)))
+                                max(0.0, now - session.started), recording, note,
+                                session.ended_by))
         self._on_count(self.active)
+
+    async def end_one(self, session_id: str) -> bool:
+        """End one session (the operator's `x`), telling the engineer; others run on."""
+        session = self.find(session_id)
+        if session is None:
+            return False
+        session.ended_by = "operator"
+        if isinstance(self.target, BuiltinServiceEndpoint):
+            self.target.end_connection(session.connection_id, ENDED_BY_OPERATOR)
+            gone = asyncio.get_running_loop().create_future()
+            self._gone[session.connection_id] = gone
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(gone, GOODBYE_GRACE)
+            self._gone.pop(session.connection_id, None)
+        session.cut()
+        return True
+
+    async def flush_recordings(self) -> None:
+        """Wait until every ended session's recording is on disk."""
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     def cut_all(self) -> None:
         """End every connection now, without a word (the tunnel under them is gone)."""
@@ -174,3 +275,15 @@ class ServiceSessions:
 
     def _log(self, level: Level, message: str) -> None:
         self._emit(LogRecord(self.name, level, message, self._clock()))
+
+
+def _recording_note(recorder: AsciicastRecorder) -> str:
+    """What the audit line says when a recording is not the whole session."""
+    if recorder.error:
+        return f"recording failed ({recorder.error}); {recorder.dropped} bytes not recorded"
+    if recorder.truncated:
+        return (f"recording truncated at its cap of {recorder.cap} bytes; "
+                f"{recorder.dropped} bytes not recorded")
+    if recorder.dropped:
+        return f"recording fell behind the disk; {recorder.dropped} bytes not recorded"
+    return ""

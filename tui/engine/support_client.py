@@ -46,6 +46,11 @@ class _AcceptNewApplianceKey(asyncssh.SSHClient):
         self._store = store
         self._serial = serial.lower()
         self.learned: str = ""
+        self.banner: str = ""
+
+    def auth_banner_received(self, msg: str, lang: str) -> None:
+        """The appliance says why it refuses (an operator's restriction), before it does."""
+        self.banner += msg
 
     def validate_host_public_key(self, host: str, addr: str, port: int,
                                  key: asyncssh.SSHKey) -> bool:
@@ -98,6 +103,9 @@ async def open_support_connection(
         raise RacError(f"No session to {serial}: {error.reason}") from None
     except asyncssh.PermissionDenied:
         relay.close()
+        said = client.banner.strip()
+        if said:
+            raise RacError(f"{serial} refused the login ({said.rstrip('.')}).") from None
         raise RacError(f"{serial} refused the login: check the serial and the seed the "
                        "operator gave you (the seed may have been replaced, or access "
                        "disabled).") from None
