@@ -50,10 +50,30 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--generate-seed", action="store_true",
                       help="generate a random seed (the default)")
     agent.add_argument("--lifetime", help="access lifetime, e.g. 7d, 72h (default: inventory)")
+    agent.add_argument("--allow-engineer", nargs="+", metavar="NAME",
+                       help="admit only these engineers (their certificate key ID)")
+    agent.add_argument("--not-before", metavar="'YYYY-MM-DD HH:MM'",
+                       help="admit support only from this UTC time")
+    agent.add_argument("--not-after", metavar="'YYYY-MM-DD HH:MM'",
+                       help="admit support only until this UTC time")
     agent.add_argument("--accept-new-host-key", action="store_true",
                        help="pin the relay's host key on first use (never on a mismatch)")
     agent.add_argument("--state-dir", type=_path, dest="agent_state_dir")
     agent.add_argument("--json", action="store_true", help="one JSON object per event")
+
+    sessions = commands.add_parser(
+        "sessions", help="past support sessions and their recordings; replay one",
+        description="rac sessions [NAME] lists the support sessions (from the audit log and "
+        "the recordings); rac sessions play ID replays one in this terminal.",
+        epilog="examples: rac sessions mail-gw-1 --json; rac sessions play 'mail-gw-1#3' "
+        "--speed 4")
+    sessions.add_argument("words", nargs="*", metavar="NAME | play ID",
+                          help="an appliance to list, or `play` and a session id or .cast file")
+    sessions.add_argument("--speed", type=float, default=1.0,
+                          help="replay speed (default 1; pauses over 2 s are shortened)")
+    sessions.add_argument("--state-dir", type=_path, dest="sessions_state_dir",
+                          help="state directory (default: the user state dir)")
+    sessions.add_argument("--json", action="store_true", help="one JSON document")
 
     status = commands.add_parser("status", help="remote access status of every appliance")
     status.add_argument("--inventory", type=_path, dest="status_inventory",

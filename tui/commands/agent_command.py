@@ -24,6 +24,7 @@ from tui.engine.events import (
 from tui.engine.inventory import Inventory, load_inventory
 from tui.engine.locations import default_state_dir
 from tui.engine.seeds import validate_seed
+from tui.engine.session_restrictions import SessionRestrictions, build_restrictions
 from tui.engine.states import Mode
 
 
@@ -37,17 +38,19 @@ def run_agent_command(args: argparse.Namespace) -> int:
         inventory.check_port(args.port)
     if args.seed is not None:
         validate_seed(args.seed)
+    restrictions = build_restrictions(args.allow_engineer or (), args.not_before,
+                                      args.not_after)
     lifetime = None
     if args.lifetime is not None:
         try:
             lifetime = parse_duration(args.lifetime)
         except ValueError as error:
             raise UsageError(f"--lifetime: {error}.") from None
-    return run_server_loop(_run(args, inventory, names, lifetime))
+    return run_server_loop(_run(args, inventory, names, lifetime, restrictions))
 
 
 async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
-               lifetime: float | None) -> int:
+               lifetime: float | None, restrictions: SessionRestrictions) -> int:
     stop = stop_on_signals()
     engine = Engine(inventory, args.agent_state_dir or default_state_dir(),
                     accept_new_host_keys=args.accept_new_host_key)
@@ -56,7 +59,8 @@ async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
     mode = Mode(args.mode) if args.mode else None
     for name in names:
         await engine.enable(name, mode=mode, seed=args.seed, port=args.port,
-                            gateway=args.gateway, lifetime=lifetime)
+                            gateway=args.gateway, lifetime=lifetime,
+                            restrictions=restrictions if restrictions.any else None)
     if not any(status.enabled for status in engine.statuses()):
         await engine.shutdown()
         raise UsageError("Nothing is enabled: name appliances with --enable NAME[,NAME...].")
