@@ -16,6 +16,8 @@ class Scope(StrEnum):
 
     FLEET = "fleet"
     DASHBOARD = "dashboard"
+    WATCH = "watch"
+    SESSIONS = "sessions"
     APP = "app"
 
 
@@ -66,6 +68,26 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "info and up, warnings, errors, everything", _BOTH, footer=False),
     ActionSpec("rac.filter", "slash", "filter", "Filter", "Filter the fleet by name, serial, "
                "state or mode", frozenset({Scope.FLEET}), key_display="/"),
+    ActionSpec("rac.watch", "w", "watch", "Watch", "Watch a support session live: what the "
+               "engineer sees and types", frozenset({Scope.DASHBOARD})),
+    ActionSpec("rac.end_session", "x", "end_session", "End session", "End one support "
+               "session (asks first); the seed stays valid for others",
+               frozenset({Scope.DASHBOARD, Scope.WATCH})),
+    ActionSpec("rac.extend", "L", "extend_lifetime", "Extend", "Extend the access lifetime "
+               "(the countdown follows)", frozenset({Scope.DASHBOARD}), footer=False),
+    ActionSpec("rac.sessions", "h", "sessions", "Sessions", "Past support sessions and their "
+               "recordings; replay one", _BOTH, footer=False),
+    ActionSpec("rac.replay", "enter", "replay", "Replay", "Replay the selected session's "
+               "recording", frozenset({Scope.SESSIONS}), key_display="⏎"),
+    ActionSpec("rac.replay_faster", "plus", "speed(2.0)", "Faster", "Replay faster (×2)",
+               frozenset({Scope.WATCH}), footer=False, key_display="+"),
+    ActionSpec("rac.replay_slower", "minus", "speed(0.5)", "Slower", "Replay slower (÷2)",
+               frozenset({Scope.WATCH}), footer=False, key_display="-"),
+    ActionSpec("rac.watch_back", "escape", "back", "Back", "Back to where you were",
+               frozenset({Scope.WATCH, Scope.SESSIONS}), key_display="esc"),
+    ActionSpec("rac.notifications", "B", "toggle_notifications", "Notifications", "Bell and "
+               "desktop notification (OSC 9) when support enters or leaves: on or off",
+               frozenset({Scope.APP}), footer=False),
     ActionSpec("rac.help", "question_mark", "help", "Help", "Keys and what they do",
                frozenset({Scope.APP}), key_display="?"),
     ActionSpec("rac.quit", "q", "quit", "Quit", "Quit (asks whether to disable running "

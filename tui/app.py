@@ -18,7 +18,7 @@ from themes.palette import RAC_DARK, THEMES
 from tui.actions import ACTIONS, Scope, bindings_for
 from tui.engine.engine import Engine
 from tui.engine.errors import RacError
-from tui.engine.events import Event, Level
+from tui.engine.events import Event, Level, ServiceEnded, ServiceStarted
 from tui.environment import ConsoleEnvironment, EngineOptions, LabEnvironment
 from tui.fleet_model import FleetModel
 from tui.idle_collector import CHECK_EVERY as COLLECT_CHECK
@@ -26,6 +26,7 @@ from tui.idle_collector import IdleCollector
 from tui.screens.fleet_screen import FleetScreen
 from tui.screens.rac_screen import RacScreen
 from tui.settings import Settings
+from tui.support_notifier import NotifyStyle, SupportNotifier
 
 FLUSH_DELAY = 0.05
 # Textual's palette entries that rac's registry already offers (its Help lists every key).
@@ -52,6 +53,7 @@ class RacApp(App[None]):
         self._engine: Engine | None = None
         self._model: FleetModel | None = None
         self._collector = IdleCollector()
+        self._notifier: SupportNotifier | None = None
         for theme_definition in THEMES:
             self.register_theme(theme_definition)
         self.theme = theme or self.settings.theme
@@ -127,6 +129,22 @@ class RacApp(App[None]):
     def _engine_event(self, event: Event) -> None:
         self.model.apply(event)
         self._schedule_flush()
+        if isinstance(event, ServiceStarted | ServiceEnded):
+            self._support_notifier()(event)
+
+    def _support_notifier(self) -> SupportNotifier:
+        if self._notifier is None:
+            self._notifier = SupportNotifier(
+                lambda: NotifyStyle(self.settings.notifications),
+                notice=lambda text: self.notify(text, title="Support", timeout=8),
+                bell=self.bell, write=self.write_to_terminal)
+        return self._notifier
+
+    def write_to_terminal(self, sequence: str) -> None:
+        """Send an escape sequence straight to the terminal (desktop notifications)."""
+        if self._driver is not None:
+            self._driver.write(sequence)
+            self._driver.flush()
 
     def _schedule_flush(self) -> None:
         """Coalesce: a burst of engine events is painted once, FLUSH_DELAY after it starts."""
@@ -191,6 +209,33 @@ class RacApp(App[None]):
         from tui.screens.probe_screen import ProbeScreen
 
         return self.push_screen(ProbeScreen(name))
+
+    def watch_session(self, name: str, session_id: str) -> None:
+        """The watch screen on an open session of `name`."""
+        from tui.screens.watch_screen import WatchScreen
+
+        tap = self.engine.session_tap(name, session_id)
+        session = next((s for s in self.engine.status(name).sessions
+                        if s.session_id == session_id), None)
+        if tap is None or session is None:
+            self.notify(f"{session_id} is not open any more.", severity="warning")
+            return
+        self.push_screen(WatchScreen(name, session_id, engineer=session.engineer,
+                                     source=session.source, started=session.started, tap=tap))
+
+    def open_sessions(self, name: str | None = None) -> AwaitMount:
+        """Past support sessions (of one appliance, or all) and their recordings."""
+        from tui.screens.sessions_screen import SessionsScreen
+
+        return self.push_screen(SessionsScreen(name))
+
+    def action_toggle_notifications(self) -> None:
+        """Desktop notifications and the bell on or off (persists in settings.json)."""
+        on = self.settings.notifications != "off"
+        self.settings.notifications = "off" if on else "osc9"
+        self.settings.save()
+        self.notify("Support notifications off (notices stay)." if on else
+                    "Support notifications on: bell and desktop notice (OSC 9).")
 
     def action_help(self) -> None:
         """Keys and what they do."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from textual.widget import Widget
 
 from tui.engine.states import Mode, TunnelState
-from tui.screens.rac_screen import RacScreen
+from tui.session_actions import SessionActions
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.log_pane import LogPane
 
@@ -22,7 +22,7 @@ DISABLE_QUESTION = "Are you sure to disable service access?"
 DISABLED_NOTICE = "Success — Remote Access has been disabled"
 
 
-class ApplianceActions(RacScreen):
+class ApplianceActions(SessionActions):
     """A screen whose verbs act on `selected_appliance`, with a log pane."""
 
     _focus_before_log: Widget | None = None
@@ -88,12 +88,14 @@ class ApplianceActions(RacScreen):
             name=name, serial=status.serial, mode=status.mode, ports=inventory.relay.ports,
             default_port=inventory.relay.default_port, selected_port=status.selected_port,
             gateways=gateways, gateway=status.gateway or config.gateway,
-            probe=rac.model.views[name].probe)
+            probe=rac.model.views[name].probe, lifetime=inventory.relay.lifetime)
 
         def chosen(request: EnableRequest | None) -> None:
             if request is not None:
                 rac.call_engine(rac.engine.enable(name, mode=request.mode, seed=request.seed,
-                                                  port=request.port, gateway=request.gateway),
+                                                  port=request.port, gateway=request.gateway,
+                                                  lifetime=request.lifetime,
+                                                  restrictions=request.restrictions),
                                 f"Remote access enabled on {name}: give support the serial "
                                 "and the seed.")
 

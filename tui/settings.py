@@ -18,11 +18,14 @@ class Settings:
     path: Path | None
     theme: str = DEFAULT_THEME
     keymap: dict[str, str] = field(default_factory=dict)
+    notifications: str = "osc9"
+    """When support enters or leaves: "osc9", "osc777" (bell and desktop notice), "bell", "off"."""
 
     def save(self) -> None:
         """Write back (nothing to do for throwaway settings)."""
         if self.path is not None:
-            write_private(self.path, json.dumps({"theme": self.theme, "keymap": self.keymap},
+            write_private(self.path, json.dumps({"theme": self.theme, "keymap": self.keymap,
+                                                 "notifications": self.notifications},
                                                 indent=2))
 
 
@@ -42,4 +45,11 @@ def load_settings(path: Path | None) -> Settings:
             isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()):
         raise ConfigError(f"{path}, field keymap: map binding ids to keys, like "
                           '{"rac.enable": "E"}.')
-    return Settings(path, theme, dict(keymap))
+    notifications = data.get("notifications", "osc9")
+    if notifications not in NOTIFICATION_STYLES:
+        raise ConfigError(f"{path}, field notifications: use one of "
+                          f"{', '.join(NOTIFICATION_STYLES)} (got {notifications!r}).")
+    return Settings(path, theme, dict(keymap), notifications)
+
+
+NOTIFICATION_STYLES = ("osc9", "osc777", "bell", "off")

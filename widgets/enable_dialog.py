@@ -1,7 +1,9 @@
 """Enable remote access, in the reference order: mode, seed, port or gateway, confirm.
 
 The seed rules are checked as the operator types; the Enable button stays off until the
-input is valid, so a bad seed or port never reaches the engine.
+input is valid, so a bad seed or port never reaches the engine. Like the appliance CLI's
+`[Y]>` prompts, enter on an untouched choice accepts the defaults and enables; ctrl+s
+enables from anywhere; the buttons stay in view whatever the terminal's height.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
-from tui.engine.errors import SeedError
+from tui.engine.durations import parse_duration
+from tui.engine.errors import RacError, SeedError
 from tui.engine.seeds import validate_seed
+from tui.engine.session_restrictions import SessionRestrictions, build_restrictions
 from tui.engine.states import Mode
 from widgets.pick_list import PickList
 from widgets.port_dialog import port_label
@@ -32,6 +36,8 @@ class EnableRequest:
     seed: str | None
     port: int | None
     gateway: str | None
+    restrictions: SessionRestrictions | None = None
+    lifetime: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +53,22 @@ class EnableChoices:
     gateways: tuple[str, ...]
     gateway: str | None
     probe: dict[int, bool]
+    lifetime: float = 7 * 86400.0
+
+
+def lifetime_text(seconds: float) -> str:
+    """`604800` → `7d`, `259200` → `3d`, `5400` → `90m`: how an operator would type it."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
 
 
 class EnableDialog(ModalScreen[EnableRequest | None]):
     """Returns an EnableRequest, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="rac.enable_cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="rac.enable_cancel"),
+                Binding("ctrl+s", "submit", "Enable", id="rac.enable_submit", priority=True)]
 
     def __init__(self, choices: EnableChoices, *, blink: bool = True) -> None:
         super().__init__()
@@ -61,10 +77,10 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
 
     def compose(self) -> ComposeResult:
         choices = self.choices
-        with VerticalScroll(classes="dialog wide"):
+        with Vertical(classes="dialog wide", id="enable-dialog"):
             yield Static(f"Enable remote access — {choices.name} (serial {choices.serial})",
                          classes="dialog-question")
-            with Vertical(id="enable-steps"):
+            with VerticalScroll(id="enable-steps"):
                 yield Static("1  Mode", classes="step")
                 with PickList(id="mode"):
                     yield RadioButton("TUNNEL — this appliance opens the tunnel", name="tunnel",
@@ -91,13 +107,28 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
                         chosen = gateway == choices.gateway or (not choices.gateway
                                                                and index == 0)
                         yield RadioButton(gateway, name=gateway, value=chosen)
-            yield Static("4  Confirm", classes="step")
+                yield Static("4  Who may come in, and for how long (optional)", classes="step")
+                with Horizontal(classes="field-row"):
+                    yield Static("Engineers", classes="field-label")
+                    yield Input(placeholder="names in their certificates, e.g. alice bob "
+                                "(empty: anyone)", id="engineers")
+                with Horizontal(classes="field-row"):
+                    yield Static("From (UTC)", classes="field-label")
+                    yield Input(placeholder="YYYY-MM-DD HH:MM", id="not-before")
+                    yield Static("Until", classes="field-label short")
+                    yield Input(placeholder="YYYY-MM-DD HH:MM", id="not-after")
+                with Horizontal(classes="field-row"):
+                    yield Static("Lifetime", classes="field-label")
+                    yield Input(lifetime_text(choices.lifetime), id="lifetime")
+                yield Static("", id="restriction-rule")
             with Horizontal(classes="dialog-buttons"):
+                yield Static("⏎ accept · ctrl+s enable · esc cancel", classes="dialog-keys")
                 yield Button("Enable", id="enable", variant="success")
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#seed-input", Input).cursor_blink = self._blink
+        for field in self.query(Input):
+            field.cursor_blink = self._blink
         self._sync()
         self.query_one("#mode", RadioSet).focus()
 
@@ -140,7 +171,41 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
         else:
             rule.update("✓ the seed meets every rule")
             rule.set_classes("-valid")
+        rules = self.query_one("#restriction-rule", Static)
+        try:
+            restrictions, lifetime = self._limits()
+        except RacError as problem:
+            rules.update(f"✗ {problem.sentence}")
+            rules.set_classes("-invalid")
+            self.query_one("#enable", Button).disabled = True
+            return
+        rules.update(f"Admits {restrictions.describe()}; access ends after "
+                     f"{lifetime_text(lifetime)}.")
+        rules.set_classes("")
         self.query_one("#enable", Button).disabled = error is not None
+
+    def _limits(self) -> tuple[SessionRestrictions, float]:
+        """The restrictions and lifetime typed so far (RacError names the field at fault)."""
+        def value(field_id: str) -> str:
+            return self.query_one(f"#{field_id}", Input).value.strip()
+
+        restrictions = build_restrictions(value("engineers"), value("not-before") or None,
+                                          value("not-after") or None)
+        try:
+            lifetime = parse_duration(value("lifetime") or lifetime_text(self.choices.lifetime))
+        except ValueError as problem:
+            raise RacError(f"Lifetime: {problem}.") from None
+        return restrictions, lifetime
+
+    def on_pick_list_chosen(self, event: PickList.Chosen) -> None:
+        """Enter on the choice already made accepts it and the rest: enable."""
+        event.stop()
+        if not event.changed:
+            self._submit()
+
+    def action_submit(self) -> None:
+        """ctrl+s: enable with what the form holds now."""
+        self._submit()
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         event.stop()
@@ -164,6 +229,11 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
 
     def _submit(self) -> None:
         if self._seed_error() is not None:
+            self.query_one("#seed-input", Input).focus()
+            return
+        try:
+            restrictions, lifetime = self._limits()
+        except RacError:
             return
         mode = self.mode
         seed = (self.query_one("#seed-input", Input).value
@@ -171,7 +241,8 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
         port = int(self._pressed("port")) if mode is Mode.TUNNEL and self._pressed("port") \
             else None
         gateway = self._pressed("gateway") or None if mode is Mode.SSHACCESS else None
-        self.dismiss(EnableRequest(mode, seed, port, gateway))
+        self.dismiss(EnableRequest(mode, seed, port, gateway,
+                                   restrictions if restrictions.any else None, lifetime))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -79,11 +79,11 @@ def paced(events: tuple[TermEvent, ...], speed: float = 1.0,
 
 
 async def replay(recording: Recording, show: Callable[[TermEvent], Awaitable[None] | None],
-                 *, speed: float = 1.0) -> None:
-    """Hand each event to `show` at the recording's pace."""
-    for delay, event in paced(recording.events, speed):
+                 *, speed: float = 1.0, speed_of: Callable[[], float] | None = None) -> None:
+    """Hand each event to `show` at the recording's pace (`speed_of` may change it live)."""
+    for delay, event in paced(recording.events, 1.0):
         if delay > 0:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(delay / (speed_of() if speed_of else speed))
         shown = show(event)
         if shown is not None:
             await shown

@@ -10,6 +10,7 @@ from textual.widgets import Footer, Header
 from tui.actions import Scope, bindings_for
 from tui.appliance_actions import ApplianceActions
 from tui.fleet_model import lines_after
+from tui.session_actions import sessions_note
 from widgets.access_panel import AccessPanel
 from widgets.log_pane import LogPane
 from widgets.port_panel import PortPanel
@@ -99,7 +100,11 @@ class DashboardScreen(ApplianceActions):
                                        rac.support_command(status.serial, view.seed))
         self.query_one(PortPanel).show(status, relay.ports, relay.default_port, view.probe)
         self.query_one(AccessPanel).show(status, now)
-        self.query_one(SessionList).show(list(view.history.values()), now)
+        sessions = self.query_one(SessionList)
+        sessions.show(list(view.history.values()), now)
+        sessions.border_subtitle = sessions_note(rac.engine.watchable(self.appliance),
+                                                 rac.engine.restrictions(self.appliance),
+                                                 status.enabled)
 
     def action_back(self) -> None:
         """Back to the fleet."""

@@ -11,12 +11,14 @@ from textual.widgets import Static
 
 from tui.actions import ACTIONS, Scope
 
-_WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.APP: "everywhere"}
+_WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.WATCH: "watch",
+          Scope.SESSIONS: "sessions", Scope.APP: "everywhere"}
 
 
 def key_label(key: str) -> str:
     """How a key reads in the help table."""
-    return {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}.get(key, key)
+    return {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter",
+            "plus": "+", "minus": "-"}.get(key, key)
 
 
 class HelpScreen(ModalScreen[None]):
