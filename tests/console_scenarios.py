@@ -6,10 +6,12 @@ pictures are the very screens the tests check.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncssh
 from textual.pilot import Pilot
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, LAB_LAN
@@ -118,6 +120,75 @@ async def probe_finished(pilot: Pilot[None], env: SnapshotLab) -> None:
     await app.screen.workers.wait_for_complete()
 
 
+async def _until(pilot: Pilot[None], check: Callable[[], bool], what: str) -> None:
+    """Let the app run until `check()` holds, bounded (waits on the event, not a guess)."""
+    deadline = time.monotonic() + 20
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def _engineer_shell(app: RacApp, env: SnapshotLab, seed: str, identity: str,
+                          ) -> tuple[asyncssh.SSHClientProcess[str],
+                                     asyncssh.SSHClientConnection]:
+    """A real engineer with a 96×24 terminal, left open until the app closes."""
+    assert env.info is not None
+    events = recorder_for(app)
+    relay, appliance = await login(env.info, env.info.directory, LAB_C_SERIAL, seed,
+                                   identity=identity)
+    process = await appliance.create_process(term_type="xterm", term_size=(96, 24))
+    await events.wait_for(lambda e: type(e).__name__ == "ServiceStarted")
+    env.cleanups += [appliance.close, relay.close]
+    return process, appliance
+
+
+async def watch_live(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """alice inside mail-gw-1, watched: she typed status and help."""
+    from tui.screens.watch_screen import WatchScreen
+    from widgets.terminal_view import TerminalView
+
+    app = _app(pilot)
+    seed = await up(app, LAB_C)
+    process, _ = await _engineer_shell(app, env, seed, "alice")
+    session = app.engine.status(LAB_C).sessions[0]
+    app.watch_session(LAB_C, session.session_id)
+    await _until(pilot, lambda: isinstance(app.screen, WatchScreen), "the watch screen")
+
+    def lines() -> list[str]:
+        views = app.screen.query(TerminalView)
+        return views.first().text_lines() if views else []
+
+    await _until(pilot, lambda: bool(lines()), "the terminal view")
+    process.stdin.write("status\r")
+    await _until(pilot, lambda: "Serial number" in "".join(lines()), "the status output")
+    process.stdin.write("help\r")
+    await _until(pilot, lambda: "end the session" in "".join(lines())
+                 and lines()[-1] == "" and sum(f"{LAB_C} (SERVICE)>" in line
+                                               for line in lines()) == 3, "the help output")
+
+
+async def past_sessions(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """Two sessions on mail-gw-1: alice's (ended), bob's (ended by the operator)."""
+    app = _app(pilot)
+    seed = await up(app, LAB_C)
+    events = recorder_for(app)
+    for identity in ("alice", "bob"):
+        process, connection = await _engineer_shell(app, env, seed, identity)
+        process.stdin.write("version\r")
+        await process.stdout.readuntil("serial " + LAB_C_SERIAL)
+        if identity == "bob":
+            await app.engine.end_session(LAB_C, app.engine.status(LAB_C).sessions[0].session_id)
+        else:
+            process.stdin.write("exit\r")
+            await process.wait_closed()
+            connection.close()
+        await events.wait_for(lambda e, who=identity: type(e).__name__ == "ServiceEnded"
+                              and getattr(e, "engineer", "") == who)
+    await app.engine._runtimes[LAB_C].sessions.flush_recordings()
+    await app.open_sessions()
+
+
 async def one_up(pilot: Pilot[None], env: SnapshotLab) -> None:
     """mail-gw-1 up, fleet shown."""
     await up(_app(pilot), LAB_C)
@@ -139,4 +210,10 @@ SCENARIOS: dict[str, Scenario] = {
     "disable_confirmation": Scenario(one_up, press=("d",)),
     "help": Scenario(press=("question_mark",)),
     "probe_mixed_outcomes": Scenario(probe_finished, faults=MIXED_PORTS),
+    "watch_live": Scenario(watch_live),
+    "sessions_past": Scenario(past_sessions),
+    "enable_restricted": Scenario(press=("e", "tab", "tab", "tab", *"alice bob", "tab",
+                                         *"2026-12-01 08:00", "tab", *"2026-12-01 18:00",
+                                         "tab", "ctrl+a", "ctrl+k", *"48h")),
+    "enable_80x24": Scenario(press=("e",), size=(80, 24)),
 }

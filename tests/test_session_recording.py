@@ -130,7 +130,7 @@ async def test_session_numbers_do_not_restart_with_the_process(
     relay.close()
     await events.wait_for(lambda e: isinstance(e, ServiceEnded))
     await engine.shutdown()
-    again, events = await make_engine(state_dir=state)
+    _, events = await make_engine(state_dir=state)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     second = await events.wait_for(lambda e: isinstance(e, ServiceStarted))
@@ -229,7 +229,7 @@ async def test_only_the_allowed_engineers_in_their_window_come_in(
 
 async def test_a_full_disk_never_breaks_the_session(
         lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
-    if not os.path.exists("/dev/full"):
+    if not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)

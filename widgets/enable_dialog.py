@@ -122,7 +122,7 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
                     yield Input(lifetime_text(choices.lifetime), id="lifetime")
                 yield Static("", id="restriction-rule")
             with Horizontal(classes="dialog-buttons"):
-                yield Static("⏎ accept · ctrl+s enable · esc cancel", classes="dialog-keys")
+                yield Static("⏎ accept · ctrl+s enable", classes="dialog-keys")
                 yield Button("Enable", id="enable", variant="success")
                 yield Button("Cancel (esc)", id="cancel")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,6 +18,8 @@ from typing import Any, Literal
 from tui.engine.recorder import AsciicastRecorder
 
 TermCode = Literal["o", "i", "r"]
+RECENT_LIMIT = 64 * 1024
+"""Output kept for a watcher who joins mid-session: enough to redraw the screen they see."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ class SessionTap:
         self._timer = timer
         self._listeners: list[TermListener] = []
         self._ended_listeners: list[Callable[[], None]] = []
+        self._recent: deque[str] = deque()
+        self._recent_size = 0
 
     def watch(self, listener: TermListener, ended: Callable[[], None] | None = None,
               ) -> Callable[[], None]:
@@ -65,6 +70,10 @@ class SessionTap:
 
         return stop
 
+    def recent_output(self) -> str:
+        """The latest output (up to RECENT_LIMIT), to draw the screen as it is now."""
+        return "".join(self._recent)
+
     @property
     def watched(self) -> int:
         """How many live views follow this session."""
@@ -74,6 +83,10 @@ class SessionTap:
         """The endpoint sent the engineer's terminal `data`."""
         text = data if isinstance(data, str) else data.decode("utf-8", "replace")
         self.output_bytes += len(text)
+        self._recent.append(text)
+        self._recent_size += len(text)
+        while self._recent_size > RECENT_LIMIT and len(self._recent) > 1:
+            self._recent_size -= len(self._recent.popleft())
         if self.recorder is not None:
             self.recorder.output(text)
         if self._listeners:

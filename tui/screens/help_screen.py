@@ -46,6 +46,13 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(classes="dialog wide", id="help"):
             yield Static("Keys", classes="dialog-question")
             yield Static(table)
+            yield Static("Watching support: on the built-in endpoint every (SERVICE) session is "
+                         "recorded (asciicast v2, STATE/recordings; `rac sessions play ID` or "
+                         "`asciinema play FILE` replays it); w watches one live, x ends one, "
+                         "h lists past sessions. With a real sshd (service = \"ssh://…\") the "
+                         "session is end-to-end encrypted: it can be ended, not watched or "
+                         "recorded. B turns the bell and desktop notice (OSC 9) on or off.",
+                         classes="dialog-detail")
             yield Static(f"Remap any key in {self._settings_path}: "
                          '{"keymap": {"rac.enable": "E"}}. ↑↓ scroll · esc closes.',
                          classes="dialog-detail")

@@ -84,7 +84,10 @@ class WatchScreen(RacScreen):
         self._pending_size = 0
         self._typed = ""
         self._resize: tuple[int, int] | None = None
-        self._stop_watching = None if tap is None else tap.watch(self._arrived, self._ended)
+        self._stop_watching = None
+        if tap is not None:  # the screen as it is now, then everything from here on
+            self._pending.append(tap.recent_output())
+            self._stop_watching = tap.watch(self._arrived, self._ended)
         self._last_frame: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -102,7 +105,8 @@ class WatchScreen(RacScreen):
         return 80, 24
 
     def on_mount(self) -> None:
-        self.query_one("#watch-terminal").border_title = "what the engineer sees"
+        self.query_one("#watch-terminal").border_title = \
+            f"what {self.engineer or 'the engineer'} sees"
         self.set_interval(1 / FRAME_RATE, self._frame)
         self.set_interval(1.0, self._show_header)
         self._show_header()
@@ -161,6 +165,7 @@ class WatchScreen(RacScreen):
             view.feed(text)
         if typed_changed:
             self._show_typed()
+        self._show_header()
         self.feed_times.append(time.perf_counter() - now)
 
     def _show_header(self) -> None:
