@@ -20,15 +20,18 @@ from pathlib import Path
 import asyncssh
 from textual.pilot import Pilot
 
-from tests.conftest import LAB_C, LAB_C_SERIAL
-from tests.console_support import lab_app, recorder_for, settle
+from tests.conftest import LAB_C, LAB_C_SERIAL, RunningLab, require_openssh
+from tests.console_support import lab_app, recorder_for, seeded_options, settle
+from tests.openssh import client_config, copy_key, login_name, sign_certificate, ssh, sshd
 from tests.engineer import login
 from tui.app import RacApp
 from tui.engine.events import ServiceEnded, ServiceStarted
 from tui.engine.states import TunnelState
+from tui.environment import InventoryEnvironment
 from tui.screens.dashboard_screen import DashboardScreen
 from tui.screens.sessions_screen import SessionsScreen
 from tui.screens.watch_screen import WatchScreen
+from tui.settings import Settings
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.enable_dialog import EnableDialog
 from widgets.session_picker import SessionPicker
@@ -283,3 +286,43 @@ async def test_enable_dialogue_enter_accepts_defaults_and_restrictions_apply(
         await until(pilot, lambda: app.engine.status(LAB_C).expires_at != before,
                     "the new end of access")
         assert round(app.engine.status(LAB_C).expires_at - before) == 3 * 3600  # type: ignore[operator]
+
+
+async def test_a_real_sshd_session_cannot_be_watched_but_can_be_ended(
+        lab: RunningLab, tmp_path: Path) -> None:
+    require_openssh()
+    seed = "sshd-session-seed"
+    serial = "0C4A1D8E7777-FCH2301SSHD"
+    async with sshd(tmp_path / "sshd", ca_public_key=lab.info.support_ca_key.with_suffix(".pub"),
+                    principal=f"{serial}:{seed}") as port:
+        inventory = lab.inventory_with_appliances([{
+            "name": "real-sshd", "series": "C", "model": "C395", "serial": serial,
+            "service": f"ssh://127.0.0.1:{port}"}])
+        app = RacApp(InventoryEnvironment(inventory, tmp_path / "state"),
+                     options=seeded_options(frozen=False), settings=Settings(None), blink=False)
+        async with app.run_test(size=SIZE) as pilot:
+            events = recorder_for(app)
+            await app.engine.enable("real-sshd", seed=seed)
+            await events.wait_state("real-sshd", TunnelState.ESTABLISHED)
+            key = copy_key(lab.info.engineer_key, tmp_path, "engineer")
+            sign_certificate(lab.info.support_ca_key, key, identity="carol",
+                             principal=f"{serial}:{seed}")
+            config = client_config(tmp_path, key, lab.info.known_hosts)
+            jump = f"lab-engineer@127.0.0.1:{lab.info.relay_ports['25']}"
+            engineer = asyncio.create_task(ssh(config, "-J", jump, f"{login_name()}@{serial}",
+                                               "sleep 30", timeout=40))
+            await events.wait_for(lambda e: isinstance(e, ServiceStarted), timeout=30)
+            await app.open_dashboard("real-sshd")
+            await settle(pilot)
+            subtitle = str(app.screen.query_one("#sessions").border_subtitle)
+            assert "end-to-end encrypted" in subtitle and "not watched or recorded" in subtitle
+            await pilot.press("w")
+            assert isinstance(app.screen, DashboardScreen)
+            notices = [n.message for n in app._notifications]
+            assert any("cannot watch or record it" in n for n in notices)
+            await pilot.press("x", "y")
+            ended = await events.wait_for(lambda e: isinstance(e, ServiceEnded), timeout=15)
+            assert isinstance(ended, ServiceEnded) and ended.recording == ""
+            code, _, _ = await engineer
+            assert code == 255  # ssh: the connection was closed under it
+            assert not (tmp_path / "state" / "recordings").exists()
