@@ -22,8 +22,8 @@ from textual.pilot import Pilot
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, RunningLab, require_openssh
 from tests.console_support import lab_app, recorder_for, seeded_options, settle
-from tests.openssh import client_config, copy_key, login_name, sign_certificate, ssh, sshd
 from tests.engineer import login
+from tests.openssh import client_config, copy_key, login_name, sign_certificate, ssh, sshd
 from tui.app import RacApp
 from tui.engine.events import ServiceEnded, ServiceStarted
 from tui.engine.states import TunnelState
