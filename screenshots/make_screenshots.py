@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots from the same scenarios the snapshot tests check.
 
-    python screenshots/make_screenshots.py
+    python screenshots/make_screenshots.py [NAME …]
 
 Each main screen is written to screenshots/<name>.svg (real lab on loopback, frozen clock,
 seeded seeds, so the pictures only change when the screens do).
@@ -20,12 +20,13 @@ from tests.console_scenarios import SCENARIOS  # noqa: E402
 
 MAIN_SCREENS = ("fleet_mixed", "fleet_mixed_light", "fleet_mixed_contrast", "dashboard_service",
                 "dashboard_retrying_smtp", "probe_mixed_outcomes", "enable_seed_rule_error",
-                "disable_confirmation", "help", "fleet_narrow")
+                "disable_confirmation", "help", "fleet_narrow", "watch_live", "sessions_past",
+                "enable_restricted")
 
 
 def main() -> int:
-    """Write one SVG per main screen."""
-    for name in MAIN_SCREENS:
+    """Write one SVG per main screen (or only the screens named on the command line)."""
+    for name in sys.argv[1:] or MAIN_SCREENS:
         scenario = SCENARIOS[name]
         app, run_before = scenario.build()
         svg = take_svg_screenshot(app=app, press=scenario.press, title="rac",

@@ -210,8 +210,8 @@ class RacApp(App[None]):
 
         return self.push_screen(ProbeScreen(name))
 
-    def watch_session(self, name: str, session_id: str) -> None:
-        """The watch screen on an open session of `name`."""
+    def watch_session(self, name: str, session_id: str) -> AwaitMount | None:
+        """The watch screen on an open session of `name` (None if it is not open)."""
         from tui.screens.watch_screen import WatchScreen
 
         tap = self.engine.session_tap(name, session_id)
@@ -219,9 +219,10 @@ class RacApp(App[None]):
                         if s.session_id == session_id), None)
         if tap is None or session is None:
             self.notify(f"{session_id} is not open any more.", severity="warning")
-            return
-        self.push_screen(WatchScreen(name, session_id, engineer=session.engineer,
-                                     source=session.source, started=session.started, tap=tap))
+            return None
+        return self.push_screen(WatchScreen(name, session_id, engineer=session.engineer,
+                                            source=session.source, started=session.started,
+                                            tap=tap))
 
     def open_sessions(self, name: str | None = None) -> AwaitMount:
         """Past support sessions (of one appliance, or all) and their recordings."""

@@ -36,7 +36,7 @@ class SessionActions(RacScreen):
         """The appliance the verbs act on."""
         raise NotImplementedError
 
-    def _pick_session(self, verb: str, then: Callable[[str, str], None]) -> None:
+    def _pick_session(self, verb: str, then: Callable[[str, str], object]) -> None:
         """One open session of the selected appliance: the only one, or the one picked."""
         name = self.selected_appliance
         if name is None:
