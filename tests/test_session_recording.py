@@ -252,3 +252,29 @@ async def test_a_full_disk_never_breaks_the_session(
     warnings = [e for e in events.events if getattr(e, "message", "").startswith(
         f"session {LAB_C}#1: the recording")]
     assert warnings
+
+
+async def test_a_recording_stops_at_its_cap_and_says_so(
+        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    engine, events = await make_engine(lab.inventory_with(recording_cap_mib=1))
+    seed = await engine.enable(LAB_C)
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    relay, appliance, process = await _shell(lab.info, tmp_path, seed)
+    seen = bytearray()
+    await _read_until(process, PROMPT, seen)
+    mark = len(seen)
+    process.stdin.write(b"stream 3\r")
+    await _read_until(process, b"0000039320 ", seen, mark)  # the session got all 3 MiB
+    await _read_until(process, PROMPT, seen, mark + 3 * 1024 * 1024)
+    appliance.close()
+    relay.close()
+    ended = await events.wait_for(lambda e: isinstance(e, ServiceEnded))
+    assert isinstance(ended, ServiceEnded)
+    await engine.shutdown()
+    path = Path(ended.recording)
+    assert path.stat().st_size <= 1024 * 1024 + 4096
+    last = json.loads(path.read_text().splitlines()[-1])
+    assert last[1] == "o" and "recording truncated here" in last[2]
+    assert "recording truncated at its cap of 1048576 bytes" in ended.recording_note
+    end = next(r for r in _audit(engine) if r["action"] == "service-end")
+    assert "truncated" in str(end["recording_note"])
