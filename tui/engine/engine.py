@@ -497,6 +497,8 @@ class Engine:
                 runtime.route_up = up and runtime.record.enabled
                 runtime.route_failure = why
                 runtime.route_pending = False
+                if why is not None and why.detail:
+                    self._log(runtime.config.name, Level.WARNING, f"{why.reason}: {why.detail}")
                 if up:
                     self._log(runtime.config.name, Level.INFO,
                               f"reachable through {runtime.record.gateway}")
