@@ -54,8 +54,8 @@ class DeployedRelay:
     async def enrol(self, serial: str, key: asyncssh.SSHKey, *gateway_for: str) -> None:
         """Enrol `key` for `serial` with the admin command (and bind children to it)."""
         extra = ["--gateway-for", *gateway_for] if gateway_for else []
-        code, out, err = await self.admin("enrol", serial, "-", *extra,
-                                          stdin=key.export_public_key())
+        code, _, err = await self.admin("enrol", serial, "-", *extra,
+                                        stdin=key.export_public_key())
         assert code == 0, err
 
     async def wait_log(self, text: str, timeout: float = 15.0) -> str:
@@ -157,7 +157,7 @@ async def reach(relay: DeployedRelay, engineer: asyncssh.SSHKey, serial: str) ->
     conn, _ = await connect_as(relay, "alice", [engineer])
     try:
         reader, writer = await conn.open_connection(serial, 22, encoding=None)
-        data = await asyncio.wait_for(reader.read(100), 10)
+        data: bytes = await asyncio.wait_for(reader.read(100), 10)
         writer.close()
         return data
     finally:
