@@ -149,7 +149,8 @@ class Admission:
             address = ipaddress.ip_network(source, strict=False)
         except ValueError:
             return False
-        return any(address.version == net.version and address.subnet_of(net)  # type: ignore[arg-type]
+        # A source is a whole IPv6 /64: an exempt network inside it exempts the block.
+        return any(address.version == net.version and address.overlaps(net)
                    for net in self._exempt)
 
     def _release(self, state: _Source) -> None:
