@@ -58,7 +58,7 @@ class DeployedRelay:
                                         stdin=key.export_public_key())
         assert code == 0, err
 
-    async def wait_log(self, text: str, timeout: float = 15.0) -> str:
+    async def wait_log(self, text: str, timeout: float = 30.0) -> str:
         """The first line of the relay's stderr containing `text`."""
         async with asyncio.timeout(timeout):
             while True:

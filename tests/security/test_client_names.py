@@ -72,7 +72,7 @@ async def test_a_damaged_enrolment_is_auth_rejected_and_named(tmp_path: Path) ->
         await engine.start()
         try:
             await engine.enable("gw")
-            refused = await events.wait_state("gw", TunnelState.RETRYING)
+            refused = await events.wait_state("gw", TunnelState.RETRYING, timeout=60)
             assert refused.reason == Reason.AUTH_REJECTED
         finally:
             await engine.shutdown()

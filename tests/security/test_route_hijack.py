@@ -141,11 +141,11 @@ async def test_a_refused_or_dropped_child_leaves_the_gateway_up(tmp_path: Path) 
         await engine.start()
         try:
             await engine.enable("gw")
-            await events.wait_state("gw", TunnelState.ESTABLISHED)
+            await events.wait_state("gw", TunnelState.ESTABLISHED, timeout=60)
             mark = events.mark
             await engine.enable("lan")
             refused = await events.wait_state("lan", TunnelState.WAITING_GATEWAY,
-                                              after=mark)
+                                              after=mark, timeout=60)
             while refused.reason != Reason.ROUTE_REFUSED:
                 refused = await events.wait_state("lan", TunnelState.WAITING_GATEWAY,
                                                   after=events.events.index(refused) + 1)
@@ -158,17 +158,18 @@ async def test_a_refused_or_dropped_child_leaves_the_gateway_up(tmp_path: Path) 
             await engine.disable("lan")
             mark = events.mark
             await engine.enable("lan")
-            await events.wait_state("lan", TunnelState.READY, after=mark)
+            await events.wait_state("lan", TunnelState.READY, after=mark, timeout=60)
 
             # the binding is revoked while the route is up: the agent is told, the gateway stays
             mark = events.mark
             code, out, _ = await relay.admin("revoke", CHILD)
             assert code == 0 and "unbound" in out
-            dropped = await events.wait_state("lan", TunnelState.WAITING_GATEWAY, after=mark)
+            dropped = await events.wait_state("lan", TunnelState.WAITING_GATEWAY, after=mark,
+                                              timeout=60)
             assert dropped.reason == Reason.ROUTE_REFUSED
             told = await events.wait_for(
                 lambda e: isinstance(e, LogRecord) and e.appliance == "lan"
-                and "no longer bound" in e.message, after=mark)
+                and "no longer bound" in e.message, after=mark, timeout=60)
             assert isinstance(told, LogRecord) and "route-refused" in told.message
             assert engine.status("gw").state is TunnelState.ESTABLISHED
         finally:

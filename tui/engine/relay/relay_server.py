@@ -140,11 +140,12 @@ class _RelayConnection(asyncssh.SSHServer):
     def session_requested(self) -> bool:
         return False
 
-    def server_requested(self, listen_host: str, listen_port: int) -> RouteListener | bool:
+    def server_requested(self, listen_host: str, listen_port: int,
+                         ) -> RouteListener | bool | Awaitable[RouteListener | bool]:
         if self.role is not Role.AGENT or self._conn is None or listen_port != SERVICE_PORT:
             return False
         return self._relay.announce(self._conn, owner=self.username, serial=listen_host,
-                                    peer=self.peer, port=self.local_port) or False
+                                    peer=self.peer, port=self.local_port)
 
     def connection_requested(
             self, dest_host: str, dest_port: int, orig_host: str, orig_port: int,
@@ -308,16 +309,30 @@ class Relay:
     # -- routing ------------------------------------------------------------------------
 
     def announce(self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str,
-                 peer: str, port: int) -> RouteListener | None:
+                 peer: str, port: int) -> RouteListener | bool | Awaitable[RouteListener | bool]:
         """An agent asks to be reached as `serial`: its own, or an SSHACCESS serial the
-        relay bound to it. Anything else is refused, and the agent is told why."""
+        relay bound to it. Anything else is refused, and the agent is told why; a serial
+        the relay does not know yet waits for one look at the agents directory first."""
+        if valid_serial(serial) and not self.credentials.may_announce(owner, serial) and \
+                not self.config.enroll_on_first_use:
+            return self._announce_after_refresh(conn, owner, serial, peer, port)
+        return self._route(conn, owner=owner, serial=serial, peer=peer, port=port)
+
+    async def _announce_after_refresh(self, conn: asyncssh.SSHServerConnection, owner: str,
+                                      serial: str, peer: str,
+                                      port: int) -> RouteListener | bool:
+        await self.credentials.refresh_if_changed()
+        return self._route(conn, owner=owner, serial=serial, peer=peer, port=port)
+
+    def _route(self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str,
+               peer: str, port: int) -> RouteListener | bool:
         why = self._route_refusal(owner, serial)
         if why:
             self.audit.write("route-refused", owner=owner, serial=serial[:80], peer=peer,
                              why=why)
             shown = serial if valid_serial(serial) else "-"
             conn.send_debug(RouteNotice(REFUSED, shown, why).message())
-            return None
+            return False
         own = serial.lower() == owner.lower()
         route = Route(serial=serial, listen_host=serial, conn=conn, owner=owner)
         previous = self.routes.put(route)
