@@ -4,6 +4,7 @@ naming the file and the field, and nothing left behind — no host key, no folde
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,25 @@ async def test_a_port_in_use_leaves_nothing_behind(tmp_path: Path) -> None:
         code, err, created = await _start(tmp_path, ports=[busy.getsockname()[1]])
     assert code == 1 and "cannot listen" in err, err
     assert created == set(), created
+
+
+@pytest.mark.parametrize("kind", ["devzero", "fifo", "huge"])
+async def test_a_config_that_is_not_a_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    config = tmp_path / "relay.toml"
+    if kind == "devzero":
+        config = Path("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(config)
+    else:
+        config.write_text("# padding\n" * 200_000)
+    process = await asyncio.create_subprocess_exec(
+        *RAC, "relay", "--config", str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 2, err
+    assert err.decode().startswith(f"rac: {config}: "), err
