@@ -203,6 +203,7 @@ class Relay:
         """Check every path, listen on every port, then create what is missing; returns the
         bound ports (0 becomes a free one). A failure leaves nothing behind."""
         plan = self._plan = self._plan or check_relay_start(self.config)
+        await self.credentials.start()  # who may log in is known before the first knock
         try:
             for port in self.config.ports:
                 server = await asyncssh.listen(
@@ -215,9 +216,9 @@ class Relay:
                 self.ports.append(server.get_port())
         except BaseException:
             await self._stop_listening()
+            await self.credentials.close()
             raise
         plan.create()
-        await self.credentials.start()
         self._flusher = asyncio.get_running_loop().create_task(self._flush_refusals(),
                                                                name="rac-relay-audit")
         self.audit.write("relay-start", listen=self.config.listen, ports=self.ports,
