@@ -47,7 +47,7 @@ from tui.engine.probe import (
     run_probe,
 )
 from tui.engine.reasons import Failure, Reason, failure
-from tui.engine.secure_files import ensure_private_dir
+from tui.engine.secure_files import ensure_own_private_dir
 from tui.engine.seeds import Chooser, generate_seed, validate_seed
 from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, EndpointIdentity
 from tui.engine.service_sessions import ServiceSessions, ServiceTarget
@@ -94,7 +94,7 @@ class Engine:
                  first_retry_delay: float = FIRST_DELAY,
                  timer: Callable[[], float] = time.perf_counter) -> None:
         self.inventory = inventory
-        self.state_dir = ensure_private_dir(state_dir)
+        self.state_dir = ensure_own_private_dir(state_dir, "the state directory")
         self.clock = clock
         self.accept_new_host_keys = accept_new_host_keys
         self.first_retry_delay = first_retry_delay

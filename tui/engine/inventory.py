@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tui.engine.durations import parse_duration
 from tui.engine.errors import ConfigError, PortNotAllowedError, UnknownApplianceError
+from tui.engine.bounded_files import KEY_LIMIT, UnreadableFile, read_bounded
 from tui.engine.http_proxy import ProxyRoute, parse_proxy_url
 from tui.engine.locations import default_inventory_path
 from tui.engine.states import Mode
@@ -62,7 +63,7 @@ class RelaySettings(_Strict):
     fallback: bool = False
     lifetime: float = DEFAULT_LIFETIME
     connect_timeout: float = Field(default=10.0, gt=0)
-    proxy: str | None = None
+    proxy: str | None = Field(default=None, repr=False)  # may hold a password
 
     @field_validator("proxy")
     @classmethod
@@ -214,9 +215,9 @@ def _check_support_ca(inventory: Inventory, text: str) -> None:
     """The support CA must be a readable public key: without it nobody can get in."""
     ca_path = inventory.resolve_path(inventory.relay.support_ca)
     try:
-        asyncssh.read_public_key(ca_path)
-    except (OSError, asyncssh.KeyImportError) as error:
-        reason = "no such file" if isinstance(error, FileNotFoundError) else str(error)
+        asyncssh.import_public_key(read_bounded(ca_path, KEY_LIMIT))
+    except (UnreadableFile, asyncssh.KeyImportError, ValueError) as error:
+        reason = str(error)
         raise config_error(inventory.source, text, ["relay", "support_ca"],
                            f"{ca_path} is not a readable SSH public key ({reason})") from None
 
