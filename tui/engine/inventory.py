@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import asyncssh
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tui.engine.bounded_files import KEY_LIMIT, UnreadableFile, read_bounded
 from tui.engine.durations import parse_duration
 from tui.engine.errors import ConfigError, PortNotAllowedError, UnknownApplianceError
-from tui.engine.bounded_files import KEY_LIMIT, UnreadableFile, read_bounded
 from tui.engine.http_proxy import ProxyRoute, parse_proxy_url
 from tui.engine.locations import default_inventory_path
 from tui.engine.states import Mode
