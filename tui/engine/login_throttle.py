@@ -57,9 +57,9 @@ class LoginThrottle:
         """The spacing between new logins now (0 while failures are few)."""
         self._forgive()
         excess = self.failures - self.policy.free_failures
-        if excess < 0:
+        if excess <= 0:
             return 0.0
-        return min(self.policy.max_delay, self.policy.first_delay * 2.0 ** min(excess, 30))
+        return min(self.policy.max_delay, self.policy.first_delay * 2.0 ** min(excess - 1, 30))
 
     def wait_before_login(self) -> float:
         """Seconds this new login waits for its turn: under penalty logins go one per delay."""

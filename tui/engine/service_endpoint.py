@@ -91,6 +91,8 @@ class _ServiceServer(asyncssh.SSHServer):
         self.processes: set[asyncssh.SSHServerProcess[str]] = set()
         self.process_factory: Callable[[asyncssh.SSHServerProcess[str]], Any] | None = None
         self.channels = 0
+        self.cut_short = ""
+        """Why the appliance ended this login before it completed (new seed, disable)."""
         self._blob = b""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -229,7 +231,8 @@ class BuiltinServiceEndpoint:
             return
         attempts = tuple(server.attempts)
         specific = [why for why in attempts if why != PLAIN_KEY]
-        why = (specific or attempts or ("no credential offered",))[-1]
+        ended = (f"ended before it completed: {server.cut_short}",) if server.cut_short else ()
+        why = (specific or attempts or ended or ("no credential offered",))[-1]
         self.tally.refused(RefusedLogin(server.source, server.username, attempts, why))
 
     def serve(self, sock: socket.socket, connection_id: str, source: str) -> None:
@@ -249,7 +252,10 @@ class BuiltinServiceEndpoint:
                                    self.hooks.status_lines)
             server.processes.add(process)
             try:
-                await serve_process(process, context)
+                # A channel the engineer closes mid-write ends that session only, not the
+                # connection with every other session on it.
+                with contextlib.suppress(BrokenPipeError, ConnectionError):
+                    await serve_process(process, context)
             finally:
                 server.processes.discard(process)
 
@@ -283,6 +289,8 @@ class BuiltinServiceEndpoint:
     def revoke(self, reason: str = "remote access ended") -> None:
         """End every session inside now, telling each engineer why (new seed, disable)."""
         for server in list(self._servers):
+            if not server.authenticated:
+                server.cut_short = reason
             for process in list(server.processes):
                 with contextlib.suppress(asyncssh.Error, OSError, BrokenPipeError):
                     process.stdout.write(f"\n*** {self.identity.name}: support session ended "
