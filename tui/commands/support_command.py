@@ -1,4 +1,5 @@
-"""`rac support connect SERIAL --seed SEED`: the engineer's login to an appliance."""
+"""`rac support connect SERIAL [--seed-file FILE | --seed -]`: the engineer's login to an
+appliance (without either, it asks for the seed without echo)."""
 
 from __future__ import annotations
 
