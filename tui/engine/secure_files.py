@@ -46,8 +46,15 @@ def ensure_own_private_dir(path: Path, what: str) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable by the owner only."""
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    """Create `path`, and every missing parent, readable by the owner only (`mkdir -p` would
+    give the parents the umask's mode, typically 0755)."""
+    missing: list[Path] = []
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
     return path
 
 
