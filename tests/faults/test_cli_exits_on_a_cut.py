@@ -57,7 +57,7 @@ async def test_support_connect_says_the_connection_was_lost_when_the_path_is_cut
             await process.wait()
         await proxy.close()
     assert code == 255, err
-    assert "rac: the connection to the appliance was lost" in err
+    assert "rac: the connection through the relay was lost (connection reset by peer)" in err
     assert "ended without an exit status" in err
     for trace in ("Traceback", "lost sys.stderr", "I/O operation on closed file"):
         assert trace not in err

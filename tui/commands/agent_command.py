@@ -27,6 +27,7 @@ from tui.engine.locations import default_state_dir
 from tui.engine.seeds import validate_seed
 from tui.engine.state_lock import lock_state_dir
 from tui.engine.states import Mode
+from tui.engine.storage_health import StorageError
 
 
 def run_agent_command(args: argparse.Namespace) -> int:
@@ -72,6 +73,9 @@ async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
         await engine.disable_all()
     finally:
         await engine.shutdown()
+    if engine.storage.problem:
+        raise StorageError(f"Stopped, but not everything could be saved: "
+                           f"{engine.storage.problem}")
     return 0
 
 

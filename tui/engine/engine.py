@@ -229,7 +229,10 @@ class Engine:
             self._check_gateway(name, gateway)
         else:
             gateway = None
-        self._prepare_keys(runtime, mode)
+        try:
+            self._prepare_keys(runtime, mode)
+        except StorageError as error:
+            raise StorageError(f"{error.sentence} Remote access was not enabled.") from None
         now = self.clock()
         life = lifetime if lifetime is not None else self.inventory.relay.lifetime
         record = ApplianceRecord(
@@ -389,6 +392,10 @@ class Engine:
 
     # -- storage ------------------------------------------------------------------------
 
+    async def saved(self) -> None:
+        """Wait until every change so far is on disk (raises StorageError if it cannot be)."""
+        await self._store.commit()
+
     async def _save(self, runtime: _Runtime, record: ApplianceRecord, *,
                     retire_seed: bool = False, refused: str) -> None:
         """Write `record` and wait until it is on disk, before anything is acknowledged;
@@ -436,8 +443,7 @@ class Engine:
                 _ = target.host_key
         except OSError as error:
             raise StorageError(f"Cannot write the keys of {config.name} in "
-                               f"{self.state_dir / 'keys'}: {why_not_written(error)}. "
-                               "Nothing was changed.") from None
+                               f"{self.state_dir / 'keys'}: {why_not_written(error)}.") from None
 
     def _storage_notes(self) -> None:
         """What the journal had to say (a torn last line, a replaced file): into the log."""

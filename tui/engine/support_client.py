@@ -212,12 +212,14 @@ def _ended_why(connections: tuple[asyncssh.SSHClientConnection | None, ...],
         if lost is None and connection is not None:
             lost = connection.get_extra_info("lost")
     if lost is not None:
-        return (f"the connection to the appliance was lost ({_describe(lost)}); the session "
+        return (f"the connection through the relay was lost ({_describe(lost)}); the session "
                 "ended without an exit status.")
     return "the appliance closed the session."
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
     text = str(error).strip().rstrip(".")
     return text or type(error).__name__
 
