@@ -263,27 +263,46 @@ class Engine:
         if not runtime.record.enabled:
             self._publish(runtime)
             return
-        await self._deactivate(runtime, "disabled by the operator",
-                               goodbye="remote access was disabled", disabling=True)
-        runtime.disabling = False
-        self._retire(runtime, "disabled")
-        self.audit.write("disable", appliance=name, serial=runtime.config.serial)
-        try:
-            await self._store.commit()
-        except StorageError as error:
-            self._log(name, Level.ERROR, f"Remote Access is off now, but it could not be "
-                      f"saved: {error.sentence} rac keeps trying; until it succeeds, a "
-                      "restart of rac would turn access back on with the old seed.")
-        else:
-            self._log(name, Level.INFO, "Success — Remote Access has been disabled")
-        self._publish(runtime)
+        await self._switch_off(runtime)
+        await self._acknowledge_disabled([runtime])
 
     async def disable_all(self) -> None:
-        """Disable every enabled appliance (quit with tunnels up, SIGTERM of `rac agent`)."""
+        """Disable every enabled appliance (quit with tunnels up, SIGTERM of `rac agent`):
+        each is cut off in turn, and the journal is rewritten once for all of them."""
+        done = []
         for runtime in sorted(self._runtimes.values(),
                               key=lambda r: r.record.mode is Mode.TUNNEL):
             if runtime.record.enabled:
-                await self.disable(runtime.config.name)
+                await self._switch_off(runtime)
+                done.append(runtime)
+        await self._acknowledge_disabled(done)
+
+    async def _switch_off(self, runtime: _Runtime) -> None:
+        """The live part of a disable: sessions cut, tunnel closed, seed out of memory."""
+        await self._deactivate(runtime, "disabled by the operator",
+                               goodbye="remote access was disabled", disabling=True)
+        self._retire(runtime, "disabled")  # DISABLING is shown until this is on disk
+        self.audit.write("disable", appliance=runtime.config.name,
+                         serial=runtime.config.serial)
+
+    async def _acknowledge_disabled(self, runtimes: list[_Runtime]) -> None:
+        """Say "disabled" only once it is on disk (or say why it is not)."""
+        try:
+            await self._store.commit()
+        except StorageError as error:
+            for runtime in runtimes:
+                runtime.disabling = False
+                self._log(runtime.config.name, Level.ERROR, "Remote Access is off now, but "
+                          f"it could not be saved: {error.sentence} rac keeps trying; until it "
+                          "succeeds, a restart of rac would turn access back on with the old "
+                          "seed.")
+                self._publish(runtime)
+            return
+        for runtime in runtimes:
+            runtime.disabling = False
+            self._log(runtime.config.name, Level.INFO,
+                      "Success — Remote Access has been disabled")
+            self._publish(runtime)
 
     async def set_port(self, name: str, port: int) -> None:
         """Use another relay port; a running tunnel reconnects on it at once. The port it
