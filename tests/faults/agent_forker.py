@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sys
 
@@ -20,17 +19,18 @@ from tui.cli import main
 
 
 def serve(channel: socket.socket) -> None:
-    """Fork one run per request until the test closes the socket."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+    """Fork one run per request until the test closes the socket. A child is reaped only at
+    the next request, after the test is done with it: until then its PID cannot be reused,
+    so the test's SIGKILL can never reach a stranger."""
     while True:
         data, fds, _, _ = socket.recv_fds(channel, 65536, 1)
+        _reap()
         if not data:
             return
         argv = json.loads(data)
         pid = os.fork()
         if pid == 0:
             channel.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.dup2(fds[0], 1)
             os.dup2(fds[0], 2)
             os.close(fds[0])
@@ -42,6 +42,16 @@ def serve(channel: socket.socket) -> None:
                 os._exit(code)
         os.close(fds[0])
         channel.sendall(f"{pid}\n".encode())
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 if __name__ == "__main__":

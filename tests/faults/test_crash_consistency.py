@@ -97,9 +97,10 @@ def _disabled_acknowledged(seen: list[dict[str, object]]) -> bool:
                e.get("state") == "DISABLED" for e in seen)
 
 
-def _saved(state: Path) -> ApplianceRecord | None:
+def _resumed(state: Path) -> Acknowledged:
     """What a restart resumes: the journal read exactly as the engine reads it."""
-    return ApplianceStore(state, writable=False).load(LAB_C)
+    record = ApplianceStore(state, writable=False).load(LAB_C) or ApplianceRecord()
+    return Acknowledged(record.seed if record.enabled else None)
 
 
 def _prefill(state: Path, rng: random.Random) -> None:
@@ -110,6 +111,12 @@ def _prefill(state: Path, rng: random.Random) -> None:
              for _ in range(150)]
     (state / "appliances.jsonl").write_text("\n".join(lines) + "\n")
     (state / "appliances.jsonl").chmod(0o600)
+
+
+def _kill_9(pid: int) -> None:
+    """SIGKILL (an agent that already finished is a zombie until the forker's next run: the
+    signal reaches nobody else)."""
+    os.kill(pid, signal.SIGKILL)
 
 
 def _strong_seed(rng: random.Random) -> str:
@@ -127,6 +134,7 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
     acknowledged = Acknowledged(None)
     every_seed: list[str] = []
     outcomes: dict[str, int] = {}
+    pid = 0
     try:
         # Calibration (twice: the first run also makes keys): how long an enable takes to
         # be acknowledged from the fork, and a disable from SIGTERM.
@@ -155,7 +163,7 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
                 every_seed.append(seed)
                 pid, out = await forker.run(*base, "--enable", LAB_C, "--seed", seed)
                 await asyncio.sleep(rng.uniform(0, 1.3 * enable_time))
-                os.kill(pid, signal.SIGKILL)
+                _kill_9(pid)
                 await _until_dead(out, seen)
                 attempted = Acknowledged(seed)
                 if _acknowledged_seed(seen) == seed:
@@ -163,14 +171,20 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
                     outcomes["enable acknowledged"] = outcomes.get("enable acknowledged", 0) + 1
                 else:
                     outcomes["enable cut"] = outcomes.get("enable cut", 0) + 1
+                    if _resumed(state) != attempted:
+                        # Killed before it even wrote: the machine is slower than during
+                        # calibration (it is shared); widen the window.
+                        enable_time *= 1.5
             else:
                 # Disable: resume, SIGTERM, killed while the disable is under way.
                 pid, out = await forker.run(*base)
                 await _lines_until(out, {"event": "state", "appliance": LAB_C}, seen)
                 os.kill(pid, signal.SIGTERM)
                 await asyncio.sleep(rng.uniform(0, 1.3 * disable_time))
-                os.kill(pid, signal.SIGKILL)
+                _kill_9(pid)
                 await _until_dead(out, seen)
+                if not _disabled_acknowledged(seen):
+                    disable_time *= 1.5
                 attempted = Acknowledged(None)
                 if _disabled_acknowledged(seen):
                     acknowledged = attempted
@@ -179,9 +193,7 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
                 else:
                     outcomes["disable cut"] = outcomes.get("disable cut", 0) + 1
 
-            record = _saved(state)
-            assert record is not None
-            now = Acknowledged(record.seed if record.enabled else None)
+            now = _resumed(state)
             assert now in (acknowledged, attempted), (run, now, acknowledged, outcomes)
             if now != acknowledged:
                 outcomes["saved, killed before the acknowledgement"] = outcomes.get(
@@ -194,6 +206,8 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
         # Every kind of moment was hit at least once in the twenty runs.
         assert {"enable acknowledged", "enable cut"} <= set(outcomes), outcomes
     finally:
+        if pid:
+            _kill_9(pid)  # a failed run leaves no agent behind
         await forker.close()
 
     # A cold start of the real command resumes the last state with the right seed.
