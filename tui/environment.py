@@ -108,7 +108,4 @@ class LabEnvironment(ConsoleEnvironment):
             *super().welcome(),
             "Then log in as support from a second terminal: "
             f"rac support connect SERIAL --seed SEED --lab{state_dir}",
-            "Enable here while this console runs (it holds the lab's state dir); to try the "
-            "headless `rac agent` too, give it a lab of its own: rac lab --state-dir "
-            "/tmp/rac-try, which prints the commands to type next.",
         ]
