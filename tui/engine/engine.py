@@ -482,15 +482,16 @@ class Engine:
             self._emit(LogRecord("", Level.WARNING, self._store.notes.pop(0), self.clock()))
 
     def _storage_changed(self) -> None:
-        """The state dir's health moved: tell everyone once per loop turn, retry writes."""
-        problem = self.storage.problem
-        if problem == self._storage_problem:
+        """The state dir's health moved: tell everyone when the causes change (the count of
+        lost audit lines is read from the status), and retry the writes."""
+        causes = self.storage.causes
+        if causes == self._storage_problem:
             return
-        self._storage_problem = problem
-        self._emit(StorageChanged(problem, self.clock()))
+        self._storage_problem = causes
+        self._emit(StorageChanged(self.storage.problem, self.clock()))
         for runtime in self._runtimes.values():
             self.live.changed(runtime.config.name)
-        if problem:
+        if causes:
             self._arm_storage_retry()
 
     def _arm_storage_retry(self) -> None:

@@ -89,15 +89,21 @@ class StorageHealth:
         self.audit_lines_lost = 0
 
     @property
+    def causes(self) -> str:
+        """What fails and why, without the running count ('' when every write works)."""
+        sentence = "; ".join(dict.fromkeys(self._problems.values()))
+        return sentence[:1].upper() + sentence[1:]
+
+    @property
     def problem(self) -> str:
         """One sentence for the operator, '' when every write works."""
-        if not self._problems:
+        sentence = self.causes
+        if not sentence:
             return ""
-        sentence = "; ".join(dict.fromkeys(self._problems.values()))
-        if self.audit_lines_lost:
+        if self.audit_lines_lost and "audit" in self._problems:
             plural = "" if self.audit_lines_lost == 1 else "s"
             sentence += f" ({self.audit_lines_lost} audit line{plural} not written)"
-        return sentence[0].upper() + sentence[1:] + "."
+        return sentence + "."
 
     def listen(self, on_change: Callable[[], None]) -> None:
         """Call `on_change` whenever the problem sentence may have changed."""
