@@ -16,6 +16,13 @@ RAC = [sys.executable, "-m", "tui"]
 PROMPT = b"(SERVICE)> "
 
 
+def _seed_file(directory: Path, seed: str) -> str:
+    path = directory / "seed"
+    path.write_text(seed + "\n")
+    path.chmod(0o600)
+    return str(path)
+
+
 async def _read_until(stream: asyncio.StreamReader, marker: bytes, timeout: float) -> bytes:
     seen = b""
     async with asyncio.timeout(timeout):
@@ -40,7 +47,8 @@ async def test_support_connect_says_the_connection_was_lost_when_the_path_is_cut
                            f"{relay.host_key.export_public_key().decode().strip()}\n")
     environment = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "engineer-state")}
     process = await asyncio.create_subprocess_exec(
-        *RAC, "support", "connect", LAB_C_SERIAL, "--seed", seed, "--relay",
+        *RAC, "support", "connect", LAB_C_SERIAL, "--seed-file", _seed_file(tmp_path, seed),
+        "--relay",
         f"127.0.0.1:{port}", "--ca", str(lab.info.support_ca_key), "--key",
         str(lab.info.engineer_key), "--known-hosts", str(known_hosts),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -77,7 +85,8 @@ async def test_support_connect_command_cut_while_connecting_exits_1_with_a_sente
                            f"{relay.host_key.export_public_key().decode().strip()}\n")
     environment = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "engineer-state")}
     process = await asyncio.create_subprocess_exec(
-        *RAC, "support", "connect", LAB_C_SERIAL, "--seed", seed, "--relay",
+        *RAC, "support", "connect", LAB_C_SERIAL, "--seed-file", _seed_file(tmp_path, seed),
+        "--relay",
         f"127.0.0.1:{port}", "--ca", str(lab.info.support_ca_key), "--key",
         str(lab.info.engineer_key), "--known-hosts", str(known_hosts), "--command", "status",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment)

@@ -183,7 +183,8 @@ async def test_state_dir_parts_of_the_wrong_kind(lab: RunningLab, tmp_path: Path
                            "right.")
 
     journal_dir = tmp_path / "journal-is-a-dir"
-    (journal_dir / "appliances.jsonl").mkdir(parents=True)
+    journal_dir.mkdir(mode=0o700)
+    (journal_dir / "appliances.jsonl").mkdir()
     for command in (["agent", "--enable", LAB_C], ["status"]):
         code, _, err = await _run(command[0], "--inventory", inventory, "--state-dir",
                                   str(journal_dir), *command[1:])
@@ -192,7 +193,7 @@ async def test_state_dir_parts_of_the_wrong_kind(lab: RunningLab, tmp_path: Path
                               "directory where rac keeps a file.")
 
     keys_file = tmp_path / "keys-is-a-file"
-    keys_file.mkdir()
+    keys_file.mkdir(mode=0o700)
     (keys_file / "keys").write_text("")
     code, _, err = await _run("agent", "--inventory", inventory, "--state-dir",
                               str(keys_file), "--enable", LAB_C)
@@ -204,7 +205,8 @@ async def test_state_dir_parts_of_the_wrong_kind(lab: RunningLab, tmp_path: Path
 async def test_an_audit_log_that_is_a_directory_does_not_stop_support(
         lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
-    (state_dir / "audit.jsonl").mkdir(parents=True)
+    state_dir.mkdir(mode=0o700)
+    (state_dir / "audit.jsonl").mkdir()
     engine, events = await make_engine(state_dir=state_dir)
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)

@@ -18,7 +18,9 @@ SIZE = (140, 40)
 async def test_an_audit_log_that_cannot_be_written_shows_in_the_console(
         tmp_path: Path) -> None:
     audit = tmp_path / "lab" / "state" / "audit.jsonl"
-    audit.mkdir(parents=True)  # the wrong kind of file where the audit log goes
+    audit.parent.parent.mkdir(mode=0o700)
+    audit.parent.mkdir(mode=0o700)
+    audit.mkdir()  # the wrong kind of file where the audit log goes
     app = lab_app(tmp_path / "lab", frozen=False)
     async with app.run_test(size=SIZE) as pilot:
         events = recorder_for(app)

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from tui.engine.errors import UsageError
-from tui.engine.secure_files import ensure_private_dir
+from tui.engine.secure_files import check_private, ensure_private_dir
 from tui.engine.storage_health import unusable_state_dir
 
 LOCK_FILE = "rac.lock"
@@ -56,6 +56,9 @@ _USE_IT = {
 def lock_state_dir(directory: Path, what: str) -> StateDirLock:
     """Take `directory` for this process (`what` names it for the next one), or raise
     StateDirBusyError naming the PID that holds it and how to use that one instead."""
+    if directory.exists() and not directory.is_dir():
+        raise unusable_state_dir(directory, NotADirectoryError(errno.ENOTDIR, "not a dir"))
+    check_private(directory, "the state directory")  # nothing is created in a foreign dir
     try:
         ensure_private_dir(directory)
         fd = _open_lock_file(directory)
