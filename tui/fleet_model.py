@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from tui.engine.engine import Engine
 from tui.engine.events import (
     Event,
     Level,
@@ -19,11 +20,12 @@ from tui.engine.events import (
     ServiceEnded,
     ServiceStarted,
     StateChanged,
+    StorageChanged,
 )
 from tui.engine.states import TunnelState
 from tui.engine.status import ApplianceStatus
 from tui.formatting import elapsed, format_bytes, source_host
-from widgets.state_style import state_label
+from tui.state_style import state_label
 
 LOG_LIMIT = 500
 FLEET_LOG_LIMIT = 1000
@@ -73,10 +75,26 @@ class ApplianceView:
     probe: dict[int, bool] = field(default_factory=dict)
 
 
+class EngineView(Protocol):
+    """What the model reads from the engine: statuses and seeds (never a tunnel to drive)."""
+
+    def statuses(self) -> Iterable[ApplianceStatus]:
+        """Every appliance's status, in inventory order."""
+        ...
+
+    def status(self, name: str) -> ApplianceStatus:
+        """One appliance's live status."""
+        ...
+
+    def seed(self, name: str) -> str | None:
+        """The seed in force on one appliance, if any."""
+        ...
+
+
 class FleetModel:
     """Applies engine events; remembers which appliances changed since the screens last looked."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EngineView) -> None:
         self.engine = engine
         self.views: dict[str, ApplianceView] = {}
         for status in engine.statuses():
@@ -105,6 +123,9 @@ class FleetModel:
     def apply(self, event: Event) -> None:
         """Fold one engine event into the view."""
         name = event.appliance
+        if not name:
+            self._fleet_event(event)
+            return
         view = self.views.get(name)
         if view is None:
             return
@@ -118,6 +139,21 @@ class FleetModel:
         if entry is not None:
             level, text = entry
             self.add_line(name, level, text, event.ts)
+
+    def _fleet_event(self, event: Event) -> None:
+        """An event about the whole fleet (the state dir): the fleet log, and every view."""
+        if isinstance(event, LogRecord):
+            self.add_line("", event.level, event.message, event.ts)
+        elif isinstance(event, StorageChanged):
+            for name in self.views:
+                self.refresh(name)
+            self.changed.update(self.views)
+            if event.problem:
+                self.add_line("", Level.ERROR, f"state not saved: {event.problem}", event.ts)
+            else:
+                self.add_line("", Level.INFO, "the state dir takes writes again; everything "
+                              "is saved", event.ts)
+        self.changed.add("")
 
     def add_line(self, name: str, level: Level, text: str, ts: float) -> LogLine:
         """Append a line to an appliance's log (or only the fleet's, for name "")."""

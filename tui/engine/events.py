@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from tui.engine.reasons import Reason
 from tui.engine.states import TunnelState
 
 
@@ -27,7 +28,7 @@ class StateChanged:
     appliance: str
     state: TunnelState
     ts: float
-    reason: str = ""
+    reason: Reason | None = None
     detail: str = ""
     port: int | None = None
     relay_host: str = ""
@@ -46,6 +47,8 @@ class SeedIssued:
     serial: str
     seed: str = field(repr=False)
     ts: float
+    typed: bool = False
+    """The operator gave this seed: they know it, so headless output does not repeat it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +94,26 @@ class LogRecord:
     ts: float
 
 
-Event = StateChanged | SeedIssued | ServiceStarted | ServiceEnded | LogRecord
+@dataclass(frozen=True, slots=True)
+class StorageChanged:
+    """The state dir stopped (or started again) taking writes: `problem` is the sentence,
+    empty once every write works again. It concerns every appliance, so `appliance` is ""."""
+
+    kind: ClassVar[str] = "storage"
+    problem: str
+    ts: float
+    appliance: str = ""
+
+
+Event = StateChanged | SeedIssued | ServiceStarted | ServiceEnded | LogRecord | StorageChanged
 EventSink = Callable[[Event], None]
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
-    """A JSON-ready dict with the event kind first (the `rac agent --json` line format)."""
-    return {"event": event.kind, **asdict(event)}
+    """A JSON-ready dict with the event kind first (the `rac agent --json` line format).
+
+    A state without a reason says `"reason": ""`, as the line format always has."""
+    fields = asdict(event)
+    if "reason" in fields:
+        fields["reason"] = fields["reason"] or ""
+    return {"event": event.kind, **fields}

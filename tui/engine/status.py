@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from tui.engine.durations import format_duration
+from tui.engine.reasons import Reason
 from tui.engine.states import Mode, TunnelState
 
 
@@ -37,7 +38,7 @@ class ApplianceStatus:
     selected_port: int
     since: float
     up_since: float | None = None
-    reason: str = ""
+    reason: Reason | None = None
     detail: str = ""
     address: str = ""
     gateway: str = ""
@@ -47,18 +48,22 @@ class ApplianceStatus:
     retry_at: float | None = None
     fingerprint: str = ""
     sessions: tuple[SessionView, ...] = ()
+    storage: str = ""
+    """Why changes cannot be saved right now ('' when the state dir takes writes)."""
 
     def to_json(self) -> dict[str, object]:
         """The `--json` form (no seed: status output may be pasted anywhere)."""
         return {
             "name": self.name, "serial": self.serial, "series": self.series,
             "model": self.model, "mode": self.mode.value, "enabled": self.enabled,
-            "state": self.state.value, "reason": self.reason, "detail": self.detail,
+            "state": self.state.value, "reason": self.reason.value if self.reason else "",
+            "detail": self.detail,
             "relay_host": self.relay_host, "port": self.port, "address": self.address,
             "gateway": self.gateway, "enabled_at": self.enabled_at,
             "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,
             "attempt": self.attempt,
             "retry_at": self.retry_at, "fingerprint": self.fingerprint,
+            "storage": self.storage,
             "sessions": [
                 {"id": s.session_id, "engineer": s.engineer, "source": s.source,
                  "started": s.started, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}
@@ -88,5 +93,7 @@ def status_lines(status: ApplianceStatus, now: float) -> list[str]:
             lines.append(f"Access ends {stamp} (in {format_duration(status.expires_at - now)})")
         if status.detail and not status.state.is_up:
             lines.append(status.detail)
+    if status.storage:
+        lines.append(f"State not saved: {status.storage}")
     lines.append(f"Serial number: {status.serial}")
     return lines
