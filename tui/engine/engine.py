@@ -33,7 +33,9 @@ from tui.engine.events import (
     ServiceStarted,
     StateChanged,
 )
+from tui.engine.handshake_budget import HandshakeLimits
 from tui.engine.inventory import ApplianceConfig, Inventory
+from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import load_or_create_key
 from tui.engine.live_status import LiveStatusFile
 from tui.engine.pinned_hosts import pin_host_key, replace_pin
@@ -46,6 +48,7 @@ from tui.engine.probe import (
     probe_target_for,
     run_probe,
 )
+from tui.engine.reachability import ReachabilityChecks
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.secure_files import ensure_private_dir
 from tui.engine.seeds import Chooser, generate_seed, validate_seed
@@ -112,6 +115,7 @@ class Engine:
             statuses=lambda names: [self._status(self._runtimes[n]) for n in names],
             busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.active])
         self._gate: asyncio.Semaphore | None = None
+        self._reachability = ReachabilityChecks(random.Random(self._rng.random()))
         started = clock()
         for config in inventory.appliance:
             record = self._store.load(config.name) or ApplianceRecord(
@@ -174,6 +178,7 @@ class Engine:
                 await runtime.agent.stop()
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
+        await self._reachability.close()
         self.live.flush()
         self._store.close()
         self.audit.close()
@@ -465,11 +470,14 @@ class Engine:
             nameservers=relay.nameservers, ports=relay.ports, port_map=dict(relay.port_map),
             fallback=relay.fallback, connect_timeout=relay.connect_timeout,
             client_key=key, known_hosts=self.inventory.known_hosts_path,
-            proxy=relay.proxy_route)
+            proxy=relay.proxy_route,
+            keepalive=KeepaliveSettings.of(relay.keepalive_interval, relay.keepalive_timeout),
+            handshake=HandshakeLimits(relay.handshake_timeout, relay.handshake_timeout_max))
         name = config.name
         return TunnelAgent(
             setup, runtime.sessions, port=self._selected_port(runtime), rng=self._rng,
             first_retry_delay=self.first_retry_delay, gate=self._handshake_gate(),
+            checks=self._reachability,
             clock=self.clock,
             report=lambda update: self._link_changed(name, update),
             log=lambda level, message: self._log(name, level, message),

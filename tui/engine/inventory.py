@@ -61,7 +61,14 @@ class RelaySettings(_Strict):
     support_ca: str
     fallback: bool = False
     lifetime: float = DEFAULT_LIFETIME
+    # TCP connect and the relay's first bytes; the SSH handshake has its own budget, from
+    # `handshake_timeout` up to `handshake_timeout_max` as the link measures slow.
     connect_timeout: float = Field(default=10.0, gt=0)
+    handshake_timeout: float = Field(default=10.0, gt=0)
+    handshake_timeout_max: float = Field(default=120.0, gt=0)
+    # Probe the relay after this long quiet; give up after this long silent (0 turns it off).
+    keepalive_interval: float = Field(default=15.0, ge=0)
+    keepalive_timeout: float = Field(default=20.0, ge=0)
     proxy: str | None = None
 
     @field_validator("proxy")

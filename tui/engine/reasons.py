@@ -31,6 +31,7 @@ class Reason(StrEnum):
     FORWARD_REJECTED = "forward-rejected"
     KEEPALIVE_TIMEOUT = "keepalive-timeout"
     CONNECTION_LOST = "connection-lost"
+    SUPERSEDED = "superseded"
     EXPIRED = "expired"
     GATEWAY_DOWN = "gateway-down"
     PROXY_REFUSED = "proxy-refused"
@@ -117,6 +118,9 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         Reason.KEEPALIVE_TIMEOUT: "The relay stopped answering keepalives: the connection "
         "is gone. Reconnecting.",
         Reason.CONNECTION_LOST: "The connection to the relay was lost. Reconnecting.",
+        Reason.SUPERSEDED: "Another agent with this appliance's serial connected to the "
+        "relay and took its route (a second machine or process). This one stopped so the two "
+        "do not take turns: stop the other one, then enable remote access here again.",
         Reason.EXPIRED: "Remote access reached the end of its lifetime. Enable it again to "
         "give support a new window.",
         Reason.GATEWAY_DOWN: f"Waiting for the gateway appliance {gateway} to bring its "

@@ -24,6 +24,12 @@ class RelayConfig(BaseModel):
     enroll_on_first_use: bool = False
     audit_log: str = "relay-audit.jsonl"
     version: str = RELAY_VERSION
+    # An agent silent this long loses its route (the agent gives up on the same window);
+    # 0 turns the relay's keepalive off.
+    agent_keepalive_interval: float = Field(default=15.0, ge=0)
+    agent_keepalive_timeout: float = Field(default=20.0, ge=0)
+    # An engineer whose channel the appliance does not answer gets a sentence after this.
+    channel_open_timeout: float = Field(default=8.0, gt=0)
     source: Path = Field(default=Path("relay.toml"), exclude=True)
 
     @field_validator("ports")

@@ -21,11 +21,15 @@ from asyncssh.session import SSHTCPSession
 
 from tui.engine.audit import AuditLog
 from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwarded_channel
+from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import fingerprint, load_or_create_key
+from tui.engine.relay.agent_liveness import AgentLiveness
 from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.relay.routes import Route, RouteListener, RouteTable
 from tui.engine.reread import parsed
+from tui.engine.route_superseded import supersede
 from tui.engine.secure_files import ensure_private_dir
+from tui.engine.socket_options import tune_liveness
 from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, RELAY_ENCRYPTION_ALGS
 
 SERVICE_PORT = 22
@@ -78,6 +82,7 @@ class _RelayConnection(asyncssh.SSHServer):
         host, port = (conn.get_extra_info("peername") or ("?", 0))[:2]
         self.peer = f"{host}:{port}"
         self.local_port = int((conn.get_extra_info("sockname") or ("", 0))[1])
+        tune_liveness(conn.get_extra_info("socket"))
 
     def begin_auth(self, username: str) -> bool:
         self.username = username
@@ -98,6 +103,8 @@ class _RelayConnection(asyncssh.SSHServer):
         self.role, self.name, key = self._pending
         if self.role is Role.AGENT:
             self._relay.enrol_if_new(self.username, key)
+            if self._conn is not None:
+                self._relay.liveness.start(self._conn, self.username, self.peer)
         self._relay.audit.write(f"{self.role.value}-login", user=self.username,
                                 name=self.name, peer=self.peer, fingerprint=fingerprint(key))
 
@@ -108,7 +115,9 @@ class _RelayConnection(asyncssh.SSHServer):
             self._relay.audit.write("auth-rejected", user=self.username, peer=self.peer)
             return
         if self._conn is not None and self.role is Role.AGENT:
-            self._relay.agent_gone(self._conn, self.username, str(exc or ""))
+            silent = self._relay.liveness.stop(self._conn)
+            self._relay.agent_gone(self._conn, self.username,
+                                   "keepalive-timeout" if silent else str(exc or ""))
 
     def session_requested(self) -> bool:
         return False
@@ -155,6 +164,10 @@ class Relay:
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._enrolled: dict[str, tuple[int, asyncssh.SSHKey]] = {}
         self.ports: list[int] = []
+        self.liveness = AgentLiveness(
+            KeepaliveSettings.of(config.agent_keepalive_interval,
+                                 config.agent_keepalive_timeout),
+            self.audit, config.channel_open_timeout)
 
     async def start(self) -> list[int]:
         """Listen on every configured port; returns the bound ports (0 becomes a free one)."""
@@ -243,7 +256,7 @@ class Relay:
             self.audit.write("route-takeover", serial=serial, owner=owner, peer=peer,
                              previous_owner=previous.owner)
             if previous.owner.lower() == owner.lower():
-                previous.conn.close()
+                supersede(previous.conn)
         self.audit.write("agent-up" if own else "route-up", serial=serial, owner=owner,
                          peer=peer, port=port)
         return RouteListener(self.routes, route)
@@ -259,8 +272,9 @@ class Relay:
         """Open the forwarded channel to the appliance and join it to the engineer's."""
         host, _, port = peer.rpartition(":")
         try:
-            appliance_side = await open_forwarded_channel(
-                route.conn, route.listen_host, SERVICE_PORT, host, int(port or 0))
+            appliance_side = await self.liveness.answer_in_time(
+                route.serial, open_forwarded_channel(route.conn, route.listen_host,
+                                                     SERVICE_PORT, host, int(port or 0)))
         except asyncssh.ChannelOpenError as error:
             self.audit.write("engineer-refused", engineer=engineer, serial=route.serial,
                              peer=peer, why=error.reason)
