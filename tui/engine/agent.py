@@ -278,7 +278,9 @@ class TunnelAgent:
             if port != self.port:
                 self._log(Level.INFO, f"port fallback: using port {port}")
                 self.port = port
-            return await self._hold(conn, client), True
+            lost = await self._hold(conn, client)
+            self._relay_spoke = False  # an established tunnel that died lost its path
+            return lost, True
         assert first is not None
         return first, False
 

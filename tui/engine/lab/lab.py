@@ -102,9 +102,11 @@ def _alive(pid: int) -> bool:
 class Lab:
     """Start and stop the lab's servers; files live in one directory."""
 
-    def __init__(self, directory: Path, *, dns_port: int = 0) -> None:
+    def __init__(self, directory: Path, *, dns_port: int = 0,
+                 relay_settings: dict[str, Any] | None = None) -> None:
         self.directory = directory.expanduser().resolve()
         self.dns_port = dns_port
+        self.relay_settings = relay_settings or {}
         self.relay: Relay | None = None
         self.dns: DnsResponder | None = None
         self.info: LabInfo | None = None
@@ -118,7 +120,8 @@ class Lab:
         relay_dir = ensure_private_dir(directory / "relay")
         (relay_dir / "engineers_authorized_keys").write_bytes(engineer_key.export_public_key())
         relay_config = RelayConfig(listen=LOOPBACK, ports=(0,) * len(RELAY_PORTS),
-                                   enroll_on_first_use=True, source=relay_dir / "relay.toml")
+                                   enroll_on_first_use=True, source=relay_dir / "relay.toml",
+                                   **self.relay_settings)
         relay = Relay(relay_config)
         ports = await relay.start()
         self.relay = relay

@@ -272,8 +272,9 @@ class Relay:
         """Open the forwarded channel to the appliance and join it to the engineer's."""
         host, _, port = peer.rpartition(":")
         try:
+            shown = route.owner if route.owner.lower() == route.serial.lower() else route.serial
             appliance_side = await self.liveness.answer_in_time(
-                route.serial, open_forwarded_channel(route.conn, route.listen_host,
+                shown, open_forwarded_channel(route.conn, route.listen_host,
                                                      SERVICE_PORT, host, int(port or 0)))
         except asyncssh.ChannelOpenError as error:
             self.audit.write("engineer-refused", engineer=engineer, serial=route.serial,
