@@ -68,7 +68,7 @@ class RelaySettings(_Strict):
     handshake_timeout_max: float = Field(default=120.0, gt=0)
     # Probe the relay after this long quiet; give up after this long silent (0 turns it off).
     keepalive_interval: float = Field(default=15.0, ge=0)
-    keepalive_timeout: float = Field(default=20.0, ge=0)
+    keepalive_timeout: float = Field(default=19.0, ge=0)
     proxy: str | None = None
 
     @field_validator("proxy")

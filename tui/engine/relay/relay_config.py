@@ -27,7 +27,7 @@ class RelayConfig(BaseModel):
     # An agent silent this long loses its route (the agent gives up on the same window);
     # 0 turns the relay's keepalive off.
     agent_keepalive_interval: float = Field(default=15.0, ge=0)
-    agent_keepalive_timeout: float = Field(default=20.0, ge=0)
+    agent_keepalive_timeout: float = Field(default=19.0, ge=0)
     # An engineer whose channel the appliance does not answer gets a sentence after this.
     channel_open_timeout: float = Field(default=8.0, gt=0)
     source: Path = Field(default=Path("relay.toml"), exclude=True)
