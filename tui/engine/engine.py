@@ -115,7 +115,8 @@ class Engine:
             statuses=lambda names: [self._status(self._runtimes[n]) for n in names],
             busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.active])
         self._gate: asyncio.Semaphore | None = None
-        self._reachability = ReachabilityChecks(random.Random(self._rng.random()))
+        # Its own jitter source: the engine's seeded one stays as tests and snapshots expect.
+        self._reachability = ReachabilityChecks(random.Random())
         started = clock()
         for config in inventory.appliance:
             record = self._store.load(config.name) or ApplianceRecord(

@@ -3,7 +3,10 @@
 TCP keepalive with a short idle time, interval and count finds a dead idle path, and
 `TCP_USER_TIMEOUT` a path where sent data stays unacknowledged, both inside the kernel with
 no Python wake-up. They cannot see a peer whose kernel still answers (a hung process, a
-proxy that stopped forwarding): the SSH keepalive (`keepalive.py`) covers that.
+proxy that stopped forwarding): the SSH keepalive (`keepalive.py`) covers that, and finds a
+silent peer first (20 s). The idle time is longer than the SSH keepalive interval (15 s), so
+a healthy idle tunnel sends no TCP keepalive at all: the net costs nothing until it is needed
+(a connection without SSH keepalive, a dead path: found in 30 s).
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ class KernelKeepalive:
     """Idle seconds before the first TCP keepalive, seconds between them, how many may go
     unanswered, and how long sent data may stay unacknowledged."""
 
-    idle: int = 10
+    idle: int = 20
     interval: int = 5
     count: int = 2
-    user_timeout: float = 20.0
+    user_timeout: float = 30.0
 
 
 KERNEL_KEEPALIVE = KernelKeepalive()
