@@ -45,7 +45,7 @@ async def _one_blackhole(folder: Path, rng: random.Random) -> dict[str, float]:
         async with ChaosProxy(info.relay_ports["25"]) as proxy:
             data, _ = read_toml(info.inventory)
             data["relay"]["port_map"] = {**info.relay_ports, "25": proxy.port}
-            inventory = folder / "via-proxy.toml"
+            inventory = info.directory / "via-proxy.toml"
             inventory.write_text(tomli_w.dumps(data), encoding="utf-8")
             engine = Engine(load_inventory(inventory), folder / "state")
             events = EventRecorder()
@@ -102,24 +102,23 @@ async def _liveness_lab(directory: Path, mode: str) -> AsyncIterator[tuple[LabIn
 
 async def _idle(folder: Path, mode: str, idle: float) -> dict[str, Any]:
     """1,000 tunnels up, then `idle` seconds of nothing: agent and relay CPU, wire traffic.
-
-    The relay's idle share is the CPU of a run with the idle window less that of the same
-    run without it (the first run only makes the appliance keys)."""
+    (A first run makes the appliance keys; the second one is measured.)"""
     async with _liveness_lab(folder / f"lab-{mode}", mode) as (info, relay_pid):
+        await _json_lines("-m", "tests.perf.fleet_worker", str(info.directory / "lab.json"),
+                          str(folder / "agents"), str(COUNT), "0", "1", mode, count=1,
+                          timeout=900)
+        relay_cpu: list[float] = []
 
-        async def fleet(seconds: float) -> tuple[dict[str, Any], float]:
-            before = _process_cpu(relay_pid)
-            result = (await _json_lines("-m", "tests.perf.fleet_worker",
-                                        str(info.directory / "lab.json"),
-                                        str(folder / "agents"), str(COUNT), str(seconds), "1",
-                                        mode, count=1, timeout=900))[0]
-            return result, _process_cpu(relay_pid) - before
+        def sample(_line: dict[str, Any]) -> None:
+            relay_cpu.append(_process_cpu(relay_pid))
 
-        await fleet(0)
-        _, setup_cpu = await fleet(0)
-        idle_run, with_idle_cpu = await fleet(idle)
-        idle_run["relay_cpu_percent"] = 100 * (with_idle_cpu - setup_cpu) / idle_run["idle_s"]
-        return idle_run
+        lines = await _json_lines("-m", "tests.perf.fleet_worker",
+                                  str(info.directory / "lab.json"), str(folder / "agents"),
+                                  str(COUNT), str(idle), "1", mode, "marks", count=3,
+                                  timeout=900, on_line=sample)
+        result = lines[-1]
+        result["relay_cpu_percent"] = 100 * (relay_cpu[1] - relay_cpu[0]) / result["idle_s"]
+        return result
 
 
 async def run(repeats: int, quick: bool = False) -> list[Result]:

@@ -1,11 +1,13 @@
 """One process holding a fleet's agents: enable N appliances at once against a lab relay in
 another process; report setup time, per-tunnel up times, RSS, and idle CPU and wakeups.
 
-    python -m tests.perf.fleet_worker LAB_JSON STATE_DIR COUNT IDLE_SECONDS REPEATS [new|old]
+    python -m tests.perf.fleet_worker LAB_JSON STATE_DIR COUNT IDLE_S REPEATS [new|old [marks]]
 
 Prints one JSON object per repeat (the engine is reused; appliances are disabled between).
 `old` runs the keepalive as it was before the liveness work (asyncssh's own, 15 s × 3, no
 sweep), for the idle-cost comparison; the idle window also counts the bytes on the wire.
+With `marks`, a line `{"idle": "start"}` / `{"idle": "end"}` brackets the idle window, so the
+caller can measure the relay's CPU over exactly that window.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def use_old_keepalive(engine: Engine, names: list[str]) -> None:
 
 
 async def one_setup(engine: Engine, names: list[str], idle: float,
-                    mode: str = "new") -> dict[str, Any]:
+                    mode: str = "new", marks: bool = False) -> dict[str, Any]:
     events = EventRecorder()
     engine.subscribe(events)
     up_at: dict[str, float] = {}
@@ -132,10 +134,14 @@ async def one_setup(engine: Engine, names: list[str], idle: float,
             use_old_keepalive(engine, names)
         socks = _sockets(engine, names)
         bytes0, segments0 = wire_traffic(socks)
+        if marks:
+            print(json.dumps({"idle": "start"}), flush=True)
         cpu0, woken0 = cpu_and_wakeups()
         wall0 = time.perf_counter()
         await asyncio.sleep(idle)  # the measurement window itself: nothing waits on state here
         cpu1, woken1 = cpu_and_wakeups()
+        if marks:
+            print(json.dumps({"idle": "end"}), flush=True)
         wall = time.perf_counter() - wall0
         bytes1, segments1 = wire_traffic(socks)
         result.update(idle_s=wall, idle_cpu_percent=100 * (cpu1 - cpu0) / wall,
@@ -148,18 +154,18 @@ async def one_setup(engine: Engine, names: list[str], idle: float,
 
 
 async def main(lab_json: Path, state_dir: Path, count: int, idle: float, repeats: int,
-               mode: str = "new") -> None:
+               mode: str = "new", marks: bool = False) -> None:
     info = LabInfo.from_json(json.loads(lab_json.read_text()))
     inventory = load_inventory(fleet_inventory(info, count, state_dir, mode))
     engine = Engine(inventory, state_dir)
     await engine.start()
     names = [a.name for a in inventory.appliance]
     for _ in range(repeats):
-        print(json.dumps(await one_setup(engine, names, idle, mode)), flush=True)
+        print(json.dumps(await one_setup(engine, names, idle, mode, marks)), flush=True)
     await engine.shutdown()
 
 
 if __name__ == "__main__":
     lab, state, count, idle, repeats = sys.argv[1:6]
     asyncio.run(main(Path(lab), Path(state), int(count), float(idle), int(repeats),
-                     sys.argv[6] if len(sys.argv) > 6 else "new"))
+                     sys.argv[6] if len(sys.argv) > 6 else "new", "marks" in sys.argv[7:]))
