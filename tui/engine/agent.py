@@ -24,7 +24,7 @@ from tui.engine.http_proxy import ProxyHop, ProxyRoute
 from tui.engine.keepalive import DEFAULT_KEEPALIVE, KeepaliveSettings, sweep_for, watch_agent_side
 from tui.engine.pinned_hosts import PinCheck, PinVerdict, check_pin
 from tui.engine.port_check import Outcome, check_port, open_ssh_socket, reason_for
-from tui.engine.reachability import ReachabilityChecks
+from tui.engine.reachability import CHECK_IDENT, ReachabilityChecks
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.resolver import ResolveError, resolve
 from tui.engine.route_notice import DROPPED, RouteNotice, parse_notice
@@ -271,7 +271,12 @@ class TunnelAgent:
         for address in resolution.addresses:
             hop = ProxyHop(address, setup.proxy, setup.relay_host) if setup.proxy else None
             answer = await check_port(address, setup.real_port(port), nudge=False,
-                                      timeout=setup.connect_timeout, via=hop)
+                                      keep_ssh_socket=True, timeout=setup.connect_timeout,
+                                      via=hop)
+            if answer.sock is not None:
+                with contextlib.suppress(OSError):
+                    answer.sock.send(CHECK_IDENT + b"\r\n")
+                answer.close()
             if answer.outcome is Outcome.SSH:
                 return True
         return False

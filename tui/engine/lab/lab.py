@@ -128,8 +128,8 @@ class Lab:
         # Everyone in the lab is on loopback: penalties would only lock the newcomer out.
         relay_config = RelayConfig(listen=LOOPBACK, ports=(0,) * len(RELAY_PORTS),
                                    enroll_on_first_use=True, source=relay_dir / "relay.toml",
-                                   preauth=PreauthLimits(penalty_exempt=LAB_PENALTY_EXEMPT),
-                                   **self.relay_settings)
+                                   **{"preauth": PreauthLimits(penalty_exempt=LAB_PENALTY_EXEMPT),
+                                      **self.relay_settings})
         relay = Relay(relay_config)
         ports = await relay.start()
         self.relay = relay

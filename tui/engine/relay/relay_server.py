@@ -21,6 +21,7 @@ from tui.engine.audit import AuditLog
 from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwarded_channel
 from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import fingerprint
+from tui.engine.reachability import CHECK_IDENT
 from tui.engine.relay.admission import Admission, Outcome, source_of
 from tui.engine.relay.agent_liveness import AgentLiveness
 from tui.engine.relay.credentials import CredentialCache
@@ -134,7 +135,7 @@ class _RelayConnection(asyncssh.SSHServer):
         if self._conn is not None:
             self._relay.connections.discard(self._conn)
         if self.role is Role.UNKNOWN:
-            outcome = self._outcome or (
+            outcome = self._outcome or checked_reachability(self._conn) or (
                 Outcome.GRACE_EXCEEDED if LOGIN_TIMEOUT_MESSAGE in str(exc or "")
                 else Outcome.AUTH_FAILED if self._rejected_keys else Outcome.NO_AUTH)
             self._relay.admission.failed(self.source, outcome)
@@ -429,3 +430,9 @@ class Relay:
         engineer_side = CountingForwarder(appliance_side, on_close=ended)
         return as_session(engineer_side)
 
+
+def checked_reachability(conn: asyncssh.SSHServerConnection | None) -> Outcome | None:
+    """An agent's reachability check (banner read, identified, closed) is not a failed login."""
+    if conn is not None and conn.get_extra_info("client_version") == CHECK_IDENT.decode():
+        return Outcome.REACHABILITY_CHECK
+    return None
