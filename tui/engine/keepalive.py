@@ -71,11 +71,6 @@ class LivenessWatch:
         self._heard_at = self._sent_at = now
         self._probe_at: float | None = None
 
-    @property
-    def quiet_for(self) -> float:
-        """Seconds since the peer was last heard, as of the last sweep."""
-        return asyncio.get_running_loop().time() - self._heard_at
-
     def check(self, now: float) -> bool:
         """Probe or give up as due; False once the connection is done with."""
         if self.silent or self.conn.is_closed():
@@ -133,9 +128,6 @@ class KeepaliveSweep:
         self.tick = tick
         self._watches: dict[int, LivenessWatch] = {}
         self._timer: asyncio.TimerHandle | None = None
-
-    def __len__(self) -> int:
-        return len(self._watches)
 
     def watch(self, conn: asyncssh.SSHClientConnection | asyncssh.SSHServerConnection, *,
               probe_after: float, probe_when_sending_quiet: bool, timeout: float,
