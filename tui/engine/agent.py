@@ -21,7 +21,7 @@ from tui.engine.backoff import FIRST_DELAY, backoff_delay
 from tui.engine.events import Level
 from tui.engine.handshake_budget import DEFAULT_HANDSHAKE, HandshakeBudget, HandshakeLimits
 from tui.engine.http_proxy import ProxyHop, ProxyRoute
-from tui.engine.keepalive import DEFAULT_KEEPALIVE, KeepaliveSettings, sweep_for, watch_agent_side
+from tui.engine.keepalive import DEFAULT_KEEPALIVE, KeepaliveSettings, sweep_for, watch_connection
 from tui.engine.pinned_hosts import PinCheck, PinVerdict, check_pin
 from tui.engine.port_check import Outcome, check_port, open_ssh_socket, reason_for
 from tui.engine.reachability import CHECK_IDENT, ReachabilityChecks
@@ -423,7 +423,7 @@ class TunnelAgent:
     async def _hold(self, conn: asyncssh.SSHClientConnection, client: _AgentClient) -> Failure:
         """Serve the tunnel until it closes; return why it closed."""
         self._conn = conn
-        watch = watch_agent_side(conn, self.setup.keepalive)
+        watch = watch_connection(conn, self.setup.keepalive)
         try:
             self.stage(TunnelState.ESTABLISHED)
             for serial in list(self._routes):

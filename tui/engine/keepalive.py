@@ -1,13 +1,17 @@
 """Finds a silent SSH peer with one sweep a second for all connections, not a timer each.
 
-asyncssh's own keepalive re-arms a timer on every packet received and gives up only after
-interval × (count + 1) of silence (60 s at 15 s × 3). Here one periodic sweep per event loop
-reads each watched connection's packet counters: a connection that has heard nothing for
-`timeout` seconds is aborted; one whose link was quiet for `probe_after` seconds sends one
-keepalive request (the answer, or any other packet, counts as hearing the peer). An idle
-tunnel costs one exchange per `probe_after` seconds, the same as asyncssh's at that
-interval, and the peer is found silent `timeout` seconds (plus at most one tick) after it
-last spoke: 15 s, 19 s and 1 s by default, so within 20 s.
+Each side sends a heartbeat (an SSH_MSG_IGNORE, which needs no answer) when it has sent
+nothing for `interval` seconds, and gives up on a peer it has heard nothing from for
+`timeout` seconds: any packet counts as hearing it. One periodic sweep per event loop reads
+each watched connection's packet counters (asyncssh numbers every packet), so a busy tunnel
+costs nothing per packet and an idle one two small packets per interval, with no timer, task
+or reply to wait for. A peer that sends no heartbeats of its own (an older rac, OpenSSH) is
+asked with a keepalive request (`keepalive@openssh.com`, answered by every SSH server) once
+it has been quiet for `ask_after`, still inside `timeout`.
+
+asyncssh's own keepalive (the agent's before) re-armed a timer on every packet received and
+gave up only after interval × (count + 1) of silence: 60 s at 15 s × 3. Defaults here: 15 s,
+19 s, swept every second: a silent peer is found within 20 s.
 """
 
 from __future__ import annotations
@@ -19,18 +23,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncssh
+from asyncssh.constants import MSG_IGNORE
+from asyncssh.packet import String
 
 KEEPALIVE_REQUEST = b"keepalive@openssh.com"
+
+SSHConnection = asyncssh.SSHClientConnection | asyncssh.SSHServerConnection
 
 
 @dataclass(frozen=True, slots=True)
 class KeepaliveSettings:
-    """When to probe and when to give up; `tick` is the sweep's resolution.
-
-    The agent probes when it heard or sent nothing for `interval`, so the relay hears it at
-    least that often; the relay gives up on the same `timeout` and probes only as a fallback
-    (`relay_probe_after`), so an idle tunnel costs one exchange per interval, not two.
-    """
+    """When to send a heartbeat, when to give up; `tick` is the sweep's resolution."""
 
     interval: float = 15.0
     timeout: float = 19.0
@@ -47,9 +50,9 @@ class KeepaliveSettings:
         return self.interval > 0 and self.timeout > 0
 
     @property
-    def relay_probe_after(self) -> float:
-        """The relay's own probe: only once the agent's is overdue, still inside `timeout`."""
-        return max(self.interval, self.timeout - 2 * self.tick)
+    def ask_after(self) -> float:
+        """Quiet this long, the peer's heartbeat is overdue: ask it, still inside `timeout`."""
+        return max(self.interval + self.tick, self.timeout - 2 * self.tick)
 
 
 DEFAULT_KEEPALIVE = KeepaliveSettings()
@@ -58,43 +61,45 @@ DEFAULT_KEEPALIVE = KeepaliveSettings()
 class LivenessWatch:
     """One connection's liveness, checked by the sweep."""
 
-    def __init__(self, conn: asyncssh.SSHClientConnection | asyncssh.SSHServerConnection, *,
-                 probe_after: float, probe_when_sending_quiet: bool, timeout: float,
-                 now: float, on_silent: Callable[[], None] | None = None) -> None:
+    __slots__ = ("_asked", "_heard_at", "_heard_seq", "_on_silent", "_sent_at", "_sent_seq",
+                 "conn", "settings", "silent")
+
+    def __init__(self, conn: SSHConnection, settings: KeepaliveSettings, now: float,
+                 on_silent: Callable[[], None] | None = None) -> None:
         self.conn = conn
-        self.timeout = timeout
+        self.settings = settings
         self.silent = False
-        self._probe_after = probe_after
-        self._probe_send_quiet = probe_when_sending_quiet
         self._on_silent = on_silent
-        self._heard_seq, self._sent_seq = _counters(conn)
+        self._heard_seq = conn._recv_seq
+        self._sent_seq = conn._send_seq
         self._heard_at = self._sent_at = now
-        self._probe_at: float | None = None
+        self._asked = False
 
     def check(self, now: float) -> bool:
-        """Probe or give up as due; False once the connection is done with."""
-        if self.silent or self.conn.is_closed():
+        """Send a heartbeat, ask or give up as due; False once the connection is done with."""
+        conn = self.conn
+        if self.silent or conn._transport is None:
             return False
-        heard, sent = _counters(self.conn)
-        if heard != self._heard_seq:
-            self._heard_seq, self._heard_at, self._probe_at = heard, now, None
-        if sent != self._sent_seq:
-            self._sent_seq, self._sent_at = sent, now
-        if now - self._heard_at >= self.timeout:
+        # asyncssh numbers every packet it receives and sends (the SSH sequence numbers):
+        # reading them costs nothing per packet, where a hook on every packet would.
+        if conn._recv_seq != self._heard_seq:
+            self._heard_seq, self._heard_at, self._asked = conn._recv_seq, now, False
+        if conn._send_seq != self._sent_seq:
+            self._sent_seq, self._sent_at = conn._send_seq, now
+        settings = self.settings
+        quiet = now - self._heard_at
+        if quiet >= settings.timeout:
             self._give_up()
             return False
-        quiet = now - self._heard_at >= self._probe_after or (
-            self._probe_send_quiet and now - self._sent_at >= self._probe_after)
-        if quiet and self._probe_at is None:
-            self.probe(now)
+        if now - self._sent_at >= settings.interval:
+            conn.send_packet(MSG_IGNORE, String(b""))
+            self._sent_seq, self._sent_at = conn._send_seq, now
+        if quiet >= settings.ask_after and not self._asked:
+            self._asked = True
+            task = asyncio.get_running_loop().create_task(_request_keepalive(conn))
+            _REQUESTS.add(task)
+            task.add_done_callback(_REQUESTS.discard)
         return True
-
-    def probe(self, now: float) -> None:
-        """Send one keepalive request now (the answer is seen through the counters)."""
-        self._probe_at = now
-        task = asyncio.get_running_loop().create_task(_request_keepalive(self.conn))
-        _PROBES.add(task)
-        task.add_done_callback(_PROBES.discard)
 
     def _give_up(self) -> None:
         self.silent = True
@@ -103,18 +108,10 @@ class LivenessWatch:
         self.conn.abort()
 
 
-_PROBES: set[asyncio.Task[None]] = set()
+_REQUESTS: set[asyncio.Task[None]] = set()
 
 
-def _counters(conn: asyncssh.SSHClientConnection | asyncssh.SSHServerConnection,
-              ) -> tuple[int, int]:
-    # asyncssh numbers every packet it receives and sends (the SSH sequence numbers); reading
-    # them costs nothing per packet, where a hook on every packet would.
-    return conn._recv_seq, conn._send_seq
-
-
-async def _request_keepalive(
-        conn: asyncssh.SSHClientConnection | asyncssh.SSHServerConnection) -> None:
+async def _request_keepalive(conn: SSHConnection) -> None:
     # The reply's content does not matter (OpenSSH answers failure, asyncssh success); a
     # connection that closes meanwhile is the sweep's business, not this request's.
     with contextlib.suppress(asyncssh.Error, OSError):
@@ -129,14 +126,11 @@ class KeepaliveSweep:
         self._watches: dict[int, LivenessWatch] = {}
         self._timer: asyncio.TimerHandle | None = None
 
-    def watch(self, conn: asyncssh.SSHClientConnection | asyncssh.SSHServerConnection, *,
-              probe_after: float, probe_when_sending_quiet: bool, timeout: float,
+    def watch(self, conn: SSHConnection, settings: KeepaliveSettings,
               on_silent: Callable[[], None] | None = None) -> LivenessWatch:
         """Start watching `conn`; `forget` it when it closes."""
         loop = asyncio.get_running_loop()
-        watch = LivenessWatch(conn, probe_after=probe_after,
-                              probe_when_sending_quiet=probe_when_sending_quiet,
-                              timeout=timeout, now=loop.time(), on_silent=on_silent)
+        watch = LivenessWatch(conn, settings, loop.time(), on_silent)
         self._watches[id(watch)] = watch
         if self._timer is None:
             self._timer = loop.call_later(self.tick, self._sweep)
@@ -152,9 +146,9 @@ class KeepaliveSweep:
     def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        for key, watch in list(self._watches.items()):
-            if not watch.check(now):
-                del self._watches[key]
+        done = [key for key, watch in self._watches.items() if not watch.check(now)]
+        for key in done:
+            del self._watches[key]
         self._timer = loop.call_later(self.tick, self._sweep) if self._watches else None
 
 
@@ -171,21 +165,9 @@ def sweep_for(tick: float) -> KeepaliveSweep:
     return sweep
 
 
-def watch_agent_side(conn: asyncssh.SSHClientConnection,
-                     settings: KeepaliveSettings) -> LivenessWatch | None:
-    """The agent's watch: probes whenever either direction was quiet for the interval."""
+def watch_connection(conn: SSHConnection, settings: KeepaliveSettings,
+                     on_silent: Callable[[], None] | None = None) -> LivenessWatch | None:
+    """Keep `conn` alive and find its peer silent (None when keepalive is off)."""
     if not settings.enabled:
         return None
-    return sweep_for(settings.tick).watch(conn, probe_after=settings.interval,
-                                          probe_when_sending_quiet=True,
-                                          timeout=settings.timeout)
-
-
-def watch_relay_side(conn: asyncssh.SSHServerConnection, settings: KeepaliveSettings,
-                     on_silent: Callable[[], None]) -> LivenessWatch | None:
-    """The relay's watch on an agent connection: gives up on the same timeout as the agent."""
-    if not settings.enabled:
-        return None
-    return sweep_for(settings.tick).watch(conn, probe_after=settings.relay_probe_after,
-                                          probe_when_sending_quiet=False,
-                                          timeout=settings.timeout, on_silent=on_silent)
+    return sweep_for(settings.tick).watch(conn, settings, on_silent)

@@ -11,7 +11,7 @@ from typing import TypeVar
 import asyncssh
 
 from tui.engine.audit import AuditLog
-from tui.engine.keepalive import KeepaliveSettings, LivenessWatch, sweep_for, watch_relay_side
+from tui.engine.keepalive import KeepaliveSettings, LivenessWatch, sweep_for, watch_connection
 
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ class AgentLiveness:
             self._audit.write("agent-silent", serial=serial, peer=peer,
                               timeout=self.settings.timeout)
 
-        watch = watch_relay_side(conn, self.settings, silent)
+        watch = watch_connection(conn, self.settings, silent)
         if watch is not None:
             self._watches[id(conn)] = watch
 
