@@ -72,8 +72,11 @@ class ReachabilityChecks:
         while True:
             await asyncio.sleep(self.every * (1 + self._rng.uniform(-self.jitter, self.jitter)))
             self.checks_made += 1
-            if await check():
-                break
+            try:
+                if await check():
+                    break
+            except OSError:  # a check that fails in a way of its own: the relay did not answer
+                continue
         # Later waiters start a fresh watch: this answer is about now, not about then.
         if self._targets.get(target) is watched:
             del self._targets[target]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.chaos_proxy import ChaosProxy
 from tests.conftest import LAB_C, EngineFactory, RunningLab
-from tests.faults.waiting import until
+from tests.faults.network.waiting import until
 from tests.recorder import EventRecorder
 from tui.engine.lab.dns_responder import DnsFault, DnsResponder
 from tui.engine.lab.lab_fleet import relay_names

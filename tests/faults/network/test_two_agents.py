@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
 from tests.engineer import login
-from tests.faults.conftest import relay_audit
+from tests.faults.network.conftest import relay_audit
 from tui.engine.reasons import Reason
 from tui.engine.states import TunnelState
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunningLab
-from tests.faults.conftest import RELAY_KEEPALIVE
-from tests.faults.waiting import until
+from tests.faults.network.conftest import RELAY_KEEPALIVE
+from tests.faults.network.waiting import until
 from tui.engine.reachability import CHECK_IDENT
 from tui.engine.relay.relay_config import PreauthLimits
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from tests.chaos_proxy import ChaosProxy
 from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
-from tests.faults.conftest import relay_audit, route_of
-from tests.faults.waiting import until
+from tests.faults.network.conftest import relay_audit, route_of
+from tests.faults.network.waiting import until
 from tui.engine.events import LogRecord
 from tui.engine.reasons import Reason
 from tui.engine.states import TunnelState

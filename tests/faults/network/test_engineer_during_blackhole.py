@@ -14,7 +14,7 @@ import pytest
 from tests.chaos_proxy import ChaosProxy
 from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
 from tests.engineer import login
-from tests.faults.conftest import RELAY_KEEPALIVE
+from tests.faults.network.conftest import RELAY_KEEPALIVE
 from tui.engine.errors import RacError
 from tui.engine.states import TunnelState
 
