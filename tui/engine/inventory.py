@@ -9,7 +9,14 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import asyncssh
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from tui.engine.bounded_files import CONFIG_LIMIT, KEY_LIMIT, UnreadableFile, read_bounded
 from tui.engine.durations import parse_duration
@@ -83,6 +90,11 @@ class RelaySettings(_Strict):
     def proxy_route(self) -> ProxyRoute | None:
         """The HTTP CONNECT proxy the agents go through, if any."""
         return parse_proxy_url(self.proxy) if self.proxy else None
+
+    @field_validator("keepalive_timeout")
+    @classmethod
+    def _timeout_outlasts_interval(cls, value: float, info: ValidationInfo) -> float:
+        return outlasts_interval(value, info.data.get("keepalive_interval"), "keepalive")
 
     @field_validator("ports")
     @classmethod
@@ -290,3 +302,11 @@ def _check_relations(inventory: Inventory, text: str) -> None:
             raise config_error(path, text, ["relay", "domain"],
                                f"set a domain or relay.hosts.{appliance.series} "
                                f"for {appliance.name!r}")
+
+
+def outlasts_interval(timeout: float, interval: float | None, prefix: str) -> float:
+    """A keepalive timeout shorter than the heartbeat interval would drop every idle tunnel."""
+    if timeout and interval and timeout <= interval:
+        raise ValueError(f"must be longer than {prefix}_interval ({interval:g} s): the peer "
+                         "sends a heartbeat only that often")
+    return timeout

@@ -5,7 +5,14 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from tui.engine.toml_source import read_toml, validation_error
 
@@ -63,6 +70,15 @@ class RelayConfig(BaseModel):
     enrolment_refresh: float = Field(default=2.0, gt=0, le=3600)
     preauth: PreauthLimits = PreauthLimits()
     source: Path = Field(default=Path("relay.toml"), exclude=True)
+
+    @field_validator("agent_keepalive_timeout")
+    @classmethod
+    def _timeout_outlasts_interval(cls, value: float, info: ValidationInfo) -> float:
+        interval = info.data.get("agent_keepalive_interval")
+        if value and interval and value <= interval:
+            raise ValueError(f"must be longer than agent_keepalive_interval ({interval:g} s): "
+                             "the agent sends a heartbeat only that often")
+        return value
 
     @field_validator("ports")
     @classmethod
