@@ -410,9 +410,9 @@ class Relay:
         host, _, port = peer.rpartition(":")
         try:
             shown = route.owner if route.owner.lower() == route.serial.lower() else route.serial
-            appliance_side = await self.liveness.answer_in_time(
-                shown, open_forwarded_channel(route.conn, route.listen_host,
-                                                     SERVICE_PORT, host, int(port or 0)))
+            opening = open_forwarded_channel(route.conn, route.listen_host, SERVICE_PORT,
+                                             host, int(port or 0))
+            appliance_side = await self.liveness.answer_in_time(shown, opening)
         except asyncssh.ChannelOpenError as error:
             self.audit.write("engineer-refused", engineer=engineer, serial=route.serial,
                              peer=peer, why=error.reason)
