@@ -20,7 +20,7 @@ from typing import Any
 import tomli_w
 
 from tests.chaos_proxy import ChaosProxy
-from tests.faults.waiting import until
+from tests.faults.network.waiting import until
 from tests.perf.bench_fleet import COUNT, _json_lines, _process_cpu
 from tests.perf.fleet_worker import fleet_inventory
 from tests.perf.harness import Goal, Result, Samples
