@@ -53,12 +53,14 @@ _USE_IT = {
 }
 
 
-def lock_state_dir(directory: Path, what: str) -> StateDirLock:
+def lock_state_dir(directory: Path, what: str, *,
+                   kind: str = "the state directory") -> StateDirLock:
     """Take `directory` for this process (`what` names it for the next one), or raise
-    StateDirBusyError naming the PID that holds it and how to use that one instead."""
+    StateDirBusyError naming the PID that holds it and how to use that one instead. `kind`
+    names the directory in a refusal of its permissions."""
     if directory.exists() and not directory.is_dir():
         raise unusable_state_dir(directory, NotADirectoryError(errno.ENOTDIR, "not a dir"))
-    check_private(directory, "the state directory")  # nothing is created in a foreign dir
+    check_private(directory, kind)  # nothing is created in a directory that is not ours
     try:
         ensure_private_dir(directory)
         fd = _open_lock_file(directory)
