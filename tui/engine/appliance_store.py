@@ -59,9 +59,20 @@ class ApplianceStore:
         self._unsynced = False
         self._rewrite_due = False
         self._committing: asyncio.Future[None] | None = None
+        if writable:
+            self._remove_leftovers()
         if writable and self.path.exists():
             self._rewrite_due = True
             self.flush_quietly()  # compact, and drop a torn last line before any append
+
+    def _remove_leftovers(self) -> None:
+        """A rewrite cut short by a crash leaves its temporary file, with seeds in it: the
+        one process that holds the state dir removes them before anything else."""
+        for leftover in self.path.parent.glob(f".{JOURNAL}.*.tmp"):
+            try:
+                leftover.unlink()
+            except OSError as error:
+                self.health.failed("journal", leftover, error)
 
     # -- reading ------------------------------------------------------------------------
 
