@@ -2,11 +2,11 @@
 
 Records are kept in a journal, `STATE/appliances.jsonl`: a change appends one line (the
 latest line of an appliance wins), so a thousand enables at once cost a thousand small
-appends and one fsync, not a thousand files. A change that retires a seed (disable, expiry, new seed)
-rewrites the journal instead, so the old seed leaves the disk at once. Rewrites go through a
-synced temporary file and a rename; appends are synced before the change is acknowledged
-(`commit`), so a crash or a power cut leaves the last acknowledged state, and at worst a torn
-last line, which is ignored and named.
+appends and one fsync, not a thousand files. A change that retires a seed (disable, expiry,
+new seed) rewrites the journal instead, so the old seed leaves the disk at once. Rewrites go
+through a synced temporary file and a rename; appends are synced before the change is
+acknowledged (`commit`), so a crash or a power cut leaves the last acknowledged state, and at
+worst a torn last line, which is ignored and named.
 """
 
 from __future__ import annotations
