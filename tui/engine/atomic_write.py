@@ -45,18 +45,6 @@ def sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def sync_new_key(private: Path) -> None:
-    """Sync a key file written by `keys.load_or_create_key` (and its `.pub`) and their
-    directory: a power cut must not leave an enabled appliance with an empty key."""
-    for path in (private, private.with_name(private.name + ".pub")):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    sync_directory(private.parent)
-
-
 def write_all(fd: int, data: bytes) -> None:
     """`os.write` until every byte is out (a short write on a nearly full disk is possible)."""
     view = memoryview(data)

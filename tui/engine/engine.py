@@ -22,7 +22,6 @@ import asyncssh
 
 from tui.engine.agent import AgentSetup, LinkUpdate, TunnelAgent
 from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
-from tui.engine.atomic_write import sync_new_key
 from tui.engine.audit import AuditLog
 from tui.engine.backoff import FIRST_DELAY
 from tui.engine.errors import NotEnabledError, UsageError
@@ -465,19 +464,15 @@ class Engine:
             self._store.flush_quietly()
 
     def _prepare_keys(self, runtime: _Runtime, mode: Mode | None = None) -> None:
-        """Create the keys an enablement needs now, while the disk is asked anyway: a full
-        disk later must not stop the tunnel or the first support login."""
+        """Create the appliance key before the enable is saved, so a disk that refuses it
+        refuses the enable (nothing changed) instead of failing half-way. The service
+        endpoint's host key stays lazy: made at the first support login (~1.5 ms a key, and
+        most appliances of a big fleet never see one)."""
         config = runtime.config
         key = self.state_dir / "keys" / f"{config.name}_ed25519"
-        target = runtime.sessions.target
         try:
             if (mode or runtime.record.mode) is Mode.TUNNEL and not key.exists():
                 load_or_create_key(key, f"{config.serial} appliance key")
-                sync_new_key(key)  # the enable that follows is acknowledged only once synced
-            if isinstance(target, BuiltinServiceEndpoint) and \
-                    not target.identity.host_key_path.exists():
-                _ = target.host_key
-                sync_new_key(target.identity.host_key_path)
         except OSError as error:
             raise StorageError(f"Cannot write the keys of {config.name} in "
                                f"{self.state_dir / 'keys'}: {why_not_written(error)}.") from None
