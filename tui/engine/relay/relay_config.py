@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.toml_source import read_toml, validation_error
 
 RELAY_VERSION = "rac-relay_0.1"
@@ -24,6 +25,8 @@ class RelayConfig(BaseModel):
     enroll_on_first_use: bool = False
     audit_log: str = "relay-audit.jsonl"
     version: str = RELAY_VERSION
+    cluster: ClusterConfig | None = None
+    """Several nodes sharing routes through Redis; absent: one node, routes in memory."""
     source: Path = Field(default=Path("relay.toml"), exclude=True)
 
     @field_validator("ports")
