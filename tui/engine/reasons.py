@@ -35,6 +35,7 @@ class Reason(StrEnum):
     GATEWAY_DOWN = "gateway-down"
     PROXY_REFUSED = "proxy-refused"
     PROXY_AUTH = "proxy-auth"
+    NO_OTHER_NODE = "no-other-node"
 
     @property
     def blocked_port(self) -> bool:
@@ -125,6 +126,9 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         "its administrator to allow CONNECT to the relay on this port, or try another port.",
         Reason.PROXY_AUTH: "The HTTP proxy wants credentials: put them in the proxy URL "
         "(http://USER:PASSWORD@HOST:PORT).",
+        Reason.NO_OTHER_NODE: f"{host} resolves to no relay node this appliance is not "
+        "already connected to: the second tunnel waits for another node (the first one "
+        "carries support meanwhile).",
     }
     return sentences[reason]
 

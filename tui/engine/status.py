@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from tui.engine.durations import format_duration
+from tui.engine.node_links import NodeLink
 from tui.engine.states import Mode, TunnelState
 
 
@@ -47,6 +48,8 @@ class ApplianceStatus:
     retry_at: float | None = None
     fingerprint: str = ""
     sessions: tuple[SessionView, ...] = ()
+    links: tuple[NodeLink, ...] = ()
+    """With `relay.connections` > 1: each tunnel's relay node and state."""
 
     def to_json(self) -> dict[str, object]:
         """The `--json` form (no seed: status output may be pasted anywhere)."""
@@ -59,6 +62,8 @@ class ApplianceStatus:
             "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,
             "attempt": self.attempt,
             "retry_at": self.retry_at, "fingerprint": self.fingerprint,
+            "links": [{"address": link.address, "state": link.state.value,
+                       "reason": link.reason} for link in self.links],
             "sessions": [
                 {"id": s.session_id, "engineer": s.engineer, "source": s.source,
                  "started": s.started, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}
