@@ -20,6 +20,7 @@ import pytest
 from tests.recorder import EventRecorder
 from tui.engine.engine import Engine
 from tui.engine.errors import RacError
+from tui.engine.events import StateChanged
 from tui.engine.inventory import load_inventory
 from tui.engine.lab.cluster_lab import ClusterLab, LabNode, find_redis_server
 from tui.engine.lab.lab import LabInfo
@@ -83,6 +84,18 @@ async def cluster(tmp_path: Path) -> AsyncIterator[RunningCluster]:
 
 
 @pytest.fixture
+async def redis_url(tmp_path: Path) -> AsyncIterator[str]:
+    """Just a Redis (no relay nodes), for the directory's own tests."""
+    require_redis()
+    lab = ClusterLab(tmp_path / "redis-only")
+    await lab.start_redis(tmp_path)
+    try:
+        yield lab.redis_url
+    finally:
+        await lab.stop_redis()
+
+
+@pytest.fixture
 async def cluster_engine(cluster: RunningCluster,
                          tmp_path: Path) -> AsyncIterator[tuple[Engine, EventRecorder]]:
     """An engine on the cluster lab's inventory (two tunnels per appliance)."""
@@ -101,8 +114,8 @@ async def cluster_engine(cluster: RunningCluster,
 async def both_links_up(engine: Engine, events: EventRecorder, name: str) -> tuple[str, str]:
     """Wait until both of `name`'s tunnels are up; their node addresses."""
     await events.wait_for(
-        lambda e: getattr(e, "appliance", "") == name and len(getattr(e, "links", ())) == 2
-        and all(link.state is TunnelState.ESTABLISHED for link in e.links), timeout=30)  # type: ignore[attr-defined]
+        lambda e: isinstance(e, StateChanged) and e.appliance == name and len(e.links) == 2
+        and all(link.state is TunnelState.ESTABLISHED for link in e.links), timeout=30)
     links = engine.status(name).links
     return links[0].address, links[1].address
 

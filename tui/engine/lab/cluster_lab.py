@@ -124,7 +124,7 @@ class ClusterLab(Lab):
         engineers.write_bytes(engineer_key.export_public_key())
         host_key = load_or_create_key(relay_dir / "relay_host_ed25519", "rac relay")
         ensure_private_dir(relay_dir / "agents")
-        await self._start_redis(ensure_private_dir(directory / "redis"))
+        await self.start_redis(ensure_private_dir(directory / "redis"))
         addresses = [f"127.0.0.{i + 1}" for i in range(self.relays)]
         ports = shared_free_ports(addresses, len(RELAY_PORTS))
         peers = relay_dir / "peers_authorized_keys"
@@ -183,7 +183,9 @@ class ClusterLab(Lab):
                 "ports": port_map, "peer": f"{node.address}:{node.peer_port}",
                 "config": str(node.config)}
 
-    async def _start_redis(self, directory: Path) -> None:
+    async def start_redis(self, directory: Path) -> None:
+        """Start redis-server on a free loopback port, saving nothing, and wait until ready."""
+        self._redis_binary = self._redis_binary or find_redis_server()
         self.redis_port = self.redis_port or shared_free_ports(["127.0.0.1"], 1)[0]
         self.redis = await asyncio.create_subprocess_exec(
             self._redis_binary, "--port", str(self.redis_port), "--bind", "127.0.0.1",
@@ -194,7 +196,7 @@ class ClusterLab(Lab):
     async def restart_redis(self) -> None:
         """Stop Redis (its data goes: nothing is saved) and start it on the same port."""
         await self.stop_redis()
-        await self._start_redis(self.directory / "redis")
+        await self.start_redis(self.directory / "redis")
 
     async def stop_redis(self) -> None:
         """Stop Redis; relay nodes keep serving local routes meanwhile."""

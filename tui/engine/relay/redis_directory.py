@@ -208,6 +208,7 @@ class RedisDirectory:
         next_refresh = loop.time()
         while True:
             everything = loop.time() >= next_refresh or not self.available
+            self._wake.clear()  # a claim made while we write wakes the next round
             try:
                 await self._write(everything)
             except (RedisError, OSError, NoScriptError) as error:
@@ -218,8 +219,9 @@ class RedisDirectory:
             if everything:
                 next_refresh = loop.time() + self._refresh_delay()
             self._set_available(True, None)
+            if self._dirty or self._releases:
+                continue
             self.published.set()
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, next_refresh - loop.time()))
 
@@ -248,10 +250,9 @@ class RedisDirectory:
         for (serial, claim), written in zip(claims, results, strict=False):
             if int(written) < 0:
                 self.refused.append(serial)
-            elif self._claims.get(serial) is claim:
+            else:
                 claim.generation = int(written)
-        for serial in serials:
-            if self._claims.get(serial) is not None and self._claims[serial].generation:
+            if self._claims.get(serial) is claim:
                 self._dirty.discard(serial)
         for serial, connection_id in releases.items():
             if self._releases.get(serial) == connection_id:
