@@ -26,6 +26,8 @@ from tui.engine.inventory import load_inventory
 from tui.engine.states import TunnelState
 from tui.engine.support_client import open_support_connection
 from tui.engine.toml_source import read_toml
+from tui.fleet_model import ApplianceView
+from tui.fleet_rows import fleet_row
 
 
 async def test_an_engineer_on_one_node_reaches_an_appliance_on_another(
@@ -35,6 +37,7 @@ async def test_an_engineer_on_one_node_reaches_an_appliance_on_another(
     seed = await engine.enable(LAB_C)
     held = await both_links_up(engine, events, LAB_C)
     assert held[0] != held[1]
+    assert fleet_row(ApplianceView(engine.status(LAB_C)), time.time()).relay == "2 nodes"
     assert [link["state"] for link in engine.status(LAB_C).to_json()["links"]] == [  # type: ignore[attr-defined]
         "ESTABLISHED", "ESTABLISHED"]
     await published(cluster, LAB_C_SERIAL, 2)
@@ -85,6 +88,8 @@ async def test_killing_a_node_costs_the_engineer_one_reconnect_and_the_appliance
                  if isinstance(e, StateChanged) and e.appliance == LAB_C]
     assert all(state.is_up for state in composite), composite
     assert engine.status(LAB_C).state.is_up
+    assert fleet_row(ApplianceView(engine.status(LAB_C)), time.time()).relay in (
+        "1 of 2 nodes", "2 nodes")  # "2 nodes" again once the lost tunnel re-homed
 
 
 async def test_a_killed_nodes_routes_disappear_within_the_ttl(

@@ -86,9 +86,11 @@ async def throughput(lab: ClusterLab, info: LabInfo, folder: Path, size: int,
             sys.executable, "-m", "tui", "agent", "--inventory", str(inventory), "--enable",
             "bench", "--seed", SEED, "--state-dir", str(folder / "agent"), "--json",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        drain: asyncio.Task[None] | None = None
         try:
             assert agent.stdout is not None
             await _wait_line(agent.stdout, b'"ESTABLISHED"', 30)
+            drain = asyncio.get_running_loop().create_task(_drain(agent.stdout))
             holder_id, = await _holder(lab, SERIAL)
             holder = next(n for n in lab.nodes if n.node_id == holder_id)
             other = next(n for n in lab.nodes if n.node_id != holder_id)
@@ -106,7 +108,17 @@ async def throughput(lab: ClusterLab, info: LabInfo, folder: Path, size: int,
             return local, remote, local_setup, remote_setup
         finally:
             agent.terminate()
-            await agent.wait()
+            if drain is None:
+                await agent.communicate()
+            else:
+                await agent.wait()
+                await drain
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    """Read the agent's event lines so that it never blocks on a full pipe."""
+    while await stream.readline():
+        pass
 
 
 async def _channel_setup(info: LabInfo, address: str, count: int = 200) -> list[float]:
