@@ -1,12 +1,44 @@
-"""Turn an appliance's view into its fleet-table row, and decide what a filter matches."""
+"""An appliance's fleet-table row (what each column says), and what a filter matches."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from tui.engine.node_links import nodes_label
 from tui.engine.states import Mode, TunnelState
 from tui.fleet_model import ApplianceView
 from tui.formatting import clock_time, countdown
-from widgets.fleet_table import FleetRow
+from tui.state_style import state_label
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRow:
+    """What one appliance's row says."""
+
+    name: str
+    model: str
+    serial: str
+    mode: str
+    state: TunnelState
+    attempt: int
+    port: str
+    relay: str
+    since: str
+    expires: str
+    engineer: str
+    in_service: bool
+
+    @property
+    def state_text(self) -> str:
+        """The state column."""
+        return state_label(self.state, self.attempt)
+
+    @property
+    def service_text(self) -> str:
+        """The (SERVICE) badge column."""
+        if not self.in_service:
+            return ""
+        return f"(SERVICE) {self.engineer}" if self.engineer else "(SERVICE)"
 
 
 def fleet_row(view: ApplianceView, now: float) -> FleetRow:

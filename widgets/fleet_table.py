@@ -17,38 +17,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.engine.states import TunnelState
-from widgets.state_style import state_label, tone_of
-
-
-@dataclass(frozen=True, slots=True)
-class FleetRow:
-    """What one appliance's row says."""
-
-    name: str
-    model: str
-    serial: str
-    mode: str
-    state: TunnelState
-    attempt: int
-    port: str
-    relay: str
-    since: str
-    expires: str
-    engineer: str
-    in_service: bool
-
-    @property
-    def state_text(self) -> str:
-        """The state column."""
-        return state_label(self.state, self.attempt)
-
-    @property
-    def service_text(self) -> str:
-        """The (SERVICE) badge column."""
-        if not self.in_service:
-            return ""
-        return f"(SERVICE) {self.engineer}" if self.engineer else "(SERVICE)"
+from tui.fleet_rows import FleetRow
+from tui.state_style import tone_of
 
 
 @dataclass(frozen=True, slots=True)

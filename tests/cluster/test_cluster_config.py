@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,7 +13,6 @@ import pytest
 
 from tests.cluster.conftest import require_redis, wait_a_little
 from tui.engine.errors import RacError
-from tui.engine.lab import cluster_lab
 from tui.engine.lab.cluster_lab import find_redis_server, shared_free_ports
 
 PASSWORD = "s3cret-pw"
@@ -75,7 +76,7 @@ async def test_a_node_starts_while_redis_is_down_and_never_shows_the_password(
 
 def test_without_redis_server_the_lab_names_the_package(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cluster_lab.shutil, "which", lambda name: None)
-    monkeypatch.setattr(cluster_lab.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(RacError, match="install the Debian package redis-server"):
         find_redis_server()

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from tui.engine.node_links import NodeLink
+from tui.engine.reasons import Reason
 from tui.engine.states import TunnelState
 
 
@@ -28,7 +29,7 @@ class StateChanged:
     appliance: str
     state: TunnelState
     ts: float
-    reason: str = ""
+    reason: Reason | None = None
     detail: str = ""
     port: int | None = None
     relay_host: str = ""
@@ -49,6 +50,8 @@ class SeedIssued:
     serial: str
     seed: str = field(repr=False)
     ts: float
+    typed: bool = False
+    """The operator gave this seed: they know it, so headless output does not repeat it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,5 +98,10 @@ EventSink = Callable[[Event], None]
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
-    """A JSON-ready dict with the event kind first (the `rac agent --json` line format)."""
-    return {"event": event.kind, **asdict(event)}
+    """A JSON-ready dict with the event kind first (the `rac agent --json` line format).
+
+    A state without a reason says `"reason": ""`, as the line format always has."""
+    fields = asdict(event)
+    if "reason" in fields:
+        fields["reason"] = fields["reason"] or ""
+    return {"event": event.kind, **fields}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tui.engine.durations import format_duration
 from tui.engine.node_links import NodeLink
+from tui.engine.reasons import Reason
 from tui.engine.states import Mode, TunnelState
 
 
@@ -38,7 +39,7 @@ class ApplianceStatus:
     selected_port: int
     since: float
     up_since: float | None = None
-    reason: str = ""
+    reason: Reason | None = None
     detail: str = ""
     address: str = ""
     gateway: str = ""
@@ -56,7 +57,8 @@ class ApplianceStatus:
         return {
             "name": self.name, "serial": self.serial, "series": self.series,
             "model": self.model, "mode": self.mode.value, "enabled": self.enabled,
-            "state": self.state.value, "reason": self.reason, "detail": self.detail,
+            "state": self.state.value, "reason": self.reason.value if self.reason else "",
+            "detail": self.detail,
             "relay_host": self.relay_host, "port": self.port, "address": self.address,
             "gateway": self.gateway, "enabled_at": self.enabled_at,
             "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,

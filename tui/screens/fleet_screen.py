@@ -8,10 +8,10 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input
 
 from tui.actions import Scope, bindings_for
-from tui.appliance_actions import ApplianceActions
 from tui.fleet_model import lines_after
-from tui.fleet_rows import fleet_row, matches
-from widgets.fleet_table import FleetRow, FleetTable
+from tui.fleet_rows import FleetRow, fleet_row, matches
+from tui.screens.appliance_actions import ApplianceActions
+from widgets.fleet_table import FleetTable
 from widgets.log_pane import LogPane
 
 EXPIRY_REFRESH = 60.0

@@ -37,13 +37,10 @@ class ClusterNode:
         self.config = config
         self.node_id = config.node_id
         self._relay = relay
-        self.key = load_or_create_key(relay.config.path(config.peer_key),
-                                      config.node_id)
-        authorized = relay.config.path(config.peers_authorized_keys)
-        self.listener = PeerListener(relay, config.peer_host, config.peer_port, self.key,
-                                     authorized)
-        self.pool = PeerPool(config.node_id, self.key, authorized)
         self._directory = directory
+        self._listener: PeerListener | None = None
+        self._pool: PeerPool | None = None
+        self.key: asyncssh.SSHKey | None = None
         self.peer_address = ""
 
     @property
@@ -52,8 +49,14 @@ class ClusterNode:
         return self._directory
 
     async def start(self) -> None:
-        """Open the peer port, then connect to the directory and publish what we hold."""
-        port = await self.listener.start()
+        """Open the peer port, then connect to the directory and publish what we hold.
+        (Called once the relay has checked its config: the node key is made only now.)"""
+        config, relay = self.config, self._relay
+        self.key = key = load_or_create_key(relay.config.path(config.peer_key), config.node_id)
+        authorized = relay.config.path(config.peers_authorized_keys)
+        self._listener = PeerListener(relay, config.peer_host, config.peer_port, key, authorized)
+        self._pool = PeerPool(config.node_id, key, authorized)
+        port = await self._listener.start()
         self.peer_address = f"{self.config.peer_host}:{port}"
         if self._directory is None:
             self._directory = RedisDirectory(
@@ -66,14 +69,16 @@ class ClusterNode:
                 self._directory.claim(route.serial, connection_id(route))
         self._relay.audit.write("cluster-start", node=self.node_id, peer=self.peer_address,
                                 directory=getattr(self._directory, "url_shown", "memory"),
-                                node_key=fingerprint(self.key))
+                                node_key=fingerprint(key))
 
     async def close(self) -> None:
         """Delete our entries (clean shutdown) and close the peer side."""
         if self._directory is not None:
             await self._directory.close()
-        await self.pool.close()
-        await self.listener.close()
+        if self._pool is not None:
+            await self._pool.close()
+        if self._listener is not None:
+            await self._listener.close()
 
     def route_changed(self, route: Route, up: bool) -> None:
         """The route table gained or lost a route."""
@@ -104,10 +109,11 @@ class ClusterNode:
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_CONNECT_FAILED,
                 f"Appliance {serial} is not connected to any relay node.")
+        assert self._pool is not None
         host, _, port = peer.rpartition(":")
         for entry in entries:
             try:
-                far = await self.pool.open_channel(entry.node_id, entry.peer_address, serial,
+                far = await self._pool.open_channel(entry.node_id, entry.peer_address, serial,
                                                    host, int(port or 0))
             except (OSError, asyncssh.Error, TimeoutError) as error:
                 audit.write("hop-failed", engineer=engineer, serial=serial,
@@ -141,5 +147,6 @@ class ClusterNode:
 def describe_cluster(node: ClusterNode) -> str:
     """The relay's start line for its cluster side (the Redis password is never shown)."""
     directory = getattr(node.directory, "url_shown", "memory")
+    key = fingerprint(node.key) if node.key is not None else "not loaded"
     return (f"cluster node {node.node_id}: peer hop on {node.peer_address}, "
-            f"node key {fingerprint(node.key)}, route directory {directory}")
+            f"node key {key}, route directory {directory}")
