@@ -176,7 +176,8 @@ class PeerPool:
     async def _connection(self, node: str, address: str) -> asyncssh.SSHClientConnection:
         pending = self._connections.get(node)
         if pending is not None and pending.done() and (
-                pending.exception() is not None or pending.result().is_closed()):
+                pending.cancelled() or pending.exception() is not None
+                or pending.result().is_closed()):
             pending = None
         if pending is None:
             pending = asyncio.ensure_future(self._connect(node, address))
@@ -200,7 +201,7 @@ class PeerPool:
 
     async def close(self) -> None:
         for pending in self._connections.values():
-            if pending.done() and pending.exception() is None:
+            if pending.done() and not pending.cancelled() and pending.exception() is None:
                 pending.result().close()
             else:
                 pending.cancel()
