@@ -49,6 +49,8 @@ class ApplianceStatus:
     retry_at: float | None = None
     fingerprint: str = ""
     sessions: tuple[SessionView, ...] = ()
+    storage: str = ""
+    """Why changes cannot be saved right now ('' when the state dir takes writes)."""
     links: tuple[NodeLink, ...] = ()
     """With `relay.connections` > 1: each tunnel's relay node and state."""
 
@@ -64,6 +66,7 @@ class ApplianceStatus:
             "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,
             "attempt": self.attempt,
             "retry_at": self.retry_at, "fingerprint": self.fingerprint,
+            "storage": self.storage,
             "links": [{"address": link.address, "state": link.state.value,
                        "reason": link.reason} for link in self.links],
             "sessions": [
@@ -95,5 +98,7 @@ def status_lines(status: ApplianceStatus, now: float) -> list[str]:
             lines.append(f"Access ends {stamp} (in {format_duration(status.expires_at - now)})")
         if status.detail and not status.state.is_up:
             lines.append(status.detail)
+    if status.storage:
+        lines.append(f"State not saved: {status.storage}")
     lines.append(f"Serial number: {status.serial}")
     return lines
