@@ -26,9 +26,9 @@ from tui.engine.errors import RacError
 from tui.engine.inventory import RELAY_PORTS
 from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.lab.dns_responder import DnsResponder
-from tui.engine.lab.lab import Lab, LabInfo, inventory_document
+from tui.engine.lab.lab import LAB_PENALTY_EXEMPT, Lab, LabInfo, inventory_document
 from tui.engine.lab.lab_fleet import LAB_DOMAIN, LAB_ENGINEER, relay_names
-from tui.engine.secure_files import ensure_private_dir, write_private
+from tui.engine.secure_files import ensure_own_private_dir, ensure_private_dir, write_private
 
 START_TIMEOUT = 30.0
 REDIS_PACKAGE = "redis-server"
@@ -108,7 +108,7 @@ class ClusterLab(Lab):
     async def start(self) -> LabInfo:
         """Redis, the nodes, DNS with every node address, keys and inventory; `lab.json`."""
         self._redis_binary = find_redis_server()
-        directory = ensure_private_dir(self.directory)
+        directory = ensure_own_private_dir(self.directory, "the lab directory")
         self._refuse_second_lab()
         try:
             return await self._start(directory)
@@ -119,7 +119,7 @@ class ClusterLab(Lab):
     async def _start(self, directory: Path) -> LabInfo:
         load_or_create_key(directory / "support_ca_ed25519", "rac lab support CA")
         engineer_key = load_or_create_key(directory / "engineer_ed25519", LAB_ENGINEER)
-        relay_dir = ensure_private_dir(directory / "relay")
+        relay_dir = ensure_own_private_dir(directory / "relay", "the lab relay's directory")
         engineers = relay_dir / "engineers_authorized_keys"
         engineers.write_bytes(engineer_key.export_public_key())
         host_key = load_or_create_key(relay_dir / "relay_host_ed25519", "rac relay")
@@ -170,6 +170,8 @@ class ClusterLab(Lab):
             "agents_dir": str(relay_dir / "agents"),
             "engineers": str(relay_dir / "engineers_authorized_keys"),
             "enroll_on_first_use": True, "audit_log": "relay-audit.jsonl",
+            # Everyone in the lab is on loopback: penalties would only lock the newcomer out.
+            "preauth": {"penalty_exempt": list(LAB_PENALTY_EXEMPT)},
             "cluster": {"node_id": node_id, "redis": self.redis_url,
                         "peer_listen": f"{address}:0", "peer_key": "peer_ed25519",
                         "peers_authorized_keys": str(relay_dir / "peers_authorized_keys"),
