@@ -7,7 +7,6 @@ The relay calls four hooks: `start`, `close`, `route_changed` (a route came or w
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import asyncssh
 from asyncssh.session import SSHTCPSession
@@ -16,12 +15,9 @@ from tui.engine.channel_bridge import CountingForwarder, as_session
 from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.relay.directory import DirectoryUnavailable, RouteDirectory
-from tui.engine.relay.peer_hop import PeerListener, PeerPool
+from tui.engine.relay.peer_hop import PeerListener, PeerPool, Relay
 from tui.engine.relay.redis_directory import RedisDirectory
 from tui.engine.relay.routes import Route
-
-if TYPE_CHECKING:
-    from tui.engine.relay.relay_server import Relay
 
 
 def connection_id(route: Route) -> str:

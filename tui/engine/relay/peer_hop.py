@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 import asyncssh
 from asyncssh.channel import SSHTCPChannel
@@ -21,6 +21,8 @@ from asyncssh.session import SSHTCPSession, SSHTCPSessionFactory
 
 from tui.engine.audit import AuditLog
 from tui.engine.channel_bridge import CountingForwarder
+from tui.engine.relay.relay_config import RelayConfig
+from tui.engine.relay.routes import Route, RouteTable
 from tui.engine.reread import parsed
 from tui.engine.ssh_options import (
     CHANNEL_MAX_PACKET,
@@ -30,8 +32,21 @@ from tui.engine.ssh_options import (
     RELAY_ENCRYPTION_ALGS,
 )
 
-if TYPE_CHECKING:
-    from tui.engine.relay.relay_server import Relay
+
+class Relay(Protocol):
+    """What the hop needs of the relay it belongs to (no import of the relay: no cycle)."""
+
+    @property
+    def config(self) -> RelayConfig: ...
+
+    @property
+    def routes(self) -> RouteTable: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    def join(self, route: Route, *, engineer: str, peer: str,
+             via: str = "") -> Awaitable[SSHTCPSession[bytes]]: ...
 
 SERVICE_PORT = 22
 HOP_TIMEOUT = 5.0
