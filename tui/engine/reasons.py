@@ -155,8 +155,8 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         "its administrator to allow CONNECT to the relay on this port, or try another port.",
         Reason.PROXY_AUTH: "The HTTP proxy wants credentials: put them in the proxy URL "
         "(http://USER:PASSWORD@HOST:PORT).",
-        Reason.NO_OTHER_NODE: f"{host} resolves to no relay node this appliance is not "
-        "already connected to: the second tunnel waits for another node (the first one "
+        Reason.NO_OTHER_NODE: f"The name {host} resolves to no relay node this appliance is "
+        "not already connected to: the second tunnel waits for another node (the first one "
         "carries support meanwhile).",
     }
     return sentences[reason]
