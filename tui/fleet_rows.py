@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui.engine.node_links import nodes_label
 from tui.engine.states import Mode, TunnelState
 from tui.fleet_model import ApplianceView
 from tui.formatting import clock_time, countdown
@@ -51,7 +52,8 @@ def fleet_row(view: ApplianceView, now: float) -> FleetRow:
         state=status.state, attempt=status.attempt,
         port=("22" if status.mode is Mode.SSHACCESS
               else str(status.port) if status.enabled else str(status.selected_port)),
-        relay=status.relay_host if status.mode.value == "tunnel" else f"via {status.gateway}",
+        relay=nodes_label(status.links, status.relay_host) if status.mode is Mode.TUNNEL
+        else f"via {status.gateway}",
         since=clock_time(status.up_since or status.since) if status.enabled else "—",
         expires=countdown(status.expires_at, now) if status.enabled else "—",
         engineer=", ".join(engineers), in_service=in_service)

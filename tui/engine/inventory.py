@@ -64,6 +64,8 @@ class RelaySettings(_Strict):
     lifetime: float = DEFAULT_LIFETIME
     connect_timeout: float = Field(default=10.0, gt=0)
     proxy: str | None = Field(default=None, repr=False)  # may hold a password
+    connections: int = Field(default=1, ge=1, le=3)
+    """Tunnels each appliance holds, each to a different relay node (2 for a cluster)."""
 
     @field_validator("proxy")
     @classmethod

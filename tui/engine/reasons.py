@@ -51,6 +51,7 @@ class Reason(StrEnum):
     GATEWAY_DOWN = "gateway-down", Stage.READY
     PROXY_REFUSED = "proxy-refused", Stage.TCP
     PROXY_AUTH = "proxy-auth", Stage.TCP
+    NO_OTHER_NODE = "no-other-node", Stage.DNS
 
     @property
     def stage(self) -> Stage:
@@ -154,6 +155,9 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         "its administrator to allow CONNECT to the relay on this port, or try another port.",
         Reason.PROXY_AUTH: "The HTTP proxy wants credentials: put them in the proxy URL "
         "(http://USER:PASSWORD@HOST:PORT).",
+        Reason.NO_OTHER_NODE: f"The name {host} resolves to no relay node this appliance is "
+        "not already connected to: the second tunnel waits for another node (the first one "
+        "carries support meanwhile).",
     }
     return sentences[reason]
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from tui.engine.durations import format_duration
+from tui.engine.node_links import NodeLink
 from tui.engine.reasons import Reason
 from tui.engine.states import Mode, TunnelState
 
@@ -50,6 +51,8 @@ class ApplianceStatus:
     sessions: tuple[SessionView, ...] = ()
     storage: str = ""
     """Why changes cannot be saved right now ('' when the state dir takes writes)."""
+    links: tuple[NodeLink, ...] = ()
+    """With `relay.connections` > 1: each tunnel's relay node and state."""
 
     def to_json(self) -> dict[str, object]:
         """The `--json` form (no seed: status output may be pasted anywhere)."""
@@ -64,6 +67,8 @@ class ApplianceStatus:
             "attempt": self.attempt,
             "retry_at": self.retry_at, "fingerprint": self.fingerprint,
             "storage": self.storage,
+            "links": [{"address": link.address, "state": link.state.value,
+                       "reason": link.reason} for link in self.links],
             "sessions": [
                 {"id": s.session_id, "engineer": s.engineer, "source": s.source,
                  "started": s.started, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}
