@@ -35,8 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--state-dir", type=_path, dest="lab_dir", help="lab directory")
     lab.add_argument("--json", action="store_true", help="print lab.json and nothing else")
 
-    relay = commands.add_parser("relay", help="run the support relay")
-    relay.add_argument("--config", type=_path, required=True, help="relay config (TOML)")
+    relay = commands.add_parser("relay", help="run the support relay, or manage who may "
+                                "connect to it (enrol, revoke, list)")
+    relay.add_argument("--config", type=_path, help="relay config (TOML); required")
+    relay_actions = relay.add_subparsers(dest="relay_action", metavar="ACTION")
+    enrol = relay_actions.add_parser("enrol", help="enrol an appliance's public key; "
+                                     "bind SSHACCESS serials to it as their gateway")
+    enrol.add_argument("serial")
+    enrol.add_argument("keyfile", help="the appliance's OpenSSH public key (.pub), or - "
+                       "for stdin")
+    enrol.add_argument("--gateway-for", nargs="+", default=[], metavar="SERIAL",
+                       help="SSHACCESS serials this appliance may announce")
+    revoke = relay_actions.add_parser("revoke", help="remove an appliance's enrolment and "
+                                      "gateway bindings (a connected agent is cut)")
+    revoke.add_argument("serial")
+    listing = relay_actions.add_parser("list", help="enrolled appliances and bindings")
+    listing.add_argument("--json", action="store_true")
+    for action in (enrol, revoke, listing):
+        action.add_argument("--config", type=_path, default=argparse.SUPPRESS,
+                            help="relay config (TOML)")
 
     agent = commands.add_parser("agent", help="run appliance agents without a screen")
     agent.add_argument("--inventory", type=_path, dest="agent_inventory",

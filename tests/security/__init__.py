@@ -1,1 +1,1 @@
-"""Attacks on rac, each reproduced against the real relay and endpoint over loopback."""
+"""Attacks on the real relay and endpoint over loopback, one file per family."""

@@ -18,7 +18,7 @@ from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.lab.dns_responder import DnsResponder
 from tui.engine.lab.lab_fleet import LAB_APPLIANCES, LAB_DOMAIN, LAB_ENGINEER, relay_names
 from tui.engine.locations import default_lab_dir
-from tui.engine.relay.relay_config import RelayConfig
+from tui.engine.relay.relay_config import PreauthLimits, RelayConfig
 from tui.engine.relay.relay_server import Relay
 from tui.engine.secure_files import (
     check_private,
@@ -27,6 +27,7 @@ from tui.engine.secure_files import (
 )
 
 LOOPBACK = "127.0.0.1"
+LAB_PENALTY_EXEMPT = ("127.0.0.0/8", "::1/128")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +123,10 @@ class Lab:
         engineer_key = load_or_create_key(directory / "engineer_ed25519", LAB_ENGINEER)
         relay_dir = ensure_own_private_dir(directory / "relay", "the lab relay's directory")
         (relay_dir / "engineers_authorized_keys").write_bytes(engineer_key.export_public_key())
+        # Everyone in the lab is on loopback: penalties would only lock the newcomer out.
         relay_config = RelayConfig(listen=LOOPBACK, ports=(0,) * len(RELAY_PORTS),
-                                   enroll_on_first_use=True, source=relay_dir / "relay.toml")
+                                   enroll_on_first_use=True, source=relay_dir / "relay.toml",
+                                   preauth=PreauthLimits(penalty_exempt=LAB_PENALTY_EXEMPT))
         relay = Relay(relay_config)
         ports = await relay.start()
         self.relay = relay

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -9,6 +10,35 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tui.engine.toml_source import read_toml, validation_error
 
 RELAY_VERSION = "rac-relay_0.1"
+MAX_VERSION_CHARS = 245  # "SSH-2.0-" + version + CRLF fits the 255 bytes of RFC 4253
+
+
+class PreauthLimits(BaseModel):
+    """`[preauth]`: limits on connections that have not logged in yet (OpenSSH's names)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_startups: int = Field(default=256, ge=1)  # MaxStartups (a hard cap)
+    per_source_max_startups: int = Field(default=64, ge=1)  # PerSourceMaxStartups
+    login_grace_time: float = Field(default=30.0, gt=0, le=600)  # LoginGraceTime, seconds
+    max_auth_tries: int = Field(default=6, ge=1, le=100)  # MaxAuthTries
+    penalty_authfail: float = Field(default=5.0, ge=0)  # PerSourcePenalties authfail:
+    penalty_noauth: float = Field(default=1.0, ge=0)  # ... noauth:
+    penalty_grace_exceeded: float = Field(default=10.0, ge=0)  # ... grace-exceeded:
+    penalty_min: float = Field(default=15.0, ge=0)  # ... min:
+    penalty_max: float = Field(default=600.0, ge=0)  # ... max:
+    penalty_exempt: tuple[str, ...] = ()  # PerSourcePenaltyExemptList (addresses, networks)
+    audit_interval: float = Field(default=60.0, gt=0, le=86400)
+
+    @field_validator("penalty_exempt")
+    @classmethod
+    def _valid_networks(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an address or network") from None
+        return networks
 
 
 class RelayConfig(BaseModel):
@@ -24,6 +54,8 @@ class RelayConfig(BaseModel):
     enroll_on_first_use: bool = False
     audit_log: str = "relay-audit.jsonl"
     version: str = RELAY_VERSION
+    enrolment_refresh: float = Field(default=2.0, gt=0, le=3600)
+    preauth: PreauthLimits = PreauthLimits()
     source: Path = Field(default=Path("relay.toml"), exclude=True)
 
     @field_validator("ports")
@@ -35,6 +67,16 @@ class RelayConfig(BaseModel):
             if not 0 <= port < 65536:
                 raise ValueError(f"port {port} is outside 0-65535")
         return ports
+
+    @field_validator("version")
+    @classmethod
+    def _valid_version(cls, version: str) -> str:
+        if not version or len(version) > MAX_VERSION_CHARS:
+            raise ValueError(f"the banner version must be 1-{MAX_VERSION_CHARS} characters")
+        if any(not 0x20 <= ord(char) <= 0x7E for char in version) or version[0] == " ":
+            raise ValueError("the banner version must be printable ASCII "
+                             "(e.g. \"OpenSSH_6.2 CiscoTunnels1\")")
+        return version
 
     def path(self, value: str) -> Path:
         """A configured path, relative to the config file."""
@@ -50,3 +92,4 @@ def load_relay_config(path: Path) -> RelayConfig:
         return RelayConfig.model_validate({**data, "source": path})
     except ValidationError as error:
         raise validation_error(path, text, error) from None
+
