@@ -39,7 +39,8 @@ def run_agent_command(args: argparse.Namespace) -> int:
         inventory.get(name)
     if args.port is not None:
         inventory.check_port(args.port)
-    seed = read_seed(args.seed, args.seed_file, prompt="Seed: ", ask_when_missing=False)
+    seed = read_seed(args.seed, args.seed_file, prompt=f"Seed for {args.enable or 'them'}: ",
+                     ask_when_missing=False)
     if seed is not None:
         validate_seed(seed)
     lifetime = None
