@@ -8,6 +8,7 @@ happened only from events, so a screen can never show a state the engine did not
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import secrets
 import time
@@ -315,8 +316,11 @@ class Engine:
         runtime = self._runtime(name)
         config = runtime.config.model_copy(update={"mode": runtime.record.mode,
                                                    "gateway": runtime.record.gateway})
-        return probe_target_for(self.inventory, config, timeout=timeout, handshake=handshake,
-                                timer=self.timer)
+        target = probe_target_for(self.inventory, config, timeout=timeout,
+                                  handshake=handshake, timer=self.timer)
+        status = self._status(runtime)
+        in_use = status.port if status.enabled and status.port else status.selected_port
+        return dataclasses.replace(target, in_use=in_use)
 
     async def probe(self, name: str, *, on_dns: DnsListener | None = None,
                     on_port: PortListener | None = None) -> ProbeReport:

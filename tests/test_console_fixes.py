@@ -1,0 +1,107 @@
+"""Fixes from a newcomer's run of the console, each reproduced against the real lab."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
+from tests.console_support import lab_app, recorder_for, settle
+from tests.engineer import login
+from tests.fault_servers import fault_server
+from tui.engine.events import StateChanged
+from tui.engine.lab.lab import Lab
+from tui.engine.states import TunnelState
+from tui.screens.fleet_screen import FleetScreen
+from widgets.confirm_dialog import ConfirmDialog
+
+SIZE = (140, 40)
+
+
+async def _support_inside_on_443(pilot, events, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Enable mail-gw-1, move it to 443 and let alice in, as the newcomer did."""
+    app = pilot.app
+    await app.engine.enable(LAB_C, port=443)
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    info = app.environment.info
+    relay, appliance = await login(info, tmp_path, LAB_C_SERIAL, str(app.engine.seed(LAB_C)))
+    await events.wait_state(LAB_C, TunnelState.SERVICE)
+    await settle(pilot)
+    return relay, appliance
+
+
+async def _run_probe(pilot):  # type: ignore[no-untyped-def]
+    from tui.screens.probe_screen import ProbeScreen
+
+    await pilot.press("t")
+    screen = pilot.app.screen
+    assert isinstance(screen, ProbeScreen)
+    await screen.workers.wait_for_complete()
+    await pilot.pause()
+    assert screen.report is not None
+    return screen
+
+
+async def test_probe_prefers_the_port_in_use_and_enter_leaves_support_alone(
+        tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        relay, appliance = await _support_inside_on_443(pilot, events, tmp_path)
+        screen = await _run_probe(pilot)
+        assert screen.report.recommended.port == 443
+        assert "the port in use" in screen.report.recommended.why
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen)
+        assert f"{LAB_C} already uses port 443." in [n.message for n in app._notifications]
+        assert app.engine.status(LAB_C).state is TunnelState.SERVICE
+        assert not appliance.is_closed()
+        appliance.close()
+        relay.close()
+
+
+async def test_probe_enter_asks_before_moving_a_tunnel_with_support_inside(
+        tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        relay, appliance = await _support_inside_on_443(pilot, events, tmp_path)
+        lab: Lab = app.environment.lab  # type: ignore[attr-defined]
+        assert lab.relay is not None
+        lab.relay._servers[4].close()  # 443 stops answering; the open tunnel stays up
+        screen = await _run_probe(pilot)
+        assert screen.report.recommended.port == 25
+        await pilot.press("enter")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert "alice on mail-gw-1" in str(dialog.query_one(".dialog-detail").render())
+        assert app.focused is not None and app.focused.id == "no"
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.engine.status(LAB_C).port == 443
+        assert not appliance.is_closed()
+
+        mark = events.mark
+        screen = await _run_probe(pilot)
+        await pilot.press("enter", "y")
+        await events.wait_for(lambda e: isinstance(e, StateChanged) and e.appliance == LAB_C
+                              and e.state is TunnelState.ESTABLISHED and e.port == 25,
+                              after=mark)
+        await asyncio.wait_for(appliance.wait_closed(), 5.0)
+        relay.close()
+
+
+async def test_dashboard_hint_and_probe_recommend_the_same_port_for_an_smtp_fault(
+        lab: RunningLab, make_engine: EngineFactory) -> None:
+    async with fault_server("smtp") as smtp:
+        port_map = {**lab.info.relay_ports, "25": smtp}
+        engine, events = await make_engine(lab.inventory_with(port_map=port_map))
+        await engine.enable(LAB_C)
+        retrying = await events.wait_state(LAB_C, TunnelState.RETRYING)
+        assert retrying.reason == "not-ssh:smtp"
+        hint = retrying.detail
+        report = await engine.probe(LAB_C)
+        assert report.recommended.port == 443
+        assert "Try port 443." in hint
+        await engine.disable(LAB_C)
