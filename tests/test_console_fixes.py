@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
+import pytest
+
+from tests.conftest import LAB_C, LAB_C_SERIAL, LAB_LAN, EngineFactory, RunningLab
 from tests.console_support import lab_app, recorder_for, settle
 from tests.engineer import login
 from tests.fault_servers import fault_server
@@ -105,3 +108,50 @@ async def test_dashboard_hint_and_probe_recommend_the_same_port_for_an_smtp_faul
         assert report.recommended.port == 443
         assert "Try port 443." in hint
         await engine.disable(LAB_C)
+
+
+async def test_sshaccess_behind_a_gateway_that_is_off_waits_for_it(
+        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    engine, events = await make_engine()
+    await engine.enable(LAB_C)
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    await engine.disable(LAB_C)  # the gateway was on once, and is off now
+    mark = events.mark
+    await engine.enable(LAB_LAN)
+    waiting = await events.wait_state(LAB_LAN, TunnelState.WAITING_GATEWAY,
+                                      TunnelState.FORWARDING, after=mark)
+    assert waiting.state is TunnelState.WAITING_GATEWAY
+    assert waiting.detail == f"Waiting for the gateway appliance {LAB_C} to bring its tunnel up."
+    assert engine.status(LAB_LAN).state is TunnelState.WAITING_GATEWAY
+    await engine.enable(LAB_C)
+    await events.wait_state(LAB_LAN, TunnelState.READY, after=mark)
+    await engine.disable(LAB_LAN)
+
+
+async def test_sshaccess_is_never_recorded_or_printed_as_port_25(
+        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+    from tui.commands.agent_command import describe_event
+
+    state = tmp_path / "state"
+    engine, events = await make_engine(state_dir=state)
+    await engine.enable(LAB_C)
+    await engine.enable(LAB_LAN)
+    await events.wait_state(LAB_LAN, TunnelState.READY)
+    await engine.disable(LAB_LAN)
+    lan_events = [e for e in events.events if e.appliance == LAB_LAN]
+    assert all(" port " not in describe_event(e) for e in lan_events)
+    audit = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
+    enable = next(a for a in audit if a.get("action") == "enable"
+                  and a.get("appliance") == LAB_LAN)
+    assert enable.get("port") is None and enable["gateway"] == LAB_C
+    await engine.shutdown()
+    assert main(["status", "--inventory", str(lab.info.inventory),
+                 "--state-dir", str(state)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(LAB_LAN))
+    assert "port" not in line and f"via {LAB_C}" in line
+    assert main(["status", "--inventory", str(lab.info.inventory), "--state-dir", str(state),
+                 "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["appliances"]}
+    assert rows[LAB_LAN]["port"] is None and rows[LAB_C]["port"] == 25

@@ -91,6 +91,11 @@ class ApplianceActions(RacScreen):
             probe=rac.model.views[name].probe)
 
         def chosen(request: EnableRequest | None) -> None:
+            if request is not None and request.mode is Mode.SSHACCESS and request.gateway \
+                    and not rac.model.views[request.gateway].status.enabled:
+                self.notify(f"The gateway {request.gateway} is off: {name} waits for it "
+                            f"(WAITING_GATEWAY) until remote access is enabled on "
+                            f"{request.gateway}.", severity="warning", timeout=10)
             if request is not None:
                 rac.call_engine(rac.engine.enable(name, mode=request.mode, seed=request.seed,
                                                   port=request.port, gateway=request.gateway),

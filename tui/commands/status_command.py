@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.engine.appliance_store import ApplianceStore
+from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
 from tui.engine.durations import format_duration
-from tui.engine.inventory import Inventory, load_inventory
+from tui.engine.inventory import ApplianceConfig, Inventory, load_inventory
 from tui.engine.locations import default_state_dir
+from tui.engine.states import Mode
 
 NOT_RUNNING = "STOPPED"
 
@@ -30,8 +31,10 @@ def run_status_command(args: argparse.Namespace) -> int:
         expires = row.get("expires_at")
         left = f" expires in {format_duration(expires - now)}" if expires else ""
         service = f" (SERVICE: {len(row['sessions'])})" if row.get("sessions") else ""
+        where = (f"via {row['gateway']}" if row["mode"] == "sshaccess"
+                 else f"port {row['port']}")
         print(f"{row['name']:<14} {row['serial']:<26} {row['mode'].upper():<9} "
-              f"{row['state']:<16} port {row['port']}{left}{service}")
+              f"{row['state']:<16} {where}{left}{service}")
         if row.get("detail"):
             print(f"{'':<14} {row['detail']}")
     return 0
@@ -61,11 +64,21 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
             "mode": (record.mode if record else appliance.mode).value, "enabled": enabled,
             "state": state, "reason": "", "detail": detail,
             "relay_host": inventory.relay_host(appliance),
-            "port": (record.port if record and record.port else inventory.port_for(appliance)),
+            "port": _own_port(inventory, appliance, record),
+            "gateway": (record.gateway if record else None) or appliance.gateway or "",
             "expires_at": record.expires_at if enabled and record else None,
             "sessions": [],
         })
     return rows
+
+
+def _own_port(inventory: Inventory, appliance: ApplianceConfig,
+              record: ApplianceRecord | None) -> int | None:
+    """The relay port the appliance dials; None for SSHACCESS (its gateway dials)."""
+    mode = record.mode if record else appliance.mode
+    if mode is Mode.SSHACCESS:
+        return None
+    return record.port if record and record.port else inventory.port_for(appliance)
 
 
 def _live_view(state_dir: Path) -> dict[str, dict[str, Any]]:

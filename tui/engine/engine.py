@@ -211,7 +211,7 @@ class Engine:
         runtime.expiring = False
         self._store.save(name, runtime.record)
         self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
-                         port=self._selected_port(runtime), gateway=gateway,
+                         port=self._own_port(runtime), gateway=gateway,
                          expires_at=round(now + life, 3))
         self._emit(SeedIssued(name, config.serial, chosen_seed, now))
         self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
@@ -372,6 +372,12 @@ class Engine:
     def _selected_port(self, runtime: _Runtime) -> int:
         return runtime.record.port or self.inventory.port_for(runtime.config)
 
+    def _own_port(self, runtime: _Runtime) -> int | None:
+        """The relay port this appliance dials; none for SSHACCESS (its gateway dials)."""
+        if runtime.record.mode is Mode.SSHACCESS:
+            return None
+        return self._selected_port(runtime)
+
     def _make_sessions(self, config: ApplianceConfig) -> ServiceSessions:
         name = config.name
         target: ServiceTarget
@@ -424,7 +430,8 @@ class Engine:
             gateway.children.add(name)
             runtime.route_up = False
             runtime.route_failure = None
-            runtime.route_pending = gateway.agent is not None and gateway.agent.connected
+            runtime.route_pending = (gateway.record.enabled and gateway.agent is not None
+                                     and gateway.agent.connected)
             if gateway.agent is not None and gateway.record.enabled:
                 gateway.agent.announce(runtime.config.serial, runtime.sessions)
             self._publish(runtime)
@@ -576,7 +583,7 @@ class Engine:
         now = self.clock()
         record = runtime.record
         busy = runtime.sessions.active > 0
-        port = self._selected_port(runtime)
+        port = self._own_port(runtime) or 0
         host = self._relay_host(runtime)
         if runtime.disabling:
             return StateChanged(name, TunnelState.DISABLING, now, port=port, relay_host=host)
@@ -588,13 +595,13 @@ class Engine:
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
                 state = TunnelState.SERVICE if busy else TunnelState.READY
-                return StateChanged(name, state, now, port=22, relay_host=host)
+                return StateChanged(name, state, now, relay_host=host)
             if runtime.route_pending:
-                return StateChanged(name, TunnelState.FORWARDING, now, port=22, relay_host=host)
+                return StateChanged(name, TunnelState.FORWARDING, now, relay_host=host)
             why = runtime.route_failure or failure(Reason.GATEWAY_DOWN,
                                                    gateway=record.gateway or "")
             return StateChanged(name, TunnelState.WAITING_GATEWAY, now, reason=why.reason,
-                                detail=why.sentence, port=22, relay_host=host)
+                                detail=why.sentence, relay_host=host)
         link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
         state = link.state
         if state is TunnelState.ESTABLISHED and busy:
@@ -627,7 +634,7 @@ class Engine:
         return ApplianceStatus(
             name=config.name, serial=config.serial, series=config.series.value,
             model=config.model, mode=record.mode, enabled=record.enabled, state=event.state,
-            relay_host=event.relay_host, port=event.port or self._selected_port(runtime),
+            relay_host=event.relay_host, port=event.port or self._own_port(runtime) or 0,
             selected_port=self._selected_port(runtime), since=runtime.since,
             up_since=runtime.up_since,
             reason=event.reason, detail=event.detail, address=event.address,
