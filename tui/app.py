@@ -192,6 +192,19 @@ class RacApp(App[None]):
 
         return self.push_screen(ProbeScreen(name))
 
+    def open_audit(self) -> AwaitMount:
+        """The audit log browser."""
+        from tui.screens.audit_screen import AuditScreen
+
+        return self.push_screen(AuditScreen(self.engine.audit.path))
+
+    def action_audit(self) -> None:
+        """Browse the audit log (not over itself)."""
+        from tui.screens.audit_screen import AuditScreen
+
+        if not isinstance(self.screen, AuditScreen) and self._engine is not None:
+            self.open_audit()
+
     def action_help(self) -> None:
         """Keys and what they do."""
         from tui.screens.help_screen import HelpScreen

@@ -22,7 +22,9 @@ def fleet_row(view: ApplianceView, now: float) -> FleetRow:
         relay=status.relay_host if status.mode.value == "tunnel" else f"via {status.gateway}",
         since=clock_time(status.up_since or status.since) if status.enabled else "—",
         expires=countdown(status.expires_at, now) if status.enabled else "—",
-        engineer=", ".join(engineers), in_service=in_service)
+        engineer=", ".join(engineers), in_service=in_service,
+        since_at=(status.up_since or status.since) if status.enabled else None,
+        expires_at=status.expires_at if status.enabled else None)
 
 
 def matches(row: FleetRow, query: str) -> bool:

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, RadioButton, RadioSet, Static
 
 from widgets.pick_list import PickList
+from widgets.rac_footer import RacFooter
 
 
 def port_label(port: int, default: int, probe: dict[int, bool]) -> str:
@@ -49,6 +50,7 @@ class PortDialog(ModalScreen[int | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Use port", id="use", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.query_one(RadioSet).focus()

@@ -5,14 +5,18 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 
 from tui.actions import Scope, bindings_for
 from tui.appliance_actions import ApplianceActions
+from tui.fleet_filters import QuickFilter, passes
 from tui.fleet_model import lines_after
 from tui.fleet_rows import fleet_row, matches
+from tui.fleet_sort import FleetSort
+from tui.screens.fleet_bulk import bulk_disable, bulk_enable
 from widgets.fleet_table import FleetRow, FleetTable
 from widgets.log_pane import LogPane
+from widgets.rac_footer import RacFooter
 
 EXPIRY_REFRESH = 60.0
 
@@ -29,18 +33,19 @@ class FleetScreen(ApplianceActions):
         super().__init__()
         self._query = ""
         self._log_seq = 0
+        self._sort = FleetSort()
+        self._quick = QuickFilter.ALL
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: name, serial, state, mode…", id="filter")
         yield FleetTable(id="fleet")
         yield LogPane(show_appliance=True, id="fleet-log")
-        yield Footer()
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one("#filter", Input).cursor_blink = self.rac.blink
-        self.sub_title = self.rac.environment.title
         self.resync()
         self.query_one(FleetTable).focus()
         self.set_interval(EXPIRY_REFRESH, self._tick)
@@ -56,12 +61,20 @@ class FleetScreen(ApplianceActions):
         now = self.rac.clock()
         return [fleet_row(view, now) for view in self.rac.model.views.values()]
 
+    def _shown(self, row: FleetRow) -> bool:
+        return matches(row, self._query) and passes(row, self._quick)
+
     def resync(self) -> None:
         """Rebuild every row from the model (first show, filter change, back from a screen)."""
-        rows = [row for row in self._rows() if matches(row, self._query)]
+        rows = self._sort.apply([row for row in self._rows() if self._shown(row)])
         table = self.query_one(FleetTable)
-        table.empty_text = (f"No appliance matches “{self._query}”. esc clears the filter."
-                            if self._query else "The inventory lists no appliances.")
+        if self._query:
+            table.empty_text = f"No appliance matches “{self._query}”. esc clears the filter."
+        elif self._quick is not QuickFilter.ALL:
+            table.empty_text = f"No appliance is {self._quick} now. 1 shows all."
+        else:
+            table.empty_text = "The inventory lists no appliances."
+        table.show_sort(self._sort.column, self._sort.descending)
         table.set_rows(rows)
         log = self.query_one(LogPane)
         lines = list(self.rac.model.fleet_log)
@@ -79,8 +92,7 @@ class FleetScreen(ApplianceActions):
         table = self.query_one(FleetTable)
         now = self.rac.clock()
         changed = [fleet_row(model.views[name], now) for name in names if name in model.views]
-        if self._query and any((table.row(row.name) is not None) != matches(row, self._query)
-                               for row in changed):
+        if self._reorders(table, changed):
             self.resync()
             return
         table.update_rows(changed)
@@ -90,6 +102,17 @@ class FleetScreen(ApplianceActions):
             self.query_one(LogPane).append(fresh)
         self._summary()
 
+    def _reorders(self, table: FleetTable, changed: list[FleetRow]) -> bool:
+        """A changed row enters or leaves the filters, or moves in the sort order."""
+        filtered = bool(self._query) or self._quick is not QuickFilter.ALL
+        for row in changed:
+            shown = table.row(row.name)
+            if filtered and (shown is not None) != self._shown(row):
+                return True
+            if shown is not None and self._sort.key(shown) != self._sort.key(row):
+                return True
+        return False
+
     def _summary(self) -> None:
         views = self.rac.model.views.values()
         up = sum(1 for v in views if v.status.state.is_up)
@@ -97,6 +120,15 @@ class FleetScreen(ApplianceActions):
         enabled = sum(1 for v in views if v.status.enabled)
         self.title = (f"rac — {len(self.rac.model.views)} appliances · {enabled} enabled · "
                       f"{up} up · {service} in (SERVICE)")
+        table = self.query_one(FleetTable)
+        view = [self.rac.environment.title]
+        if self._quick is not QuickFilter.ALL:
+            view.append(f"showing {self._quick} ({len(table.shown)})")
+        if self._sort.column is not None:
+            view.append(self._sort.label)
+        if table.marked:
+            view.append(f"{len(table.marked)} marked: e/d act on them")
+        self.sub_title = " · ".join(view)
 
     @on(FleetTable.Opened)
     def _opened(self, event: FleetTable.Opened) -> None:
@@ -117,12 +149,18 @@ class FleetScreen(ApplianceActions):
     def action_clear_filter(self) -> None:
         """Drop the filter and go back to the table."""
         box = self.query_one("#filter", Input)
+        table = self.query_one(FleetTable)
         if box.display or self._query:
             box.value = ""
             box.display = False
             self._query = ""
             self.resync()
-            self.query_one(FleetTable).focus()
+            table.focus()
+        elif self._quick is not QuickFilter.ALL:
+            self.action_quick(QuickFilter.ALL.value)
+        elif table.marked:
+            table.set_marks(set())
+            self._summary()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -134,3 +172,62 @@ class FleetScreen(ApplianceActions):
         self.query_one(FleetTable).focus()
         if not self._query:
             self.query_one("#filter", Input).display = False
+
+    # -- a fleet of 1,000: sort, quick filters, marks, bulk verbs, audit ----------------
+
+    def action_sort(self) -> None:
+        """Sort by the next column."""
+        self._sort = self._sort.next_column()
+        self.resync()
+
+    def action_sort_reverse(self) -> None:
+        """Sort the other way."""
+        self._sort = self._sort.reversed()
+        self.resync()
+
+    @on(FleetTable.HeaderClicked)
+    def _header_clicked(self, event: FleetTable.HeaderClicked) -> None:
+        self._sort = self._sort.by(event.column)
+        self.resync()
+
+    def action_quick(self, which: str) -> None:
+        """Show only the rows in one state family (1 all, 2 up, 3 failing, 4 SERVICE, 5 on)."""
+        self._quick = QuickFilter(which)
+        self.resync()
+
+    def action_mark(self) -> None:
+        """Mark or unmark the row under the cursor, then move down."""
+        table = self.query_one(FleetTable)
+        name = table.selected
+        if name is None:
+            return
+        table.toggle_mark(name)
+        table.action_cursor(1)
+        self._summary()
+
+    def action_mark_all(self) -> None:
+        """Mark every row shown, or clear the marks when they are all marked already."""
+        table = self.query_one(FleetTable)
+        shown = set(table.shown)
+        table.set_marks(set() if shown <= table.marked else table.marked | shown)
+        self._summary()
+
+    def _marked(self) -> list[str]:
+        table = self.query_one(FleetTable)
+        return [name for name in self.rac.model.views if name in table.marked]
+
+    def action_enable(self) -> None:
+        """Enable the selected appliance, or every marked one (one confirmation)."""
+        marked = self._marked()
+        if marked:
+            bulk_enable(self.rac, marked)
+        else:
+            super().action_enable()
+
+    def action_disable(self) -> None:
+        """Disable the selected appliance, or every marked one (one confirmation)."""
+        marked = self._marked()
+        if marked:
+            bulk_disable(self.rac, marked)
+        else:
+            super().action_disable()

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.engine.errors import RacError
 from tui.engine.port_check import Outcome
@@ -16,6 +16,7 @@ from tui.engine.probe import DnsReport, PortReport, ProbeReport, ProbeTarget
 from tui.screens.rac_screen import RacScreen
 from tui.support_inside import inside_sentence, support_inside
 from widgets.confirm_dialog import ConfirmDialog
+from widgets.rac_footer import RacFooter
 
 _TONE = {Outcome.SSH: "ok", Outcome.SMTP: "warn", Outcome.HTTP: "warn", Outcome.TLS: "warn",
          Outcome.OTHER: "warn"}
@@ -47,7 +48,7 @@ class ProbeScreen(RacScreen):
             yield Static(id="probe-dns")
             yield Static(id="probe-matrix")
             yield Static(id="probe-recommendation")
-        yield Footer()
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.title = f"Connectivity test — {self.appliance}"
