@@ -53,12 +53,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "reconnects on it", _BOTH),
     ActionSpec("rac.new_seed", "n", "new_seed", "New seed", "Replace the seed (asks first): "
                "current support access ends", _BOTH),
-    ActionSpec("rac.copy_seed", "c", "copy_seed", "Copy seed", "Copy the seed to the clipboard "
-               "(OSC 52)", _BOTH),
+    ActionSpec("rac.copy_seed", "c", "copy_seed", "Copy seed", "Copy for support: the seed, "
+               "serial and seed, or the whole login line (OSC 52; says when the terminal "
+               "drops it)", _BOTH),
     ActionSpec("rac.probe", "t", "probe", "Test ports", "Connectivity test of every relay "
                "port for this appliance", _BOTH),
     ActionSpec("rac.capture", "k", "capture", "Capture", "Packet capture (tcpdump) of one "
-               "connection attempt to the relay", _BOTH, footer=False),
+               "connection attempt to the relay (asks first)", _BOTH, footer=False),
     ActionSpec("rac.accept_key", "a", "accept_host_key", "Accept key", "Pin the relay host "
                "key the agent was shown (asks first)", _BOTH, footer=False),
     ActionSpec("rac.log", "l", "log", "Log", "Show the log pane large, or back", _BOTH),

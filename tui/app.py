@@ -88,6 +88,20 @@ class RacApp(App[None]):
         suffix = lab_dir_option(info) if info is not None else ""
         return f"rac support connect {serial} --seed {seed} --lab{suffix}"
 
+    def copy_for_support(self, name: str, what: str, text: str) -> None:
+        """Copy with OSC 52, and say plainly when this terminal is known to drop it."""
+        import os
+
+        from tui.clipboard_support import osc52_refusal
+
+        self.copy_to_clipboard(text)
+        refusal = osc52_refusal(os.environ, headless=self.is_headless)
+        if refusal is None:
+            self.notify(f"Copied {what} of {name} (OSC 52).")
+        else:
+            self.notify(f"Not copied: {refusal}. Select {what} of {name} from its dashboard "
+                        "instead.", severity="warning", timeout=10)
+
     # -- start and stop -------------------------------------------------------------------
 
     async def on_mount(self) -> None:

@@ -170,16 +170,30 @@ class ApplianceActions(RacScreen):
             answered)
 
     def action_copy_seed(self) -> None:
-        """Put the seed on the clipboard with OSC 52."""
+        """Copy the seed, the serial and seed, or the whole login line (OSC 52)."""
         name = self._target()
         if name is None:
             return
-        seed = self.rac.model.views[name].seed
-        if seed is None or not self.rac.model.views[name].status.enabled:
+        view = self.rac.model.views[name]
+        seed = view.seed
+        if seed is None or not view.status.enabled:
             self.notify(f"{name} has no seed: remote access is off.", severity="warning")
             return
-        self.app.copy_to_clipboard(seed)
-        self.notify(f"Seed of {name} copied to the clipboard (OSC 52).")
+        from widgets.copy_dialog import CopyChoice, CopyDialog
+
+        serial = view.status.serial
+        choices = [CopyChoice("s", "the seed", seed),
+                   CopyChoice("b", "serial and seed", f"serial {serial} seed {seed}")]
+        line = self.rac.support_command(serial, seed)
+        if line is not None:
+            choices.append(CopyChoice("l", "the whole login line (rac support connect …)",
+                                      line))
+
+        def chosen(choice: CopyChoice | None) -> None:
+            if choice is not None:
+                self.rac.copy_for_support(name, choice.label, choice.text)
+
+        self.app.push_screen(CopyDialog(name, choices), chosen)
 
     def action_accept_host_key(self) -> None:
         """Pin the relay key the agent was shown, after a warning."""
@@ -206,18 +220,32 @@ class ApplianceActions(RacScreen):
         self.app.push_screen(ConfirmDialog(question, detail, yes="Pin it"), answered)
 
     def action_capture(self) -> None:
-        """tcpdump one connection attempt; the result is a notice and a log line."""
+        """Ask, then tcpdump one connection attempt; the result is a notice and a log line."""
         name = self._target()
         if name is None:
             return
         rac = self.rac
-        self.notify(f"Capturing one connection attempt of {name}…")
+        status = rac.model.views[name].status
+        if status.mode is Mode.SSHACCESS:
+            self.notify(f"{name} has no tunnel of its own: capture its gateway "
+                        f"{status.gateway}.", severity="warning")
+            return
 
         async def capture() -> None:
             report = await rac.engine.capture(name)
             rac.notify(report.sentence, timeout=12)
 
-        rac.call_engine(capture())
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify(f"Capturing one connection attempt of {name}…")
+                rac.call_engine(capture())
+
+        self.app.push_screen(ConfirmDialog(
+            f"Start a packet capture (tcpdump) for {name}?",
+            f"tcpdump records one connection attempt to {status.relay_host} on port "
+            f"{status.selected_port} (at most 5 s), filtered on the relay's addresses; the "
+            ".pcap is saved 0600 under the state directory's captures/. The tunnel itself is "
+            "not touched.", yes="Capture"), answered)
 
     def action_probe(self) -> None:
         """The connectivity test (see the probe screen)."""

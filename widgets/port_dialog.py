@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, RadioButton, RadioSet, Static
+from textual.widgets import Button, RadioSet, Static
 
+from widgets.choice_button import ChoiceButton
 from widgets.pick_list import PickList
 from widgets.rac_footer import RacFooter
 
@@ -45,7 +46,7 @@ class PortDialog(ModalScreen[int | None]):
                          classes="dialog-detail")
             with PickList(id="ports"):
                 for port in self._ports:
-                    yield RadioButton(port_label(port, self._default, self._probe),
+                    yield ChoiceButton(port_label(port, self._default, self._probe),
                                       value=port == self._selected, name=str(port))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Use port", id="use", variant="primary")

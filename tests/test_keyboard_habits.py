@@ -1,0 +1,117 @@
+"""Keyboard habits: the footer at any width and in dialogues, capture asks, copy choices,
+radio buttons that read without colour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LAB_C, LAB_C_SERIAL
+from tests.console_support import lab_app, recorder_for
+from tui.clipboard_support import osc52_refusal
+from tui.engine.states import TunnelState
+from tui.screens.fleet_screen import FleetScreen
+from widgets.confirm_dialog import ConfirmDialog
+from widgets.rac_footer import RacFooter
+
+
+def _footer_keys(app) -> list[str]:  # type: ignore[no-untyped-def]
+    from textual.widgets._footer import FooterKey
+
+    footer = app.screen.query_one(RacFooter)
+    return [key.key_display for key in footer.query(FooterKey)]
+
+
+@pytest.mark.parametrize("width", [140, 80, 60])
+async def test_help_and_quit_stay_in_the_footer_at_any_width(tmp_path: Path,
+                                                             width: int) -> None:
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        keys = _footer_keys(app)
+        assert "?" in keys and "q" in keys
+        if width == 140:
+            assert {"e", "d", "p", "n", "t"} <= set(keys)
+        await pilot.press("enter")  # the dashboard too
+        await pilot.pause()
+        keys = _footer_keys(app)
+        assert "?" in keys and "q" in keys
+
+
+async def test_a_dialogue_footer_shows_the_dialogue_keys(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=(80, 24)) as pilot:
+        events = recorder_for(app)
+        await app.engine.enable(LAB_C)
+        await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.pause()
+        assert _footer_keys(app) == ["y", "n", "esc"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+        assert app.engine.status(LAB_C).enabled
+
+
+async def test_capture_asks_before_starting_tcpdump(tmp_path: Path) -> None:
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("k")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert "tcpdump" in str(dialog.query_one(".dialog-question").render())
+        assert app.focused is not None and app.focused.id == "no"
+        await pilot.press("n")
+        assert isinstance(app.screen, FleetScreen)
+        assert not (tmp_path / "lab" / "state" / "captures").exists()
+        assert not any("Capturing" in n.message for n in app._notifications)
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ("s", "{seed}"),
+    ("b", f"serial {LAB_C_SERIAL} seed {{seed}}"),
+    ("l", f"rac support connect {LAB_C_SERIAL} --seed {{seed}} --lab"),
+])
+async def test_copy_offers_seed_pair_and_login_line(tmp_path: Path, key: str,
+                                                    expected: str) -> None:
+    from widgets.copy_dialog import CopyDialog
+
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=(140, 40)) as pilot:
+        events = recorder_for(app)
+        await app.engine.enable(LAB_C)
+        await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        await pilot.press("c")
+        assert isinstance(app.screen, CopyDialog)
+        await pilot.press(key)
+        assert isinstance(app.screen, FleetScreen)
+        seed = str(app.engine.seed(LAB_C))
+        assert app.clipboard.startswith(expected.format(seed=seed))
+        # headless: there is no terminal, and the console says so instead of "copied"
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("Not copied: there is no terminal to copy to") for m in messages)
+        assert seed not in " ".join(messages)
+
+
+@pytest.mark.parametrize(("environ", "refused"), [
+    ({"TERM_PROGRAM": "Apple_Terminal"}, "Apple Terminal ignores OSC 52"),
+    ({"TERM_PROGRAM": "WezTerm"}, None),
+    ({"STY": "1234.pts-0.host"}, "GNU screen drops OSC 52"),
+    ({}, None),
+])
+def test_terminals_known_to_drop_osc52_are_named(environ: dict[str, str],
+                                                 refused: str | None) -> None:
+    assert osc52_refusal(environ) == refused
+
+
+async def test_the_chosen_port_reads_without_colour(tmp_path: Path) -> None:
+    from widgets.choice_button import ChoiceButton
+
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("p")
+        buttons = list(app.screen.query(ChoiceButton))
+        marks = {b.name: b._button.plain for b in buttons}
+        assert marks["25"] == "▐●▌"
+        assert all(mark == "▐ ▌" for name, mark in marks.items() if name != "25")
