@@ -50,6 +50,9 @@ class ApplianceActions(RacScreen):
         raise NotImplementedError
 
     def _target(self) -> str | None:
+        if not self.rac.is_started:
+            self.notify(f"Starting {self.rac.environment.title}: a moment…")
+            return None
         name = self.selected_appliance
         if name is None:
             self.notify("No appliance selected.", severity="warning")

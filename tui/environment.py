@@ -1,5 +1,8 @@
 """What the console runs on: the built-in lab, or a real inventory. Both start an engine on
 the console's own event loop and stop it when the console exits.
+
+The engine, the lab and the inventory models (asyncssh, dnspython, pydantic) are imported in
+`start`, which the console runs after its first frame: `preview` draws the fleet before.
 """
 
 from __future__ import annotations
@@ -10,12 +13,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.engine.backoff import FIRST_DELAY
-from tui.engine.engine import Engine
-from tui.engine.inventory import Inventory, load_inventory
-from tui.engine.lab.lab import Lab, LabInfo, lab_dir_option
 from tui.engine.seeds import Chooser
+from tui.fleet_preview import preview_rows, read_inventory_preview
+from widgets.fleet_table import FleetRow
+
+if TYPE_CHECKING:
+    from tui.engine.engine import Engine
+    from tui.engine.inventory import Inventory
+    from tui.engine.lab.lab import Lab, LabInfo
 
 
 @dataclass(slots=True)
@@ -30,6 +38,8 @@ class EngineOptions:
 
     def build(self, inventory: Inventory, state_dir: Path) -> Engine:
         """An engine with these options."""
+        from tui.engine.engine import Engine
+
         return Engine(inventory, state_dir, clock=self.clock, rng=self.rng, choose=self.choose,
                       first_retry_delay=self.first_retry_delay, timer=self.timer)
 
@@ -47,6 +57,10 @@ class ConsoleEnvironment(ABC):
     @abstractmethod
     async def start(self, options: EngineOptions) -> Engine:
         """Bring up what is needed and return a started engine."""
+
+    def preview(self) -> list[FleetRow]:
+        """The fleet as listed, before the engine runs (drawn in the first frame)."""
+        return []
 
     async def close(self) -> None:
         """Stop the engine's agents (enabled appliances stay enabled)."""
@@ -68,13 +82,20 @@ class InventoryEnvironment(ConsoleEnvironment):
 
     @property
     def title(self) -> str:
-        source = (self._inventory.source if isinstance(self._inventory, Inventory)
-                  else self._inventory)
+        source = (self._inventory if isinstance(self._inventory, Path)
+                  else self._inventory.source)
         return str(source)
 
+    def preview(self) -> list[FleetRow]:
+        if isinstance(self._inventory, Path):
+            return read_inventory_preview(self._inventory)
+        return []
+
     async def start(self, options: EngineOptions) -> Engine:
-        inventory = (self._inventory if isinstance(self._inventory, Inventory)
-                     else load_inventory(self._inventory))
+        from tui.engine.inventory import load_inventory
+
+        inventory = (load_inventory(self._inventory) if isinstance(self._inventory, Path)
+                     else self._inventory)
         self.engine = options.build(inventory, self._state_dir)
         await self.engine.start()
         return self.engine
@@ -84,14 +105,32 @@ class LabEnvironment(ConsoleEnvironment):
     """The built-in lab, started in process on loopback."""
 
     def __init__(self, directory: Path, *, dns_port: int = 0) -> None:
-        self.lab = Lab(directory, dns_port=dns_port)
+        self._directory = directory
+        self._dns_port = dns_port
+        self._lab: Lab | None = None
         self.info: LabInfo | None = None
+
+    @property
+    def lab(self) -> Lab:
+        """The lab's servers (made on first use: the module needs asyncssh)."""
+        if self._lab is None:
+            from tui.engine.lab.lab import Lab
+
+            self._lab = Lab(self._directory, dns_port=self._dns_port)
+        return self._lab
 
     @property
     def title(self) -> str:
         return "built-in lab (loopback)"
 
+    def preview(self) -> list[FleetRow]:
+        from tui.engine.lab.lab_fleet import LAB_APPLIANCES, LAB_DOMAIN
+
+        return preview_rows(LAB_APPLIANCES, domain=LAB_DOMAIN)
+
     async def start(self, options: EngineOptions) -> Engine:
+        from tui.engine.inventory import load_inventory
+
         self.info = await self.lab.start()
         self.engine = options.build(load_inventory(self.info.inventory), self.info.state_dir)
         await self.engine.start()
@@ -99,9 +138,12 @@ class LabEnvironment(ConsoleEnvironment):
 
     async def close(self) -> None:
         await super().close()
-        await self.lab.close()
+        if self._lab is not None:
+            await self._lab.close()
 
     def welcome(self) -> list[str]:
+        from tui.engine.lab.lab import lab_dir_option
+
         state_dir = "" if self.info is None else lab_dir_option(self.info)
         return [
             "Built-in lab: relay, DNS and support CA on loopback; nothing leaves this machine.",

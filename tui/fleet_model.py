@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tui.engine.engine import Engine
 from tui.engine.events import (
     Event,
     Level,
@@ -24,6 +24,9 @@ from tui.engine.states import TunnelState
 from tui.engine.status import ApplianceStatus
 from tui.formatting import elapsed, format_bytes, source_host
 from widgets.state_style import state_label
+
+if TYPE_CHECKING:
+    from tui.engine.engine import Engine  # the model is built once the engine runs
 
 LOG_LIMIT = 500
 FLEET_LOG_LIMIT = 1000

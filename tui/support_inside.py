@@ -5,7 +5,10 @@ when this is not empty.
 
 from __future__ import annotations
 
-from tui.fleet_model import FleetModel
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.fleet_model import FleetModel
 
 
 def support_inside(model: FleetModel, name: str) -> list[str]:

@@ -39,6 +39,7 @@ class FleetRow:
     in_service: bool
     since_at: float | None = None
     expires_at: float | None = None
+    starting: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -47,7 +48,9 @@ class FleetRow:
 
     @property
     def state_text(self) -> str:
-        """The state column."""
+        """The state column ("starting…" before the engine reported)."""
+        if self.starting:
+            return "starting…"
         return state_label(self.state, self.attempt)
 
     @property

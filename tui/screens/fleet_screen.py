@@ -46,12 +46,27 @@ class FleetScreen(ApplianceActions):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one("#filter", Input).cursor_blink = self.rac.blink
-        self.resync()
         self.query_one(FleetTable).focus()
+        if self.rac.is_started:
+            self.engine_started()
+        else:
+            self._preview()
+
+    def _preview(self) -> None:
+        """The first frame: the fleet as listed, every row "starting…"."""
+        rows = self.rac.environment.preview()
+        self.query_one(FleetTable).set_rows(rows)
+        self.title = f"rac — {len(rows)} appliances · starting…"
+        self.sub_title = f"{self.rac.environment.title} · starting…"
+
+    def engine_started(self) -> None:
+        """The engine runs: live rows from now on."""
+        self.resync()
         self.set_interval(EXPIRY_REFRESH, self._tick)
 
     def on_screen_resume(self) -> None:
-        self.resync()
+        if self.rac.is_started:
+            self.resync()
 
     @property
     def selected_appliance(self) -> str | None:
@@ -66,6 +81,8 @@ class FleetScreen(ApplianceActions):
 
     def resync(self) -> None:
         """Rebuild every row from the model (first show, filter change, back from a screen)."""
+        if not self.rac.is_started:
+            return
         rows = self._sort.apply([row for row in self._rows() if self._shown(row)])
         table = self.query_one(FleetTable)
         if self._query:
@@ -132,11 +149,12 @@ class FleetScreen(ApplianceActions):
 
     @on(FleetTable.Opened)
     def _opened(self, event: FleetTable.Opened) -> None:
-        self.rac.open_dashboard(event.name)
+        if self._target() is not None:
+            self.rac.open_dashboard(event.name)
 
     def action_open(self) -> None:
         """Open the dashboard of the selected appliance."""
-        name = self.selected_appliance
+        name = self._target()
         if name is not None:
             self.rac.open_dashboard(name)
 
@@ -214,6 +232,8 @@ class FleetScreen(ApplianceActions):
 
     def _marked(self) -> list[str]:
         table = self.query_one(FleetTable)
+        if not self.rac.is_started:
+            return []
         return [name for name in self.rac.model.views if name in table.marked]
 
     def action_enable(self) -> None:
