@@ -41,13 +41,15 @@ def parse_line(raw: str) -> AuditLine:
     if not isinstance(record, dict):
         return AuditLine(None, "(unreadable)", "", raw.strip()[:200])
     ts = record.get("ts")
-    rest = " ".join(f"{key}={_value(value)}" for key, value in record.items()
+    rest = " ".join(f"{key}={_value(key, value)}" for key, value in record.items()
                     if key not in HIDDEN_FIELDS and value not in (None, ""))
     return AuditLine(float(ts) if isinstance(ts, int | float) else None,
                      str(record.get("action", "?")), str(record.get("appliance", "")), rest)
 
 
-def _value(value: object) -> str:
+def _value(key: str, value: object) -> str:
+    if key.endswith("_at") and isinstance(value, int | float):
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(value))
     text = value if isinstance(value, str) else json.dumps(value)
     return f'"{text}"' if " " in text else text
 
