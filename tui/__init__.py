@@ -1,3 +1,5 @@
 """rac — the Remote Access Console."""
 
-__version__ = "0.1.0"
+from tui.engine.version import VERSION as __version__
+
+__all__ = ["__version__"]

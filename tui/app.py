@@ -22,6 +22,7 @@ from tui.engine.events import Event, Level
 from tui.environment import ConsoleEnvironment, EngineOptions, LabEnvironment
 from tui.idle_collector import CHECK_EVERY as COLLECT_CHECK
 from tui.idle_collector import IdleCollector
+from tui.screens.console_host import ConsoleHost
 from tui.screens.fleet_screen import FleetScreen
 from tui.screens.rac_screen import RacScreen
 from tui.settings import Settings
@@ -193,16 +194,13 @@ class RacApp(App[None]):
     def flush_model(self) -> None:
         """Hand the appliances changed since the last flush to the screen on top."""
         self._flush_pending = False
-        if self._model is None:
+        if self._model is None or not self.screen_stack:  # not started yet, or closing
             return
         names = self.model.take_changed()
-        if not names:
-            return
-        for screen in self.screen_stack:
-            apply = getattr(screen, "apply_changes", None)
-            if screen is self.screen and apply is not None:
-                with self.batch_update():
-                    apply(names)
+        screen = self.screen
+        if names and isinstance(screen, RacScreen):
+            with self.batch_update():
+                screen.apply_changes(names)
 
     def call_engine(self, call: Coroutine[Any, Any, object], success: str | None = None) -> None:
         """Run an engine call as an app-owned worker; errors become a notice, never a trace."""
@@ -314,6 +312,11 @@ def _runner(screen: Screen[Any], action: str) -> Callable[[], Any]:
         await screen.run_action(action)
 
     return run
+
+
+def _hosts_screens(app: RacApp) -> ConsoleHost:
+    """Never called: mypy checks here that the app gives screens all they expect of it."""
+    return app
 
 
 def run_console(environment: ConsoleEnvironment, *, settings: Settings,

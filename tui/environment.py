@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import random
 import time
+import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui.engine.backoff import FIRST_DELAY
 from tui.engine.seeds import Chooser
-from tui.fleet_preview import preview_rows, read_inventory_preview
-from widgets.fleet_table import FleetRow
 
 if TYPE_CHECKING:
     from tui.engine.engine import Engine
@@ -44,6 +43,29 @@ class EngineOptions:
                       first_retry_delay=self.first_retry_delay, timer=self.timer)
 
 
+@dataclass(frozen=True, slots=True)
+class FleetListing:
+    """The appliances an inventory lists, as plain TOML values (no models, no checks)."""
+
+    appliances: list[dict[str, Any]]
+    default_port: int = 25
+    domain: str = ""
+    hosts: dict[str, str] = field(default_factory=dict)
+
+
+def read_listing(path: Path) -> FleetListing:
+    """An inventory read with the standard library only (the first frame must not wait for
+    pydantic); a file that does not read lists nothing: the full load names the problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        relay = data.get("relay", {})
+        return FleetListing([dict(a) for a in data.get("appliance", [])],
+                            int(relay.get("default_port", 25)), str(relay.get("domain", "")),
+                            dict(relay.get("hosts") or {}))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return FleetListing([])
+
+
 class ConsoleEnvironment(ABC):
     """Starts the engine the console shows, and stops what it started."""
 
@@ -58,9 +80,9 @@ class ConsoleEnvironment(ABC):
     async def start(self, options: EngineOptions) -> Engine:
         """Bring up what is needed and return a started engine."""
 
-    def preview(self) -> list[FleetRow]:
+    def preview(self) -> FleetListing:
         """The fleet as listed, before the engine runs (drawn in the first frame)."""
-        return []
+        return FleetListing([])
 
     async def close(self) -> None:
         """Stop the engine's agents (enabled appliances stay enabled)."""
@@ -86,10 +108,10 @@ class InventoryEnvironment(ConsoleEnvironment):
                   else self._inventory.source)
         return str(source)
 
-    def preview(self) -> list[FleetRow]:
+    def preview(self) -> FleetListing:
         if isinstance(self._inventory, Path):
-            return read_inventory_preview(self._inventory)
-        return []
+            return read_listing(self._inventory)
+        return FleetListing([])
 
     async def start(self, options: EngineOptions) -> Engine:
         from tui.engine.inventory import load_inventory
@@ -123,10 +145,10 @@ class LabEnvironment(ConsoleEnvironment):
     def title(self) -> str:
         return "built-in lab (loopback)"
 
-    def preview(self) -> list[FleetRow]:
+    def preview(self) -> FleetListing:
         from tui.engine.lab.lab_fleet import LAB_APPLIANCES, LAB_DOMAIN
 
-        return preview_rows(LAB_APPLIANCES, domain=LAB_DOMAIN)
+        return FleetListing(LAB_APPLIANCES, domain=LAB_DOMAIN)
 
     async def start(self, options: EngineOptions) -> Engine:
         from tui.engine.inventory import load_inventory

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from widgets.fleet_table import FleetRow
-from widgets.state_style import Tone, tone_of
+from tui.fleet_rows import FleetRow
+from tui.state_style import Tone, tone_of
 
 
 class QuickFilter(StrEnum):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tui.engine.events import (
     Event,
@@ -23,10 +24,7 @@ from tui.engine.events import (
 from tui.engine.states import TunnelState
 from tui.engine.status import ApplianceStatus
 from tui.formatting import elapsed, format_bytes, source_host
-from widgets.state_style import state_label
-
-if TYPE_CHECKING:
-    from tui.engine.engine import Engine  # the model is built once the engine runs
+from tui.state_style import state_label
 
 LOG_LIMIT = 500
 FLEET_LOG_LIMIT = 1000
@@ -76,10 +74,26 @@ class ApplianceView:
     probe: dict[int, bool] = field(default_factory=dict)
 
 
+class EngineView(Protocol):
+    """What the model reads from the engine: statuses and seeds (never a tunnel to drive)."""
+
+    def statuses(self) -> Iterable[ApplianceStatus]:
+        """Every appliance's status, in inventory order."""
+        ...
+
+    def status(self, name: str) -> ApplianceStatus:
+        """One appliance's live status."""
+        ...
+
+    def seed(self, name: str) -> str | None:
+        """The seed in force on one appliance, if any."""
+        ...
+
+
 class FleetModel:
     """Applies engine events; remembers which appliances changed since the screens last looked."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EngineView) -> None:
         self.engine = engine
         self.views: dict[str, ApplianceView] = {}
         for status in engine.statuses():

@@ -1,11 +1,55 @@
-"""Turn an appliance's view into its fleet-table row, and decide what a filter matches."""
+"""An appliance's fleet-table row (what each column says), and what a filter matches."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from tui.engine.states import Mode, TunnelState
 from tui.fleet_model import ApplianceView
 from tui.formatting import clock_time, countdown
-from widgets.fleet_table import FleetRow
+from tui.state_style import state_label
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRow:
+    """What one appliance's row says."""
+
+    name: str
+    model: str
+    serial: str
+    mode: str
+    state: TunnelState
+    attempt: int
+    port: str
+    relay: str
+    since: str
+    expires: str
+    engineer: str
+    in_service: bool
+    since_at: float | None = None
+    expires_at: float | None = None
+    starting: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """Remote access is on (or being turned off)."""
+        return self.state not in (TunnelState.DISABLED, TunnelState.EXPIRED)
+
+    @property
+    def state_text(self) -> str:
+        """The state column ("starting…" before the engine reported)."""
+        if self.starting:
+            return "starting…"
+        return state_label(self.state, self.attempt)
+
+    @property
+    def service_text(self) -> str:
+        """The (SERVICE) badge column."""
+        if not self.in_service:
+            return ""
+        return f"(SERVICE) {self.engineer}" if self.engineer else "(SERVICE)"
 
 
 def fleet_row(view: ApplianceView, now: float) -> FleetRow:
@@ -25,6 +69,27 @@ def fleet_row(view: ApplianceView, now: float) -> FleetRow:
         engineer=", ".join(engineers), in_service=in_service,
         since_at=(status.up_since or status.since) if status.enabled else None,
         expires_at=status.expires_at if status.enabled else None)
+
+
+def preview_rows(appliances: Iterable[Mapping[str, Any]], *, default_port: int = 25,
+                 domain: str = "", hosts: Mapping[str, str] | None = None) -> list[FleetRow]:
+    """The console's first frame, before any engine runs: one "starting…" row per appliance
+    entry of an inventory (plain TOML values)."""
+    rows = []
+    for entry in appliances:
+        series = str(entry.get("series", ""))
+        sshaccess = str(entry.get("mode", "tunnel")).lower() == "sshaccess"
+        relay = (f"via {entry.get('gateway', '')}" if sshaccess
+                 else (hosts or {}).get(series) or
+                 (f"{series.lower()}.tunnels.{domain}" if domain else ""))
+        rows.append(FleetRow(
+            name=str(entry.get("name", "?")), model=str(entry.get("model") or series),
+            serial=str(entry.get("serial", "")),
+            mode="SSHACCESS" if sshaccess else "TUNNEL", state=TunnelState.DISABLED,
+            attempt=0, port="22" if sshaccess else str(entry.get("port") or default_port),
+            relay=relay, since="—", expires="—", engineer="", in_service=False,
+            starting=True))
+    return rows
 
 
 def matches(row: FleetRow, query: str) -> bool:

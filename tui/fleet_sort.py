@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from widgets.fleet_table import FleetRow
-from widgets.state_style import Tone, tone_of
+from tui.fleet_rows import FleetRow
+from tui.state_style import Tone, tone_of
 
 # Worst first when sorting by state: what needs the operator comes to the top.
 _TONE_RANK = {Tone.FAILED: 0, Tone.RETRYING: 1, Tone.SERVICE: 2, Tone.CONNECTING: 3,

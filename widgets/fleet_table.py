@@ -17,48 +17,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.engine.states import TunnelState
-from widgets.state_style import state_label, tone_of
-
-
-@dataclass(frozen=True, slots=True)
-class FleetRow:
-    """What one appliance's row says."""
-
-    name: str
-    model: str
-    serial: str
-    mode: str
-    state: TunnelState
-    attempt: int
-    port: str
-    relay: str
-    since: str
-    expires: str
-    engineer: str
-    in_service: bool
-    since_at: float | None = None
-    expires_at: float | None = None
-    starting: bool = False
-
-    @property
-    def enabled(self) -> bool:
-        """Remote access is on (or being turned off)."""
-        return self.state not in (TunnelState.DISABLED, TunnelState.EXPIRED)
-
-    @property
-    def state_text(self) -> str:
-        """The state column ("starting…" before the engine reported)."""
-        if self.starting:
-            return "starting…"
-        return state_label(self.state, self.attempt)
-
-    @property
-    def service_text(self) -> str:
-        """The (SERVICE) badge column."""
-        if not self.in_service:
-            return ""
-        return f"(SERVICE) {self.engineer}" if self.engineer else "(SERVICE)"
+from tui.fleet_rows import FleetRow
+from tui.state_style import tone_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,34 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.engine.reasons import Reason
+from tui.engine.stages import Stage, stage_reached
 from tui.engine.states import TunnelState
 
-STAGES: tuple[tuple[str, TunnelState], ...] = (
-    ("DNS", TunnelState.RESOLVING),
-    ("TCP", TunnelState.CONNECTING),
-    ("SSH", TunnelState.HANDSHAKE),
-    ("AUTH", TunnelState.AUTHENTICATING),
-    ("FORWARD", TunnelState.FORWARDING),
-    ("READY", TunnelState.ESTABLISHED),
-)
-_REACHED = {state: index for index, (_, state) in enumerate(STAGES)}
-_REACHED[TunnelState.SERVICE] = len(STAGES) - 1
-_REACHED[TunnelState.READY] = len(STAGES) - 1
-
-
-def failed_stage(reason: str) -> int:
-    """Which stage a failure reason belongs to."""
-    if reason.startswith("dns-"):
-        return 0
-    if reason.startswith("tcp-") or reason == "reset":
-        return 1
-    if reason.startswith(("not-ssh", "ssh-", "host-key")):
-        return 2
-    if reason.startswith("auth"):
-        return 3
-    if reason.startswith("forward"):
-        return 4
-    return 5
+_UP = (TunnelState.ESTABLISHED, TunnelState.SERVICE, TunnelState.READY)
 
 
 class StageTrack(Static):
@@ -41,25 +18,32 @@ class StageTrack(Static):
     COMPONENT_CLASSES = {"stage-track--done", "stage-track--current", "stage-track--failed",
                          "stage-track--pending"}
 
-    def show(self, state: TunnelState, reason: str = "") -> None:
+    def show(self, state: TunnelState, reason: Reason | None = None) -> None:
         """Highlight where `state` (and `reason`, when failing) puts the tunnel."""
-        current, failed = -1, -1
-        if state in _REACHED:
-            current = _REACHED[state]
-        elif reason:
-            failed = failed_stage(reason)
         text = Text()
-        for index, (label, _) in enumerate(STAGES):
-            if index == failed:
-                role, shown = "failed", f" ✗ {label} "
-            elif index == current and state not in (TunnelState.ESTABLISHED,
-                                                    TunnelState.SERVICE, TunnelState.READY):
-                role, shown = "current", f" ▶ {label} "
-            elif index <= current or (failed >= 0 and index < failed):
-                role, shown = "done", f"✓ {label}"
-            else:
-                role, shown = "pending", f"· {label}"
+        for stage, role in stage_roles(state, reason):
+            shown = {"failed": f" ✗ {stage.label} ", "current": f" ▶ {stage.label} ",
+                     "done": f"✓ {stage.label}", "pending": f"· {stage.label}"}[role]
             text.append(shown, self.get_component_rich_style(f"stage-track--{role}"))
-            if index < len(STAGES) - 1:
+            if stage is not Stage.READY:
                 text.append(" › ", self.get_component_rich_style("stage-track--pending"))
         self.update(text)
+
+
+def stage_roles(state: TunnelState, reason: Reason | None) -> list[tuple[Stage, str]]:
+    """Each stage with how it is drawn: done, current, failed or pending."""
+    reached = stage_reached(state)
+    failed = reason.stage if reached is None and reason is not None else None
+    roles: list[tuple[Stage, str]] = []
+    for stage in Stage:
+        if stage is failed:
+            role = "failed"
+        elif stage is reached and state not in _UP:
+            role = "current"
+        elif (reached is not None and stage <= reached) or (failed is not None
+                                                             and stage < failed):
+            role = "done"
+        else:
+            role = "pending"
+        roles.append((stage, role))
+    return roles

@@ -10,8 +10,8 @@ from textual.widgets import Static
 from tui.engine.states import Mode, TunnelState
 from tui.engine.status import ApplianceStatus
 from tui.formatting import clock_time, elapsed
+from tui.state_style import state_label, tone_of
 from widgets.stage_track import StageTrack
-from widgets.state_style import state_label, tone_of
 
 
 class TunnelPanel(Vertical):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import asyncssh
 
-from tui import __version__
+from tui.engine.version import VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ def _status(context: ShellContext) -> Reply:
 
 def _version(context: ShellContext) -> Reply:
     model = f" {context.model}" if context.model else ""
-    return Reply(f"rac {__version__} built-in service endpoint on {context.name}{model}, "
+    return Reply(f"rac {VERSION} built-in service endpoint on {context.name}{model}, "
                  f"serial {context.serial}\n")
 
 

@@ -351,6 +351,18 @@ class Engine:
         """The seed in force, for the operator's screen only (never for a log)."""
         return self._runtime(name).record.seed
 
+    def gateway_candidates(self, name: str) -> tuple[str, ...]:
+        """The appliances `name` may reach support through in SSHACCESS mode, in inventory
+        order (what the enable dialogue offers)."""
+        return tuple(other for other in self._runtimes if self._can_be_gateway(other, name))
+
+    def _can_be_gateway(self, gateway: str, name: str) -> bool:
+        """A gateway is another appliance in TUNNEL mode, both as configured and as enabled."""
+        runtime = self._runtimes.get(gateway)
+        return (runtime is not None and gateway != name
+                and runtime.record.mode is Mode.TUNNEL
+                and self.inventory.get(gateway).mode is Mode.TUNNEL)
+
     # -- internals ----------------------------------------------------------------------
 
     def _runtime(self, name: str) -> _Runtime:
@@ -363,9 +375,8 @@ class Engine:
     def _check_gateway(self, name: str, gateway: str | None) -> None:
         if not gateway:
             raise UsageError(f"{name}: SSHACCESS needs a gateway appliance that has a tunnel.")
-        target = self.inventory.get(gateway)
-        if gateway == name or self._runtimes[gateway].record.mode is Mode.SSHACCESS \
-                or target.mode is Mode.SSHACCESS:
+        self.inventory.get(gateway)  # raises the error that lists the known names
+        if not self._can_be_gateway(gateway, name):
             raise UsageError(f"{gateway} cannot be the gateway of {name}: a gateway must be "
                              "another appliance in TUNNEL mode.")
 
@@ -590,7 +601,7 @@ class Engine:
         if not record.enabled:
             state = TunnelState.EXPIRED if record.ended == "expired" else TunnelState.DISABLED
             why = failure(Reason.EXPIRED) if state is TunnelState.EXPIRED else None
-            return StateChanged(name, state, now, reason=why.reason if why else "",
+            return StateChanged(name, state, now, reason=why.reason if why else None,
                                 detail=why.sentence if why else "", port=port, relay_host=host)
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
@@ -607,7 +618,7 @@ class Engine:
         if state is TunnelState.ESTABLISHED and busy:
             state = TunnelState.SERVICE
         why = link.failure
-        return StateChanged(name, state, now, reason=why.reason if why else "",
+        return StateChanged(name, state, now, reason=why.reason if why else None,
                             detail=why.sentence if why else "", port=link.port,
                             relay_host=host, address=link.address, attempt=link.attempt,
                             retry_at=link.retry_at, fingerprint=link.fingerprint)

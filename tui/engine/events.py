@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from tui.engine.reasons import Reason
 from tui.engine.states import TunnelState
 
 
@@ -27,7 +28,7 @@ class StateChanged:
     appliance: str
     state: TunnelState
     ts: float
-    reason: str = ""
+    reason: Reason | None = None
     detail: str = ""
     port: int | None = None
     relay_host: str = ""
@@ -92,5 +93,10 @@ EventSink = Callable[[Event], None]
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
-    """A JSON-ready dict with the event kind first (the `rac agent --json` line format)."""
-    return {"event": event.kind, **asdict(event)}
+    """A JSON-ready dict with the event kind first (the `rac agent --json` line format).
+
+    A state without a reason says `"reason": ""`, as the line format always has."""
+    fields = asdict(event)
+    if "reason" in fields:
+        fields["reason"] = fields["reason"] or ""
+    return {"event": event.kind, **fields}

@@ -1,4 +1,5 @@
-"""Machine-readable failure reasons and the sentence an operator can act on (DESIGN §3)."""
+"""Machine-readable failure reasons, the stage each stops at, and the sentence an operator can
+act on."""
 
 from __future__ import annotations
 
@@ -6,37 +7,59 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tui.engine.port_preference import next_port_to_try
+from tui.engine.stages import Stage
 
 
 class Reason(StrEnum):
-    """Why a tunnel attempt failed or stopped."""
+    """Why a tunnel attempt failed or stopped, and the stage it failed at.
 
-    DNS_NXDOMAIN = "dns-nxdomain"
-    DNS_NO_RESOLVER = "dns-no-resolver"
-    DNS_TIMEOUT = "dns-timeout"
-    DNS_SERVFAIL = "dns-servfail"
-    DNS_NO_ANSWER = "dns-no-answer"
-    TCP_REFUSED = "tcp-refused"
-    TCP_TIMEOUT = "tcp-timeout"
-    TCP_UNREACHABLE = "tcp-unreachable"
-    RESET = "reset"
-    NOT_SSH_SMTP = "not-ssh:smtp"
-    NOT_SSH_HTTP = "not-ssh:http"
-    NOT_SSH_TLS = "not-ssh:tls"
-    NOT_SSH_CLOSED = "not-ssh:closed"
-    NOT_SSH_OTHER = "not-ssh:other"
-    SSH_TIMEOUT = "ssh-timeout"
-    SSH_FAILED = "ssh-failed"
-    HOST_KEY_UNKNOWN = "host-key-unknown"
-    HOST_KEY_MISMATCH = "host-key-mismatch"
-    AUTH_REJECTED = "auth-rejected"
-    FORWARD_REJECTED = "forward-rejected"
-    KEEPALIVE_TIMEOUT = "keepalive-timeout"
-    CONNECTION_LOST = "connection-lost"
-    EXPIRED = "expired"
-    GATEWAY_DOWN = "gateway-down"
-    PROXY_REFUSED = "proxy-refused"
-    PROXY_AUTH = "proxy-auth"
+    A member is declared with its stage (`NAME = "code", Stage.X`): a reason cannot exist
+    without one, so the stage track never has to guess from the code's spelling.
+    """
+
+    _stage: Stage
+
+    def __new__(cls, code: str, stage: Stage) -> Reason:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member._stage = stage
+        return member
+
+    DNS_NXDOMAIN = "dns-nxdomain", Stage.DNS
+    DNS_NO_RESOLVER = "dns-no-resolver", Stage.DNS
+    DNS_TIMEOUT = "dns-timeout", Stage.DNS
+    DNS_SERVFAIL = "dns-servfail", Stage.DNS
+    DNS_NO_ANSWER = "dns-no-answer", Stage.DNS
+    TCP_REFUSED = "tcp-refused", Stage.TCP
+    TCP_TIMEOUT = "tcp-timeout", Stage.TCP
+    TCP_UNREACHABLE = "tcp-unreachable", Stage.TCP
+    RESET = "reset", Stage.TCP
+    NOT_SSH_SMTP = "not-ssh:smtp", Stage.SSH
+    NOT_SSH_HTTP = "not-ssh:http", Stage.SSH
+    NOT_SSH_TLS = "not-ssh:tls", Stage.SSH
+    NOT_SSH_CLOSED = "not-ssh:closed", Stage.SSH
+    NOT_SSH_OTHER = "not-ssh:other", Stage.SSH
+    SSH_TIMEOUT = "ssh-timeout", Stage.SSH
+    SSH_FAILED = "ssh-failed", Stage.SSH
+    HOST_KEY_UNKNOWN = "host-key-unknown", Stage.SSH
+    HOST_KEY_MISMATCH = "host-key-mismatch", Stage.SSH
+    AUTH_REJECTED = "auth-rejected", Stage.AUTH
+    FORWARD_REJECTED = "forward-rejected", Stage.FORWARD
+    KEEPALIVE_TIMEOUT = "keepalive-timeout", Stage.READY
+    CONNECTION_LOST = "connection-lost", Stage.READY
+    EXPIRED = "expired", Stage.READY
+    GATEWAY_DOWN = "gateway-down", Stage.READY
+    PROXY_REFUSED = "proxy-refused", Stage.TCP
+    PROXY_AUTH = "proxy-auth", Stage.TCP
+
+    @property
+    def stage(self) -> Stage:
+        """The connection stage this reason stopped the tunnel at."""
+        return self._stage
+
+    def sentence(self, *, host: str = "", port: int | None = None, gateway: str = "") -> str:
+        """The operator sentence for this reason (see `operator_sentence`)."""
+        return operator_sentence(self, host=host, port=port, gateway=gateway)
 
     @property
     def blocked_port(self) -> bool:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from tui.engine.durations import format_duration
+from tui.engine.reasons import Reason
 from tui.engine.states import Mode, TunnelState
 
 
@@ -37,7 +38,7 @@ class ApplianceStatus:
     selected_port: int
     since: float
     up_since: float | None = None
-    reason: str = ""
+    reason: Reason | None = None
     detail: str = ""
     address: str = ""
     gateway: str = ""
@@ -53,7 +54,8 @@ class ApplianceStatus:
         return {
             "name": self.name, "serial": self.serial, "series": self.series,
             "model": self.model, "mode": self.mode.value, "enabled": self.enabled,
-            "state": self.state.value, "reason": self.reason, "detail": self.detail,
+            "state": self.state.value, "reason": self.reason.value if self.reason else "",
+            "detail": self.detail,
             "relay_host": self.relay_host, "port": self.port or None, "address": self.address,
             "gateway": self.gateway, "enabled_at": self.enabled_at,
             "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,

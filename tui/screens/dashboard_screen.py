@@ -8,8 +8,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Header
 
 from tui.actions import Scope, bindings_for
-from tui.appliance_actions import ApplianceActions
 from tui.fleet_model import lines_after
+from tui.screens.appliance_actions import ApplianceActions
+from tui.state_style import state_label
 from widgets.access_panel import AccessPanel
 from widgets.log_pane import LogPane
 from widgets.port_panel import PortPanel
@@ -17,7 +18,6 @@ from widgets.rac_footer import RacFooter
 from widgets.seed_panel import SeedPanel
 from widgets.service_banner import ServiceBanner
 from widgets.session_list import SessionList
-from widgets.state_style import state_label
 from widgets.tunnel_panel import TunnelPanel
 
 TICK = 1.0

@@ -4,15 +4,12 @@ engine calls one after another in one app-owned worker (a screen change never cu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tui.engine.errors import RacError
 from tui.engine.states import Mode
+from tui.screens.console_host import ConsoleHost
+from tui.screens.rac_screen import RacScreen
 from tui.support_inside import support_inside
 from widgets.confirm_dialog import ConfirmDialog
-
-if TYPE_CHECKING:
-    from tui.app import RacApp
 
 BULK_DISABLE_QUESTION = "Are you sure to disable service access on {count}?"
 
@@ -22,11 +19,12 @@ def appliances(count: int) -> str:
     return f"{count} appliance{'' if count == 1 else 's'}"
 
 
-def bulk_enable(rac: RacApp, names: list[str]) -> None:
+def bulk_enable(screen: RacScreen, names: list[str]) -> None:
     """Ask once, then enable every marked appliance that is off (generated seeds)."""
+    rac = screen.rac
     todo = [n for n in names if not rac.model.views[n].status.enabled]
     if not todo:
-        rac.notify(f"Remote access is already enabled on the {appliances(len(names))} "
+        screen.app.notify(f"Remote access is already enabled on the {appliances(len(names))} "
                    "marked.")
         return
     skipped = len(names) - len(todo)
@@ -37,13 +35,13 @@ def bulk_enable(rac: RacApp, names: list[str]) -> None:
 
     def answered(yes: bool | None) -> None:
         if yes:
-            rac.call_engine(_enable_all(rac, todo))
+            rac.call_engine(_enable_all(screen, rac, todo))
 
-    rac.push_screen(ConfirmDialog(f"Enable remote access on {appliances(len(todo))}?",
+    screen.app.push_screen(ConfirmDialog(f"Enable remote access on {appliances(len(todo))}?",
                                   detail, yes=f"Enable {len(todo)}"), answered)
 
 
-async def _enable_all(rac: RacApp, names: list[str]) -> None:
+async def _enable_all(screen: RacScreen, rac: ConsoleHost, names: list[str]) -> None:
     # Gateways first, so their riders find a tunnel coming up.
     ordered = sorted(names, key=lambda n: rac.model.views[n].status.mode is Mode.SSHACCESS)
     failed: list[str] = []
@@ -53,16 +51,17 @@ async def _enable_all(rac: RacApp, names: list[str]) -> None:
         except RacError as error:
             failed.append(f"{name}: {error.sentence}")
     done = len(names) - len(failed)
-    rac.notify(f"Remote access enabled on {appliances(done)}.")
+    screen.app.notify(f"Remote access enabled on {appliances(done)}.")
     for line in failed:
-        rac.notify(line, severity="error", timeout=10)
+        screen.app.notify(line, severity="error", timeout=10)
 
 
-def bulk_disable(rac: RacApp, names: list[str]) -> None:
+def bulk_disable(screen: RacScreen, names: list[str]) -> None:
     """Ask once (the reference's question, with the count), then disable every marked one."""
+    rac = screen.rac
     todo = [n for n in names if rac.model.views[n].status.enabled]
     if not todo:
-        rac.notify(f"Remote access is already disabled on the {appliances(len(names))} "
+        screen.app.notify(f"Remote access is already disabled on the {appliances(len(names))} "
                    "marked.")
         return
     inside = [who for name in todo for who in support_inside(rac.model, name)]
@@ -75,15 +74,15 @@ def bulk_disable(rac: RacApp, names: list[str]) -> None:
 
     def answered(yes: bool | None) -> None:
         if yes:
-            rac.call_engine(_disable_all(rac, todo))
+            rac.call_engine(_disable_all(screen, rac, todo))
 
-    rac.push_screen(ConfirmDialog(BULK_DISABLE_QUESTION.format(count=appliances(len(todo))),
+    screen.app.push_screen(ConfirmDialog(BULK_DISABLE_QUESTION.format(count=appliances(len(todo))),
                                   detail, yes=f"Disable {len(todo)}"), answered)
 
 
-async def _disable_all(rac: RacApp, names: list[str]) -> None:
+async def _disable_all(screen: RacScreen, rac: ConsoleHost, names: list[str]) -> None:
     # Riders first, then their gateways (as `disable_all` does).
     ordered = sorted(names, key=lambda n: rac.model.views[n].status.mode is Mode.TUNNEL)
     for name in ordered:
         await rac.engine.disable(name)
-    rac.notify(f"Success — Remote Access has been disabled on {appliances(len(names))}")
+    screen.app.notify(f"Success — Remote Access has been disabled on {appliances(len(names))}")

@@ -8,13 +8,13 @@ from textual.binding import Binding
 from textual.widgets import Header, Input
 
 from tui.actions import Scope, bindings_for
-from tui.appliance_actions import ApplianceActions
 from tui.fleet_filters import QuickFilter, passes
 from tui.fleet_model import lines_after
-from tui.fleet_rows import fleet_row, matches
+from tui.fleet_rows import FleetRow, fleet_row, matches, preview_rows
 from tui.fleet_sort import FleetSort
+from tui.screens.appliance_actions import ApplianceActions
 from tui.screens.fleet_bulk import bulk_disable, bulk_enable
-from widgets.fleet_table import FleetRow, FleetTable
+from widgets.fleet_table import FleetTable
 from widgets.log_pane import LogPane
 from widgets.rac_footer import RacFooter
 
@@ -54,7 +54,9 @@ class FleetScreen(ApplianceActions):
 
     def _preview(self) -> None:
         """The first frame: the fleet as listed, every row "starting…"."""
-        rows = self.rac.environment.preview()
+        listing = self.rac.environment.preview()
+        rows = preview_rows(listing.appliances, default_port=listing.default_port,
+                            domain=listing.domain, hosts=listing.hosts)
         self.query_one(FleetTable).set_rows(rows)
         self.title = f"rac — {len(rows)} appliances · starting…"
         self.sub_title = f"{self.rac.environment.title} · starting…"
@@ -240,7 +242,7 @@ class FleetScreen(ApplianceActions):
         """Enable the selected appliance, or every marked one (one confirmation)."""
         marked = self._marked()
         if marked:
-            bulk_enable(self.rac, marked)
+            bulk_enable(self, marked)
         else:
             super().action_enable()
 
@@ -248,6 +250,6 @@ class FleetScreen(ApplianceActions):
         """Disable the selected appliance, or every marked one (one confirmation)."""
         marked = self._marked()
         if marked:
-            bulk_disable(self.rac, marked)
+            bulk_disable(self, marked)
         else:
             super().action_disable()

@@ -1,15 +1,13 @@
-"""A screen that knows it runs inside the rac console (typed access to the app's engine)."""
+"""The base of the console's screens: typed access to the console that hosts them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, cast
 
 from textual.screen import Screen
 
 from tui.actions import Scope
-
-if TYPE_CHECKING:
-    from tui.app import RacApp
+from tui.screens.console_host import ConsoleHost
 
 
 class RacScreen(Screen[None]):
@@ -19,9 +17,11 @@ class RacScreen(Screen[None]):
     """Which registry actions the command palette offers here (besides the app's)."""
 
     @property
-    def rac(self) -> RacApp:
-        """The console app (typed)."""
-        from tui.app import RacApp  # the app imports the screens: resolve at call time
+    def rac(self) -> ConsoleHost:
+        """The console this screen runs in (the app; typed by what screens use of it)."""
+        return cast(ConsoleHost, self.app)
 
-        assert isinstance(self.app, RacApp)
-        return self.app
+    def apply_changes(self, names: set[str]) -> None:
+        """Repaint what changed for the appliances in `names` (the app calls this on the screen
+        on top after a burst of engine events). A screen with nothing live keeps this no-op."""
+

@@ -1,4 +1,5 @@
-"""Which colour family a tunnel state belongs to; the colours themselves live in the TCSS."""
+"""How a tunnel state reads (its label) and which colour family it belongs to; the colours
+themselves live in the TCSS."""
 
 from __future__ import annotations
 

@@ -84,9 +84,7 @@ class ApplianceActions(RacScreen):
         status = rac.model.views[name].status
         inventory = rac.engine.inventory
         config = inventory.get(name)
-        gateways = tuple(v.status.name for v in rac.model.views.values()
-                         if v.status.mode is Mode.TUNNEL and v.status.name != name
-                         and rac.engine.inventory.get(v.status.name).mode is Mode.TUNNEL)
+        gateways = rac.engine.gateway_candidates(name)
         choices = EnableChoices(
             name=name, serial=status.serial, mode=status.mode, ports=inventory.relay.ports,
             default_port=inventory.relay.default_port, selected_port=status.selected_port,
@@ -236,7 +234,7 @@ class ApplianceActions(RacScreen):
 
         async def capture() -> None:
             report = await rac.engine.capture(name)
-            rac.notify(report.sentence, timeout=12)
+            self.app.notify(report.sentence, timeout=12)
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -1,0 +1,1 @@
+"""Fast tests of pure functions: no lab, no sockets, no subprocess servers."""
