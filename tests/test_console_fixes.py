@@ -155,3 +155,41 @@ async def test_sshaccess_is_never_recorded_or_printed_as_port_25(
                  "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["appliances"]}
     assert rows[LAB_LAN]["port"] is None and rows[LAB_C]["port"] == 25
+
+
+async def _rac(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    import os
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui", *args, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_probe_with_inventory_and_ports_uses_the_port_map(lab: RunningLab) -> None:
+    code, out, _ = await _rac("probe", LAB_C, "--inventory", str(lab.info.inventory),
+                              "--ports", "25,443", "--json", "--timeout", "2")
+    assert code == 0
+    ports = json.loads(out)["ports"]
+    assert [(p["port"], p["class"]) for p in ports] == [(25, "ssh"), (443, "ssh")]
+    assert ports[0]["dialled_port"] == lab.info.relay_ports["25"]
+
+
+async def test_handshake_fingerprint_is_whole_when_piped(lab: RunningLab) -> None:
+    code, out, _ = await _rac("probe", LAB_C, "--inventory", str(lab.info.inventory),
+                              "--handshake", "--timeout", "2", env={"COLUMNS": "80"})
+    assert code == 0
+    keys = [line for line in out.splitlines() if line.startswith("key on port")]
+    assert len(keys) == 6
+    assert all(line.endswith(lab.info.relay_fingerprint) for line in keys)
+
+
+async def test_agent_without_enable_writes_nothing(lab: RunningLab, tmp_path: Path) -> None:
+    state = tmp_path / "agent-state"
+    code, _, err = await _rac("agent", "--inventory", str(lab.info.inventory),
+                              "--state-dir", str(state))
+    assert code == 2 and "Nothing is enabled" in err
+    assert not (state / "live.json").exists() and not (state / "audit.jsonl").exists()
