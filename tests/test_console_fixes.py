@@ -93,6 +93,14 @@ async def test_probe_enter_asks_before_moving_a_tunnel_with_support_inside(
                               after=mark)
         await asyncio.wait_for(appliance.wait_closed(), 5.0)
         relay.close()
+        # no stale "ESTABLISHED port 443" after the move began
+        moved = [e for e in events.events[mark:] if isinstance(e, StateChanged)
+                 and e.appliance == LAB_C and e.state.is_up]
+        assert moved and all(e.port == 25 for e in moved)
+        await settle(pilot)
+        texts = [line.text for line in app.model.views[LAB_C].log]
+        after = texts[max(i for i, t in enumerate(texts) if "relay port set to 25" in t):]
+        assert not any("port 443" in t for t in after)
 
 
 async def test_dashboard_hint_and_probe_recommend_the_same_port_for_an_smtp_fault(

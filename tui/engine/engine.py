@@ -262,6 +262,10 @@ class Engine:
         self.audit.write("port", appliance=name, port=port)
         self._log(name, Level.INFO, f"relay port set to {port}")
         if runtime.agent is not None and runtime.agent.running:
+            # Say the tunnel is moving before its sessions end: otherwise their end shows the
+            # old port as ESTABLISHED once more, after "relay port set to" the new one.
+            runtime.link = LinkUpdate(TunnelState.RESOLVING, port)
+            self._publish(runtime)
             await self._end_sessions_riding(runtime, "the tunnel moves to another relay port")
             await runtime.agent.restart(port)
         elif runtime.agent is not None:
