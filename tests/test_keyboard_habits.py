@@ -115,3 +115,19 @@ async def test_the_chosen_port_reads_without_colour(tmp_path: Path) -> None:
         marks = {b.name: b._button.plain for b in buttons}
         assert marks["25"] == "▐●▌"
         assert all(mark == "▐ ▌" for name, mark in marks.items() if name != "25")
+
+
+async def test_contrast_theme_paints_in_the_terminal_s_16_colours(tmp_path: Path) -> None:
+    from rich.color import ColorType
+
+    app = lab_app(tmp_path / "lab", theme="rac-contrast")
+    async with app.run_test(size=(100, 30)) as pilot:
+        events = recorder_for(app)
+        await app.engine.enable(LAB_C)
+        await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        await pilot.pause()
+        assert app.native_ansi_color
+        kinds = {color.type for strip in app.screen._compositor.render_strips()
+                 for segment in strip if segment.style is not None
+                 for color in (segment.style.color, segment.style.bgcolor) if color is not None}
+        assert kinds <= {ColorType.STANDARD, ColorType.DEFAULT}

@@ -166,6 +166,7 @@ class RacApp(App[None]):
             yield pilot
 
     async def on_unmount(self) -> None:
+        self.started.set()  # nobody waits for an engine that will not come
         self._collector.stop()
         await self.environment.close()
 
