@@ -131,3 +131,38 @@ async def test_contrast_theme_paints_in_the_terminal_s_16_colours(tmp_path: Path
                  for segment in strip if segment.style is not None
                  for color in (segment.style.color, segment.style.bgcolor) if color is not None}
         assert kinds <= {ColorType.STANDARD, ColorType.DEFAULT}
+
+
+async def test_keymap_clashes_and_unknown_ids_are_said_and_the_loser_keeps_its_key(
+        tmp_path: Path) -> None:
+    from tui.app import RacApp
+    from tui.environment import LabEnvironment
+    from tui.settings import Settings
+    from widgets.enable_dialog import EnableDialog
+
+    settings = Settings(tmp_path / "settings.json",
+                        keymap={"rac.enable": "E", "rac.port": "E", "rac.enabel": "x"})
+    app = RacApp(LabEnvironment(tmp_path / "lab"), settings=settings, blink=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        messages = [n.message for n in app._notifications]
+        assert any("rac.port and rac.enable are both on 'E'; rac.port keeps its default "
+                   "key 'p'" in m for m in messages)
+        assert any("no binding has the id 'rac.enabel'" in m for m in messages)
+        await pilot.press("E")
+        assert isinstance(app.screen, EnableDialog)
+        await pilot.press("escape", "p")
+        from widgets.port_dialog import PortDialog
+        assert isinstance(app.screen, PortDialog)
+
+
+async def test_start_up_hint_names_the_remapped_keys(tmp_path: Path) -> None:
+    from tui.app import RacApp
+    from tui.environment import LabEnvironment
+    from tui.settings import Settings
+
+    settings = Settings(tmp_path / "settings.json", keymap={"rac.enable": "E",
+                                                             "rac.help": "f1"})
+    app = RacApp(LabEnvironment(tmp_path / "lab"), settings=settings, blink=False)
+    async with app.run_test(size=(140, 40)):
+        hint = next(line.text for line in app.model.fleet_log if "to enable" in line.text)
+        assert "press E to enable" in hint and "f1 for every key" in hint

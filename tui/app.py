@@ -115,8 +115,6 @@ class RacApp(App[None]):
     # -- start and stop -------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
         asyncio.get_running_loop().set_exception_handler(self._loop_error)
         # The first frame shows the fleet as listed; the lab and the engine (and their
         # imports: asyncssh, dnspython, pydantic) start once it is painted.
@@ -124,7 +122,32 @@ class RacApp(App[None]):
         self.call_after_refresh(self._start_after_first_frame)
 
     def _start_after_first_frame(self) -> None:
+        self._apply_keymap()
         self.run_worker(self._start_engine(), group="start", exit_on_error=False)
+
+    def _apply_keymap(self) -> None:
+        """The operator's remaps, checked: unknown ids and clashes are said, not swallowed."""
+        if not self.settings.keymap:
+            return
+        from tui.keymap_check import check_keymap
+        from tui.screens.binding_ids import console_binding_ids
+
+        checked = check_keymap(self.settings.keymap, console_binding_ids())
+        self.set_keymap(checked.keymap)
+        where = self.settings.path or "settings.json"
+        for warning in checked.warnings:
+            self.notify(f"{where}: {warning}", severity="warning", timeout=15)
+
+    def key_name(self, binding_id: str) -> str:
+        """The key an action is on now (remaps applied), as the help screen writes it."""
+        from tui.actions import ACTIONS
+
+        for spec in ACTIONS:
+            if spec.id == binding_id:
+                key = self._keymap.get(binding_id, spec.key)
+                return {"question_mark": "?", "slash": "/", "escape": "esc",
+                        "asterisk": "*"}.get(key, key)
+        return binding_id
 
     async def _start_engine(self) -> None:
         try:
@@ -139,7 +162,7 @@ class RacApp(App[None]):
 
         self._engine = engine
         self._model = FleetModel(engine)
-        for line in self.environment.welcome():
+        for line in self.environment.welcome(self.key_name):
             self._model.add_line("", Level.INFO, line, self.clock())
         engine.subscribe(self._engine_event)
         self._collector.start()

@@ -66,6 +66,10 @@ def read_listing(path: Path) -> FleetListing:
         return FleetListing([])
 
 
+def _default_key(binding_id: str) -> str:
+    return {"rac.enable": "e", "rac.open": "enter", "rac.help": "?"}.get(binding_id, binding_id)
+
+
 class ConsoleEnvironment(ABC):
     """Starts the engine the console shows, and stops what it started."""
 
@@ -89,10 +93,10 @@ class ConsoleEnvironment(ABC):
         if self.engine is not None:
             await self.engine.shutdown()
 
-    def welcome(self) -> list[str]:
-        """Lines for the log pane at start."""
-        return ["Select an appliance and press e to enable remote access, enter for its "
-                "dashboard, ? for every key."]
+    def welcome(self, key: Callable[[str], str] = _default_key) -> list[str]:
+        """Lines for the log pane at start; `key` names the key of a binding id (remaps)."""
+        return [f"Select an appliance and press {key('rac.enable')} to enable remote access, "
+                f"{key('rac.open')} for its dashboard, {key('rac.help')} for every key."]
 
 
 class InventoryEnvironment(ConsoleEnvironment):
@@ -163,13 +167,13 @@ class LabEnvironment(ConsoleEnvironment):
         if self._lab is not None:
             await self._lab.close()
 
-    def welcome(self) -> list[str]:
+    def welcome(self, key: Callable[[str], str] = _default_key) -> list[str]:
         from tui.engine.lab.lab import lab_dir_option
 
         state_dir = "" if self.info is None else lab_dir_option(self.info)
         return [
             "Built-in lab: relay, DNS and support CA on loopback; nothing leaves this machine.",
-            *super().welcome(),
+            *super().welcome(key),
             "Then log in as support from a second terminal: "
             f"rac support connect SERIAL --seed SEED --lab{state_dir}",
         ]
