@@ -201,3 +201,14 @@ async def test_agent_without_enable_writes_nothing(lab: RunningLab, tmp_path: Pa
                               "--state-dir", str(state))
     assert code == 2 and "Nothing is enabled" in err
     assert not (state / "live.json").exists() and not (state / "audit.jsonl").exists()
+
+
+async def test_status_without_state_dir_says_where_it_looked(lab: RunningLab,
+                                                             tmp_path: Path) -> None:
+    home = {"XDG_STATE_HOME": str(tmp_path / "xdg-state")}
+    code, out, err = await _rac("status", "--inventory", str(lab.info.inventory), env=home)
+    assert code == 0 and LAB_C in out
+    assert "nothing about these appliances in" in err and "--state-dir" in err
+    code, _, err = await _rac("status", "--inventory", str(lab.info.inventory),
+                              "--state-dir", str(lab.info.state_dir), env=home)
+    assert code == 0 and "nothing about these appliances" not in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
 from tui.engine.durations import format_duration
 from tui.engine.inventory import ApplianceConfig, Inventory, load_inventory
-from tui.engine.locations import default_state_dir
+from tui.engine.locations import default_lab_dir, default_state_dir
 from tui.engine.secure_files import check_private
 from tui.engine.states import Mode
 
@@ -26,7 +27,8 @@ def run_status_command(args: argparse.Namespace) -> int:
     check_private(state_dir, "the state directory")
     rows = collect_status(inventory, state_dir)
     if args.json:
-        print(json.dumps({"appliances": rows}, indent=2))
+        print(json.dumps({"appliances": [{k: v for k, v in r.items() if k != "known"}
+                                         for r in rows]}, indent=2))
         return 0
     now = time.time()
     for row in rows:
@@ -39,6 +41,10 @@ def run_status_command(args: argparse.Namespace) -> int:
               f"{row['state']:<16} {where}{left}{service}")
         if row.get("detail"):
             print(f"{'':<14} {row['detail']}")
+    if args.status_state_dir is None and not any(r["known"] for r in rows):
+        print(f"rac: nothing about these appliances in {state_dir} (the default state "
+              "directory): if they run elsewhere, give its --state-dir (the console's lab "
+              f"keeps its state in {default_lab_dir() / 'state'}).", file=sys.stderr)
     return 0
 
 
@@ -49,7 +55,7 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
     rows = []
     for appliance in inventory.appliance:
         if appliance.name in live:
-            rows.append(live[appliance.name])
+            rows.append({**live[appliance.name], "known": True})
             continue
         record = store.load(appliance.name)
         enabled = bool(record and record.enabled)
@@ -69,7 +75,7 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
             "port": _own_port(inventory, appliance, record),
             "gateway": (record.gateway if record else None) or appliance.gateway or "",
             "expires_at": record.expires_at if enabled and record else None,
-            "sessions": [],
+            "sessions": [], "known": record is not None,
         })
     return rows
 
