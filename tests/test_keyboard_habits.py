@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import LAB_C, LAB_C_SERIAL
 from tests.console_support import lab_app, recorder_for
 from tui.clipboard_support import osc52_refusal
+from tui.engine.events import Level
 from tui.engine.states import TunnelState
 from tui.screens.fleet_screen import FleetScreen
 from widgets.confirm_dialog import ConfirmDialog
@@ -166,3 +167,23 @@ async def test_start_up_hint_names_the_remapped_keys(tmp_path: Path) -> None:
     async with app.run_test(size=(140, 40)):
         hint = next(line.text for line in app.model.fleet_log if "to enable" in line.text)
         assert "press E to enable" in hint and "f1 for every key" in hint
+
+
+async def test_the_log_pane_rewraps_when_the_terminal_narrows(tmp_path: Path) -> None:
+    from textual.widgets import RichLog
+
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=(160, 40)) as pilot:
+        app.model.add_line("", Level.INFO,
+                           "a long line that ends with THE-END-MARKER " * 3, app.clock())
+        app.model.changed.add("")
+        await pilot.pause()
+        app.flush_model()
+        await pilot.pause()
+        await pilot.resize_terminal(60, 30)
+        await pilot.pause()
+        await pilot.pause()
+        log = app.screen.query_one("#fleet-log").query_one(RichLog)
+        text = "".join("".join(s.text for s in strip).rstrip() + " " for strip in log.lines)
+        assert text.count("THE-END-MARKER") == 3
+        assert all(strip.cell_length <= log.size.width for strip in log.lines)
