@@ -38,14 +38,12 @@ class FleetScreen(ApplianceActions):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="filter: name, serial, state, mode…", id="filter")
+        # The filter box is mounted on the first `/`: the first frame needs only the fleet.
         yield FleetTable(id="fleet")
         yield LogPane(show_appliance=True, id="fleet-log")
         yield RacFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
-        self.query_one("#filter", Input).cursor_blink = self.rac.blink
         self.query_one(FleetTable).focus()
         if self.rac.is_started:
             self.engine_started()
@@ -160,17 +158,25 @@ class FleetScreen(ApplianceActions):
         if name is not None:
             self.rac.open_dashboard(name)
 
-    def action_filter(self) -> None:
-        """Show the filter box."""
-        box = self.query_one("#filter", Input)
+    async def action_filter(self) -> None:
+        """Show the filter box (made on first use)."""
+        box = self._filter_box()
+        if box is None:
+            box = Input(placeholder="filter: name, serial, state, mode…", id="filter")
+            box.cursor_blink = self.rac.blink
+            await self.mount(box, before=self.query_one(FleetTable))
         box.display = True
         box.focus()
 
+    def _filter_box(self) -> Input | None:
+        boxes = self.query("#filter")
+        return boxes.first(Input) if boxes else None
+
     def action_clear_filter(self) -> None:
         """Drop the filter and go back to the table."""
-        box = self.query_one("#filter", Input)
+        box = self._filter_box()
         table = self.query_one(FleetTable)
-        if box.display or self._query:
+        if box is not None and (box.display or self._query):
             box.value = ""
             box.display = False
             self._query = ""
@@ -191,7 +197,7 @@ class FleetScreen(ApplianceActions):
     def _filter_done(self, event: Input.Submitted) -> None:
         self.query_one(FleetTable).focus()
         if not self._query:
-            self.query_one("#filter", Input).display = False
+            event.input.display = False
 
     # -- a fleet of 1,000: sort, quick filters, marks, bulk verbs, audit ----------------
 
