@@ -16,6 +16,7 @@ from tui.engine.inventory import ApplianceConfig, Inventory, load_inventory
 from tui.engine.locations import default_lab_dir, default_state_dir
 from tui.engine.secure_files import check_private
 from tui.engine.states import Mode
+from tui.engine.storage_health import check_state_dir
 
 NOT_RUNNING = "STOPPED"
 
@@ -26,10 +27,13 @@ def run_status_command(args: argparse.Namespace) -> int:
     state_dir = args.status_state_dir or default_state_dir()
     check_private(state_dir, "the state directory")
     rows = collect_status(inventory, state_dir)
+    storage = next((row["storage"] for row in rows if row.get("storage")), "")
     if args.json:
         print(json.dumps({"appliances": [{k: v for k, v in r.items() if k != "known"}
-                                         for r in rows]}, indent=2))
+                                         for r in rows], "storage": storage}, indent=2))
         return 0
+    if storage:
+        print(f"storage: {storage}")
     now = time.time()
     for row in rows:
         expires = row.get("expires_at")
@@ -52,10 +56,14 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
     """Saved records merged with the live view of a running engine, if one is running."""
     live = _live_view(state_dir)
     store = ApplianceStore(state_dir, writable=False)  # read only: an agent may be writing
+    # Seen from here too: a full disk also stops the engine from updating `live.json`.
+    problem = check_state_dir(state_dir)
     rows = []
     for appliance in inventory.appliance:
         if appliance.name in live:
-            rows.append({**live[appliance.name], "known": True})
+            row = {**live[appliance.name], "known": True}
+            row["storage"] = row.get("storage") or problem
+            rows.append(row)
             continue
         record = store.load(appliance.name)
         enabled = bool(record and record.enabled)
@@ -75,7 +83,7 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
             "port": _own_port(inventory, appliance, record),
             "gateway": (record.gateway if record else None) or appliance.gateway or "",
             "expires_at": record.expires_at if enabled and record else None,
-            "sessions": [], "known": record is not None,
+            "sessions": [], "storage": problem, "known": record is not None,
         })
     return rows
 
