@@ -115,7 +115,7 @@ async def _agent_idle_cpu(inventory_path: Path, names: list[str], state_dir: Pat
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.wait(), 60)
+                await asyncio.wait_for(process.wait(), 120)  # it disables 1,000 first
             if process.returncode is None:
                 process.kill()
                 await process.wait()
@@ -138,8 +138,6 @@ async def _measure(folder: Path, quick: bool) -> tuple[list[float], float, float
     async with lab_process(folder / "lab") as info:
         inventory_path = fleet_inventory(info, COUNT, folder)
         inventory = load_inventory(inventory_path)
-        agent_cpu = await _agent_idle_cpu(inventory_path, [a.name for a in inventory.appliance],
-                                          folder / "state", idle_window)
         app = RacApp(InventoryEnvironment(inventory, folder / "state"), settings=Settings(None),
                      blink=False)
         clock = _RepaintClock()
@@ -189,6 +187,10 @@ async def _measure(folder: Path, quick: bool) -> tuple[list[float], float, float
                 latencies = clock.latencies
         finally:
             clock.remove()
+        # The reference after the console has closed (its tunnels stay enabled; the agent
+        # takes them over with the same keys and state).
+        agent_cpu = await _agent_idle_cpu(inventory_path, [a.name for a in inventory.appliance],
+                                          folder / "state", idle_window)
     return latencies, idle_cpu, rate, agent_cpu
 
 
