@@ -212,3 +212,21 @@ async def test_status_without_state_dir_says_where_it_looked(lab: RunningLab,
     code, _, err = await _rac("status", "--inventory", str(lab.info.inventory),
                               "--state-dir", str(lab.info.state_dir), env=home)
     assert code == 0 and "nothing about these appliances" not in err
+
+
+async def test_the_port_dialogue_names_who_is_inside(tmp_path: Path) -> None:
+    from widgets.port_dialog import PortDialog
+
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=SIZE) as pilot:
+        events = recorder_for(app)
+        relay, appliance = await _support_inside_on_443(pilot, events, tmp_path)
+        await pilot.press("p")
+        dialog = app.screen
+        assert isinstance(dialog, PortDialog)
+        warning = str(dialog.query_one(".dialog-warning").render())
+        assert "Support is inside (alice on mail-gw-1): the session ends at once." in warning
+        await pilot.press("escape")
+        assert not appliance.is_closed()
+        appliance.close()
+        relay.close()

@@ -29,9 +29,10 @@ class PortDialog(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="rac.port_cancel")]
 
     def __init__(self, name: str, ports: tuple[int, ...], *, default: int, selected: int,
-                 probe: dict[int, bool]) -> None:
+                 probe: dict[int, bool], inside: str = "") -> None:
         super().__init__()
         self._name = name
+        self._inside = inside
         self._ports = ports
         self._default = default
         self._selected = selected
@@ -44,6 +45,8 @@ class PortDialog(ModalScreen[int | None]):
             yield Static("↑↓ then enter. A running tunnel reconnects on the new port at once: "
                          "support sessions open over it end (they are told why).",
                          classes="dialog-detail")
+            if self._inside:  # who would be cut off, by name, before the choice
+                yield Static(self._inside, classes="dialog-detail dialog-warning")
             with PickList(id="ports"):
                 for port in self._ports:
                     yield ChoiceButton(port_label(port, self._default, self._probe),

@@ -12,6 +12,7 @@ from textual.widget import Widget
 
 from tui.engine.states import Mode, TunnelState
 from tui.screens.rac_screen import RacScreen
+from tui.support_inside import inside_sentence, support_inside
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.log_pane import LogPane
 
@@ -145,8 +146,10 @@ class ApplianceActions(RacScreen):
             if port is not None and port != view.status.selected_port:
                 rac.call_engine(rac.engine.set_port(name, port), f"{name} now uses port {port}.")
 
+        inside = support_inside(rac.model, name)
         self.app.push_screen(PortDialog(name, relay.ports, default=relay.default_port,
-                                        selected=view.status.selected_port, probe=view.probe),
+                                        selected=view.status.selected_port, probe=view.probe,
+                                        inside=inside_sentence(inside) if inside else ""),
                              chosen)
 
     def action_new_seed(self) -> None:
