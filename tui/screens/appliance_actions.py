@@ -30,11 +30,15 @@ class ApplianceActions(RacScreen):
 
     def action_log_level(self) -> None:
         """Cycle the level the log pane shows."""
-        self.query_one(LogPane).action_cycle_level()
+        for log in self.query(LogPane):  # none while the console starts
+            log.action_cycle_level()
 
     def action_log(self) -> None:
         """Give the log pane the whole screen, or take it back (focus returns where it was)."""
-        log = self.query_one(LogPane)
+        panes = self.query(LogPane)
+        if not panes:
+            return  # the console is starting: no log yet
+        log = panes.first()
         if self.maximized is log:
             self.minimize()
             log.enlarged = False

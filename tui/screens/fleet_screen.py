@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Header, Input
+from textual.widgets import Header, Input, Static
 
 from tui.actions import Scope, bindings_for
 from tui.fleet_filters import QuickFilter, passes
@@ -35,18 +36,26 @@ class FleetScreen(ApplianceActions):
         self._log_seq = 0
         self._sort = FleetSort()
         self._quick = QuickFilter.ALL
+        self._live = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         # The filter box is mounted on the first `/`: the first frame needs only the fleet.
         yield FleetTable(id="fleet")
-        yield LogPane(show_appliance=True, id="fleet-log")
+        if self.rac.is_started:
+            yield LogPane(show_appliance=True, id="fleet-log")
+        else:
+            # Nothing to log before the engine runs; the pane (RichLog and all) comes with it.
+            yield Static(Text.assemble(("Log", "bold"), " · starting…"), id="fleet-log",
+                         classes="log-placeholder")
         yield RacFooter()
 
     def on_mount(self) -> None:
         self.query_one(FleetTable).focus()
         if self.rac.is_started:
-            self.engine_started()
+            self._live = True
+            self.resync()
+            self.set_interval(EXPIRY_REFRESH, self._tick)
         else:
             self._preview()
 
@@ -60,12 +69,21 @@ class FleetScreen(ApplianceActions):
         self.sub_title = f"{self.rac.environment.title} · starting…"
 
     def engine_started(self) -> None:
-        """The engine runs: live rows from now on."""
+        """The engine runs: live rows (and the log) from now on."""
+        self.call_later(self._go_live)
+
+    async def _go_live(self) -> None:
+        placeholder = self.query_one("#fleet-log")
+        if not isinstance(placeholder, LogPane):
+            await placeholder.remove()
+            await self.mount(LogPane(show_appliance=True, id="fleet-log"),
+                             before=self.query_one(RacFooter))
+        self._live = True
         self.resync()
         self.set_interval(EXPIRY_REFRESH, self._tick)
 
     def on_screen_resume(self) -> None:
-        if self.rac.is_started:
+        if self._live:
             self.resync()
 
     @property
@@ -81,7 +99,7 @@ class FleetScreen(ApplianceActions):
 
     def resync(self) -> None:
         """Rebuild every row from the model (first show, filter change, back from a screen)."""
-        if not self.rac.is_started:
+        if not self._live:
             return
         rows = self._sort.apply([row for row in self._rows() if self._shown(row)])
         table = self.query_one(FleetTable)
@@ -105,6 +123,8 @@ class FleetScreen(ApplianceActions):
 
     def apply_changes(self, names: set[str]) -> None:
         """Repaint what changed; a row entering or leaving the filter rebuilds the list."""
+        if not self._live:
+            return  # going live rebuilds every row from the model
         model = self.rac.model
         table = self.query_one(FleetTable)
         now = self.rac.clock()
@@ -240,7 +260,7 @@ class FleetScreen(ApplianceActions):
 
     def _marked(self) -> list[str]:
         table = self.query_one(FleetTable)
-        if not self.rac.is_started:
+        if not self._live:
             return []
         return [name for name in self.rac.model.views if name in table.marked]
 
