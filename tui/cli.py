@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import __version__
+from tui.cli_help import describe
 from tui.engine.errors import RacError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument("--as", dest="identity", help="engineer name in the certificate")
     connect.add_argument("--command", dest="remote_command",
                          help="run this command and print its output")
+    describe(parser)
     return parser
 
 

@@ -180,6 +180,9 @@ class TunnelAgent:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._close_connection()
+        # Not reported (the caller says what state this leaves), but no longer connected:
+        # a rider enabled later must not wait for a forward that is gone.
+        self._current = LinkUpdate(TunnelState.DISABLED, self.port)
 
     async def restart(self, port: int | None = None) -> None:
         """Reconnect now, on `port` if given (a port change or an accepted host key)."""

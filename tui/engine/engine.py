@@ -257,7 +257,7 @@ class Engine:
         runtime.record = record
         runtime.expiring = False
         self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
-                         port=self._selected_port(runtime), gateway=gateway,
+                         port=self._own_port(runtime), gateway=gateway,
                          expires_at=round(now + life, 3))
         self._emit(SeedIssued(name, config.serial, chosen_seed, now, typed=seed is not None))
         self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
@@ -332,6 +332,10 @@ class Engine:
         self.audit.write("port", appliance=name, port=port)
         self._log(name, Level.INFO, f"relay port set to {port}")
         if runtime.agent is not None and runtime.agent.running:
+            # Say the tunnel is moving before its sessions end: otherwise their end shows the
+            # old port as ESTABLISHED once more, after "relay port set to" the new one.
+            runtime.link = LinkUpdate(TunnelState.RESOLVING, port)
+            self._publish(runtime)
             await self._end_sessions_riding(runtime, "the tunnel moves to another relay port")
             for agent in runtime.agents():
                 await agent.restart(port)
@@ -392,8 +396,11 @@ class Engine:
         runtime = self._runtime(name)
         config = runtime.config.model_copy(update={"mode": runtime.record.mode,
                                                    "gateway": runtime.record.gateway})
-        return probe_target_for(self.inventory, config, timeout=timeout, handshake=handshake,
-                                timer=self.timer)
+        target = probe_target_for(self.inventory, config, timeout=timeout,
+                                  handshake=handshake, timer=self.timer)
+        status = self._status(runtime)
+        in_use = status.port if status.enabled and status.port else status.selected_port
+        return dataclasses.replace(target, in_use=in_use)
 
     async def probe(self, name: str, *, on_dns: DnsListener | None = None,
                     on_port: PortListener | None = None) -> ProbeReport:
@@ -567,6 +574,12 @@ class Engine:
     def _selected_port(self, runtime: _Runtime) -> int:
         return runtime.record.port or self.inventory.port_for(runtime.config)
 
+    def _own_port(self, runtime: _Runtime) -> int | None:
+        """The relay port this appliance dials; none for SSHACCESS (its gateway dials)."""
+        if runtime.record.mode is Mode.SSHACCESS:
+            return None
+        return self._selected_port(runtime)
+
     def _make_sessions(self, config: ApplianceConfig) -> ServiceSessions:
         name = config.name
         target: ServiceTarget
@@ -632,7 +645,8 @@ class Engine:
             runtime.route_up = False
             runtime.route_failure = None
             runtime.routed_by.clear()
-            runtime.route_pending = any(agent.connected for agent in gateway.agents())
+            runtime.route_pending = gateway.record.enabled and any(
+                agent.connected for agent in gateway.agents())
             if gateway.record.enabled:
                 for agent in gateway.agents():
                     agent.announce(runtime.config.serial, runtime.sessions)
@@ -814,7 +828,7 @@ class Engine:
         now = self.clock()
         record = runtime.record
         busy = runtime.sessions.active > 0
-        port = self._selected_port(runtime)
+        port = self._own_port(runtime) or 0
         host = self._relay_host(runtime)
         if runtime.disabling:
             return StateChanged(name, TunnelState.DISABLING, now, port=port, relay_host=host)
@@ -826,13 +840,13 @@ class Engine:
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
                 state = TunnelState.SERVICE if busy else TunnelState.READY
-                return StateChanged(name, state, now, port=22, relay_host=host)
+                return StateChanged(name, state, now, relay_host=host)
             if runtime.route_pending:
-                return StateChanged(name, TunnelState.FORWARDING, now, port=22, relay_host=host)
+                return StateChanged(name, TunnelState.FORWARDING, now, relay_host=host)
             why = runtime.route_failure or failure(Reason.GATEWAY_DOWN,
                                                    gateway=record.gateway or "")
             return StateChanged(name, TunnelState.WAITING_GATEWAY, now, reason=why.reason,
-                                detail=why.sentence, port=22, relay_host=host)
+                                detail=why.sentence, relay_host=host)
         link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
         if not link.state.is_up:  # another tunnel on another node carries support meanwhile
             link = next((spare for spare in runtime.spare_links.values()
@@ -878,7 +892,7 @@ class Engine:
         return ApplianceStatus(
             name=config.name, serial=config.serial, series=config.series.value,
             model=config.model, mode=record.mode, enabled=record.enabled, state=event.state,
-            relay_host=event.relay_host, port=event.port or self._selected_port(runtime),
+            relay_host=event.relay_host, port=event.port or self._own_port(runtime) or 0,
             selected_port=self._selected_port(runtime), since=runtime.since,
             up_since=runtime.up_since,
             reason=event.reason, detail=event.detail, address=event.address,

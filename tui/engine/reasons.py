@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tui.engine.port_preference import next_port_to_try
 from tui.engine.stages import Stage
 
 
@@ -99,8 +100,7 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
                       gateway: str = "") -> str:
     """The sentence shown for `reason`; it says what happened and what to try next."""
     where = f"port {port}" if port is not None else "the relay port"
-    other = ALTERNATIVE_PORT if port != ALTERNATIVE_PORT else 4766
-    try_other = f"Try port {other}."
+    try_other = f"Try port {next_port_to_try(port)}."
     sentences: dict[Reason, str] = {
         Reason.DNS_NXDOMAIN: f"The name {host} does not exist in DNS (NXDOMAIN). "
         "Check the appliance's DNS servers and the relay domain.",

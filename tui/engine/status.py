@@ -61,7 +61,7 @@ class ApplianceStatus:
             "model": self.model, "mode": self.mode.value, "enabled": self.enabled,
             "state": self.state.value, "reason": self.reason.value if self.reason else "",
             "detail": self.detail,
-            "relay_host": self.relay_host, "port": self.port, "address": self.address,
+            "relay_host": self.relay_host, "port": self.port or None, "address": self.address,
             "gateway": self.gateway, "enabled_at": self.enabled_at,
             "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,
             "attempt": self.attempt,
