@@ -14,6 +14,7 @@ from pydantic import (
     field_validator,
 )
 
+from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.toml_source import read_toml, validation_error
 
 RELAY_VERSION = "rac-relay_0.1"
@@ -69,6 +70,8 @@ class RelayConfig(BaseModel):
     channel_open_timeout: float = Field(default=8.0, gt=0)
     enrolment_refresh: float = Field(default=2.0, gt=0, le=3600)
     preauth: PreauthLimits = PreauthLimits()
+    cluster: ClusterConfig | None = None
+    """Several nodes sharing routes through Redis; absent: one node, routes in memory."""
     source: Path = Field(default=Path("relay.toml"), exclude=True)
 
     @field_validator("agent_keepalive_timeout")
