@@ -63,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--mode", choices=["tunnel", "sshaccess"], help="access mode")
     agent.add_argument("--gateway", help="gateway appliance (SSHACCESS)")
     seed = agent.add_mutually_exclusive_group()
-    seed.add_argument("--seed", help="the seed string to use (6-128 characters)")
+    seed.add_argument("--seed", metavar="SEED|-", help="the seed to use (6-128 characters, "
+                      "hard to guess); '-' reads it from stdin, or asks without echo on a "
+                      "terminal (a seed on the command line is visible to local users)")
+    seed.add_argument("--seed-file", type=_path, metavar="FILE",
+                      help="read the seed from the first line of FILE (mode 0600)")
     seed.add_argument("--generate-seed", action="store_true",
                       help="generate a random seed (the default)")
     agent.add_argument("--lifetime", help="access lifetime, e.g. 7d, 72h (default: inventory)")
@@ -113,7 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     connect = support_commands.add_parser("connect", help="log in to an appliance's "
                                           "(SERVICE) shell through the relay")
     connect.add_argument("serial")
-    connect.add_argument("--seed", required=True)
+    connect_seed = connect.add_mutually_exclusive_group()
+    connect_seed.add_argument("--seed", metavar="SEED|-",
+                              help="the appliance's seed; '-' reads it from stdin (without "
+                              "--seed or --seed-file, rac asks for it without echo)")
+    connect_seed.add_argument("--seed-file", type=_path, metavar="FILE",
+                              help="read the seed from the first line of FILE (mode 0600)")
     connect.add_argument("--lab", action="store_true", help="use the running built-in lab")
     connect.add_argument("--state-dir", type=_path, dest="support_lab_dir",
                          help="lab directory (with --lab)")
