@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +37,9 @@ from tui.engine.ssh_options import (
 from tui.engine.states import TunnelState
 
 SERVICE_PORT = 22
+_ON_A_NODE = frozenset({TunnelState.CONNECTING, TunnelState.HANDSHAKE,
+                       TunnelState.AUTHENTICATING, TunnelState.FORWARDING,
+                       TunnelState.ESTABLISHED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class AgentSetup:
     client_key: asyncssh.SSHKey
     known_hosts: Path
     proxy: ProxyRoute | None = None
+    connections: int = 1
+    """Tunnels this appliance holds, each to a different relay node (a cluster: 2)."""
 
     def real_port(self, nominal: int) -> int:
         """The TCP port dialled for a nominal relay port."""
@@ -116,8 +122,13 @@ class TunnelAgent:
                  gate: asyncio.Semaphore | None = None,
                  report: Callable[[LinkUpdate], None],
                  log: Callable[[Level, str], None],
-                 on_route: Callable[[str, bool, Failure | None], None]) -> None:
+                 on_route: Callable[[str, bool, Failure | None], None],
+                 slot: int = 0,
+                 avoid: Callable[[], set[str]] | None = None) -> None:
         self.setup = setup
+        self.slot = slot
+        """Which of the appliance's tunnels this is (0: the first)."""
+        self._avoid = avoid
         self.port = port
         self.presented_key: asyncssh.SSHKey | None = None
         self._rng = rng
@@ -139,6 +150,11 @@ class TunnelAgent:
     def running(self) -> bool:
         """The agent task is alive (connecting, up or waiting to retry)."""
         return self._task is not None and not self._task.done()
+
+    @property
+    def node_address(self) -> str:
+        """The relay node address this tunnel is on or connecting to ('' otherwise)."""
+        return self._current.address if self._current.state in _ON_A_NODE else ""
 
     @property
     def connected(self) -> bool:
@@ -164,6 +180,9 @@ class TunnelAgent:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._close_connection()
+        # Not reported (the caller says what state this leaves), but no longer connected:
+        # a rider enabled later must not wait for a forward that is gone.
+        self._current = LinkUpdate(TunnelState.DISABLED, self.port)
 
     async def restart(self, port: int | None = None) -> None:
         """Reconnect now, on `port` if given (a port change or an accepted host key)."""
@@ -228,7 +247,8 @@ class TunnelAgent:
                                              fingerprint=fingerprint))
                     return
                 self._attempt += 1
-                delay = backoff_delay(self._attempt, self._rng, first=self._first_retry_delay)
+                delay = backoff_delay(self._attempt, self._rng, first=self._first_retry_delay,
+                                      full_jitter=self.setup.connections > 1)
                 self._publish(LinkUpdate(TunnelState.RETRYING, self.port, why,
                                          address=self._current.address, attempt=self._attempt,
                                          retry_at=self._clock() + delay))
@@ -278,7 +298,7 @@ class TunnelAgent:
         self._log(Level.DEBUG, f"{name} is {', '.join(resolution.addresses)} "
                   f"(resolver {resolution.resolver}, {resolution.elapsed_ms:.0f} ms)")
         failures: list[Failure] = []
-        for address in resolution.addresses:
+        for address in self._node_order(resolution.addresses, port):
             hop = (ProxyHop(address, setup.proxy, setup.relay_host) if setup.proxy
                    else None)
             where = f"proxy {address}:{setup.proxy.port}" if setup.proxy else address
@@ -301,6 +321,19 @@ class TunnelAgent:
                     raise
                 failures.append(error.failure)
         raise AttemptFailed(failures[0])
+
+    def _node_order(self, addresses: list[str], port: int) -> list[str]:
+        """With several tunnels, each goes to a node the others are not on; tunnel k starts
+        at its own offset (from the serial) so a fleet's tunnels spread over the nodes."""
+        if self._avoid is None:
+            return list(addresses)
+        taken = self._avoid()
+        free = [address for address in addresses if address not in taken]
+        if not free:
+            raise AttemptFailed(failure(Reason.NO_OTHER_NODE, host=self.setup.relay_host,
+                                        port=port, detail=", ".join(addresses)))
+        start = (zlib.crc32(self.setup.serial.encode()) + self.slot) % len(free)
+        return free[start:] + free[:start]
 
     async def _ssh(self, sock: socket.socket,
                    port: int) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:

@@ -62,8 +62,10 @@ class RelaySettings(_Strict):
     support_ca: str
     fallback: bool = False
     lifetime: float = DEFAULT_LIFETIME
-    connect_timeout: float = Field(default=10.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     proxy: str | None = Field(default=None, repr=False)  # may hold a password
+    connections: int = Field(default=1, ge=1, le=3)
+    """Tunnels each appliance holds, each to a different relay node (2 for a cluster)."""
 
     @field_validator("proxy")
     @classmethod
@@ -228,12 +230,20 @@ def _check_known_hosts(inventory: Inventory, text: str) -> None:
     read it at every connection, and a FIFO or a device there would block or exhaust them."""
     path = inventory.known_hosts_path
     try:
-        read_bounded(path, CONFIG_LIMIT)
+        data = read_bounded(path, CONFIG_LIMIT)
     except UnreadableFile as error:
         if not path.exists() and not path.is_symlink():
             return  # made on the first accepted host key
         raise config_error(inventory.source, text, ["relay", "known_hosts"],
                            f"{path} {error}") from None
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+        try:
+            asyncssh.import_known_hosts(line)
+        except (ValueError, asyncssh.KeyImportError):
+            # The entry itself is not quoted: a key file given here by mistake is a secret.
+            raise config_error(inventory.source, text, ["relay", "known_hosts"],
+                               f"{path}, line {number}, is not an OpenSSH known_hosts "
+                               "entry (HOSTS KEYTYPE KEY)") from None
 
 
 def _check_relations(inventory: Inventory, text: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tui.engine.port_preference import next_port_to_try
 from tui.engine.stages import Stage
 
 
@@ -51,6 +52,7 @@ class Reason(StrEnum):
     GATEWAY_DOWN = "gateway-down", Stage.READY
     PROXY_REFUSED = "proxy-refused", Stage.TCP
     PROXY_AUTH = "proxy-auth", Stage.TCP
+    NO_OTHER_NODE = "no-other-node", Stage.DNS
 
     @property
     def stage(self) -> Stage:
@@ -98,8 +100,7 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
                       gateway: str = "") -> str:
     """The sentence shown for `reason`; it says what happened and what to try next."""
     where = f"port {port}" if port is not None else "the relay port"
-    other = ALTERNATIVE_PORT if port != ALTERNATIVE_PORT else 4766
-    try_other = f"Try port {other}."
+    try_other = f"Try port {next_port_to_try(port)}."
     sentences: dict[Reason, str] = {
         Reason.DNS_NXDOMAIN: f"The name {host} does not exist in DNS (NXDOMAIN). "
         "Check the appliance's DNS servers and the relay domain.",
@@ -154,6 +155,9 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         "its administrator to allow CONNECT to the relay on this port, or try another port.",
         Reason.PROXY_AUTH: "The HTTP proxy wants credentials: put them in the proxy URL "
         "(http://USER:PASSWORD@HOST:PORT).",
+        Reason.NO_OTHER_NODE: f"The name {host} resolves to no relay node this appliance is "
+        "not already connected to: the second tunnel waits for another node (the first one "
+        "carries support meanwhile).",
     }
     return sentences[reason]
 

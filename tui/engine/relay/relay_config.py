@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.toml_source import read_toml, validation_error
 
 RELAY_VERSION = "rac-relay_0.1"
@@ -56,6 +57,8 @@ class RelayConfig(BaseModel):
     version: str = RELAY_VERSION
     enrolment_refresh: float = Field(default=2.0, gt=0, le=3600)
     preauth: PreauthLimits = PreauthLimits()
+    cluster: ClusterConfig | None = None
+    """Several nodes sharing routes through Redis; absent: one node, routes in memory."""
     source: Path = Field(default=Path("relay.toml"), exclude=True)
 
     @field_validator("ports")

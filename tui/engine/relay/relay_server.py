@@ -21,6 +21,7 @@ from tui.engine.audit import AuditLog
 from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwarded_channel
 from tui.engine.keys import fingerprint
 from tui.engine.relay.admission import Admission, Outcome, source_of
+from tui.engine.relay.cluster_node import ClusterNode
 from tui.engine.relay.credentials import CredentialCache
 from tui.engine.relay.enrolments import SERIAL, Enrolments, valid_serial
 from tui.engine.relay.refusal_counters import RefusalCounters
@@ -157,6 +158,12 @@ class _RelayConnection(asyncssh.SSHServer):
                 asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
                 f"Only port {SERVICE_PORT} of an appliance can be reached.")
         route = self._relay.routes.get(dest_host)
+        cluster = self._relay.cluster
+        if route is None and cluster is not None:
+            channel = self._conn.create_tcp_channel(window=CHANNEL_WINDOW,
+                                                    max_pktsize=CHANNEL_MAX_PACKET)
+            return channel, cluster.join_remote(dest_host, engineer=self.name or self.username,
+                                                peer=self.peer)
         if route is None:
             self._relay.audit.write("engineer-no-route", engineer=self.name or self.username,
                                     serial=dest_host, peer=self.peer)
@@ -191,6 +198,10 @@ class Relay:
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._agent_keys: dict[asyncssh.SSHServerConnection, tuple[str, bytes]] = {}
         self.ports: list[int] = []
+        self.cluster: ClusterNode | None = None
+        if config.cluster is not None:
+            self.cluster = ClusterNode(config.cluster, self)
+            self.routes.on_change = self.cluster.route_changed
 
     @property
     def host_key(self) -> asyncssh.SSHKey:
@@ -223,6 +234,8 @@ class Relay:
                                                                name="rac-relay-audit")
         self.audit.write("relay-start", listen=self.config.listen, ports=self.ports,
                          fingerprint=fingerprint(plan.host_key))
+        if self.cluster is not None:
+            await self.cluster.start()
         return self.ports
 
     async def _stop_listening(self) -> None:
@@ -235,6 +248,8 @@ class Relay:
     async def close(self) -> None:
         """Stop listening and drop every connection."""
         started = bool(self._servers)
+        if self.cluster is not None:
+            await self.cluster.close()  # entries go first: nobody is sent to a closing node
         for server in self._servers:
             server.close()
         for conn in list(self.connections):
@@ -390,26 +405,31 @@ class Relay:
             self.routes.drop(route)
         self.audit.write("agent-down", serial=owner, why=why)
 
-    async def join(self, route: Route, *, engineer: str,
-                   peer: str) -> SSHTCPSession[bytes]:
-        """Open the forwarded channel to the appliance and join it to the engineer's."""
-        host, _, port = peer.rpartition(":")
+    async def join(self, route: Route, *, engineer: str, peer: str,
+                   via: str = "") -> SSHTCPSession[bytes]:
+        """Open the forwarded channel to the appliance and join it to the engineer's
+        (`via`: the relay node the engineer came from, over the node-to-node hop)."""
+        hop = {"via_node": via} if via else {}
+        if via:
+            host, _, port = engineer.rpartition(":")
+        else:
+            host, _, port = peer.rpartition(":")
         try:
             appliance_side = await open_forwarded_channel(
                 route.conn, route.listen_host, SERVICE_PORT, host, int(port or 0))
         except asyncssh.ChannelOpenError as error:
             self.audit.write("engineer-refused", engineer=engineer, serial=route.serial,
-                             peer=peer, why=error.reason)
+                             peer=peer, why=error.reason, **hop)
             raise
         started = time.monotonic()
         self.audit.write("engineer-session-start", engineer=engineer, serial=route.serial,
-                         peer=peer)
+                         peer=peer, **hop)
 
         def ended() -> None:
             self.audit.write("engineer-session-end", engineer=engineer, serial=route.serial,
                              peer=peer, bytes_to_appliance=engineer_side.received,
                              bytes_from_appliance=appliance_side.received,
-                             duration=round(time.monotonic() - started, 3))
+                             duration=round(time.monotonic() - started, 3), **hop)
 
         engineer_side = CountingForwarder(appliance_side, on_close=ended)
         return as_session(engineer_side)
