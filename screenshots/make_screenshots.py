@@ -20,8 +20,8 @@ from tests.console_scenarios import SCENARIOS  # noqa: E402
 
 MAIN_SCREENS = ("fleet_mixed", "fleet_mixed_light", "fleet_mixed_contrast", "dashboard_service",
                 "dashboard_retrying_smtp", "probe_mixed_outcomes", "enable_seed_rule_error",
-                "disable_confirmation", "help", "fleet_narrow", "watch_live", "sessions_past",
-                "enable_restricted")
+                "disable_confirmation", "help", "fleet_narrow", "fleet_sorted_marked",
+                "audit_log", "watch_live", "sessions_past", "enable_restricted")
 
 
 def main() -> int:

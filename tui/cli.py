@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import __version__
+from tui.cli_help import describe
 from tui.engine.errors import RacError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -17,6 +18,12 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _path(value: str) -> Path:
     return Path(value).expanduser()
+
+
+def _relay_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 9:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of relay nodes from 1 to 9")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", help="run the built-in lab (relay, DNS, CA) on loopback")
     lab.add_argument("--state-dir", type=_path, dest="lab_dir", help="lab directory")
     lab.add_argument("--json", action="store_true", help="print lab.json and nothing else")
+    lab.add_argument("--relays", type=_relay_count, default=1,
+                     help="relay nodes (2-9 start Redis and one process per node)")
 
     relay = commands.add_parser("relay", help="run the support relay, or manage who may "
                                 "connect to it (enrol, revoke, list)")
@@ -154,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument("--as", dest="identity", help="engineer name in the certificate")
     connect.add_argument("--command", dest="remote_command",
                          help="run this command and print its output")
+    describe(parser)
     return parser
 
 

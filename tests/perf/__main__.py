@@ -13,7 +13,8 @@ from pathlib import Path
 from tests.perf.harness import Result, render_table, write_json
 from tests.perf.rig import Missing
 
-BENCHMARKS = ("tunnel_up", "throughput", "fleet", "console", "start", "probe", "watch")
+BENCHMARKS = ("tunnel_up", "throughput", "fleet", "console", "start", "probe", "liveness",
+              "cluster", "watch")
 
 
 def main() -> int:

@@ -81,7 +81,7 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
             raise UsageError("With --inventory, name an appliance or give --series.")
         return ProbeTarget(host, ports or inventory.relay.ports, inventory.relay.default_port,
                            nameservers or inventory.relay.nameservers,
-                           {} if ports else dict(inventory.relay.port_map), args.timeout,
+                           dict(inventory.relay.port_map), args.timeout,
                            args.handshake, args.known_hosts or inventory.known_hosts_path,
                            proxy=proxy or inventory.relay.proxy_route)
     if args.preset is not None:
@@ -124,14 +124,17 @@ def print_report(report: ProbeReport, console: Console) -> None:
             if port.handshake is not None and port.handshake.verdict.value != "ssh-ok":
                 label.stylize("bold red")
             says = port.says
-            if port.handshake is not None and port.handshake.presented:
-                says += f"  key {port.handshake.presented}"
-                if port.handshake.pinned:
-                    says += f" (pinned {', '.join(port.handshake.pinned)})"
             dialled = f"→{port.dialled}" if port.dialled != port.port else ""
             table.add_row(f"{mark}{port.port}{dialled}", label, _ms(port.connect_ms),
                           _ms(port.first_byte_ms), Text(says))
         console.print(table)
+        # Keys on lines of their own, never wrapped or cut (80 columns, or a pipe).
+        for port in report.ports:
+            shake = port.handshake
+            if shake is not None and shake.presented:
+                pinned = f" (pinned {', '.join(shake.pinned)})" if shake.pinned else ""
+                console.print(f"key on port {port.port}: {shake.presented}{pinned}",
+                              soft_wrap=True, highlight=False)
     style = "bold green" if report.usable else "bold red"
     head = (f"Recommended: port {report.recommended.port}. " if report.usable
             else "No usable port. ")

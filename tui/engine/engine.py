@@ -37,9 +37,12 @@ from tui.engine.events import (
     StateChanged,
     StorageChanged,
 )
+from tui.engine.handshake_budget import HandshakeLimits
 from tui.engine.inventory import ApplianceConfig, Inventory
+from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import load_or_create_key
 from tui.engine.live_status import LiveStatusFile
+from tui.engine.node_links import NodeLink
 from tui.engine.pinned_hosts import pin_host_key, replace_pin
 from tui.engine.probe import (
     DEFAULT_TIMEOUT,
@@ -50,6 +53,7 @@ from tui.engine.probe import (
     probe_target_for,
     run_probe,
 )
+from tui.engine.reachability import ReachabilityChecks
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.recorder import RECORDINGS
 from tui.engine.refusal_tally import RefusalSummary, RefusedLogin
@@ -97,6 +101,15 @@ class _Runtime:
     route_pending: bool = False
     children: set[str] = field(default_factory=set)
     disabling: bool = False
+    spares: list[TunnelAgent] = field(default_factory=list)
+    """More tunnels to other relay nodes (`relay.connections` > 1)."""
+    spare_links: dict[int, LinkUpdate] = field(default_factory=dict)
+    routed_by: set[int] = field(default_factory=set)
+    """SSHACCESS: which of the gateway's tunnels carry this appliance's route now."""
+
+    def agents(self) -> list[TunnelAgent]:
+        """Every tunnel agent of this appliance, the first one first."""
+        return ([self.agent] if self.agent is not None else []) + self.spares
 
 
 class Engine:
@@ -136,6 +149,8 @@ class Engine:
             busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.active],
             health=self.storage)
         self._gate: asyncio.Semaphore | None = None
+        # Its own jitter source: the engine's seeded one stays as tests and snapshots expect.
+        self._reachability = ReachabilityChecks(random.Random())
         started = clock()
         for config in inventory.appliance:
             record = self._store.load(config.name) or ApplianceRecord(
@@ -210,11 +225,12 @@ class Engine:
                 runtime.expiry_timer.cancel()
             runtime.sessions.stop_accepting("The appliance is shutting down.")
             await runtime.sessions.end_all("its remote access console is shutting down")
-            if runtime.agent is not None:
-                await runtime.agent.stop()
+            for agent in runtime.agents():
+                await agent.stop()
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
             await runtime.sessions.flush_recordings()
+        await self._reachability.close()
         if self._storage_timer is not None:
             self._storage_timer.cancel()
         self.live.flush()
@@ -262,7 +278,7 @@ class Engine:
         runtime.record = record
         runtime.expiring = False
         self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
-                         port=self._selected_port(runtime), gateway=gateway,
+                         port=self._own_port(runtime), gateway=gateway,
                          expires_at=round(now + life, 3),
                          restrictions=rules.to_json() if rules.any else None)
         self._emit(SeedIssued(name, config.serial, chosen_seed, now, typed=seed is not None))
@@ -338,10 +354,16 @@ class Engine:
         self.audit.write("port", appliance=name, port=port)
         self._log(name, Level.INFO, f"relay port set to {port}")
         if runtime.agent is not None and runtime.agent.running:
+            # Say the tunnel is moving before its sessions end: otherwise their end shows the
+            # old port as ESTABLISHED once more, after "relay port set to" the new one.
+            runtime.link = LinkUpdate(TunnelState.RESOLVING, port)
+            self._publish(runtime)
             await self._end_sessions_riding(runtime, "the tunnel moves to another relay port")
-            await runtime.agent.restart(port)
-        elif runtime.agent is not None:
-            runtime.agent.port = port
+            for agent in runtime.agents():
+                await agent.restart(port)
+        else:
+            for agent in runtime.agents():
+                agent.port = port
 
     async def new_seed(self, name: str, seed: str | None = None) -> str:
         """Replace the seed: every support session and credential of the old one ends now."""
@@ -430,7 +452,8 @@ class Engine:
         self.audit.write("host-key-accepted", appliance=name, host=host,
                          fingerprint=fingerprint, replaced=state is TunnelState.HOST_KEY_MISMATCH)
         self._log(name, Level.WARNING, f"relay host key {fingerprint} pinned for {host}")
-        await agent.restart()
+        for each in runtime.agents():
+            await each.restart()
         return fingerprint
 
     def status(self, name: str) -> ApplianceStatus:
@@ -447,8 +470,11 @@ class Engine:
         runtime = self._runtime(name)
         config = runtime.config.model_copy(update={"mode": runtime.record.mode,
                                                    "gateway": runtime.record.gateway})
-        return probe_target_for(self.inventory, config, timeout=timeout, handshake=handshake,
-                                timer=self.timer)
+        target = probe_target_for(self.inventory, config, timeout=timeout,
+                                  handshake=handshake, timer=self.timer)
+        status = self._status(runtime)
+        in_use = status.port if status.enabled and status.port else status.selected_port
+        return dataclasses.replace(target, in_use=in_use)
 
     async def probe(self, name: str, *, on_dns: DnsListener | None = None,
                     on_port: PortListener | None = None) -> ProbeReport:
@@ -532,16 +558,15 @@ class Engine:
             self._store.flush_quietly()
 
     def _prepare_keys(self, runtime: _Runtime, mode: Mode | None = None) -> None:
-        """Create the keys an enablement needs now, while the disk is asked anyway: a full
-        disk later must not stop the tunnel or the first support login."""
+        """Create the appliance key before the enable is saved, so a disk that refuses it
+        refuses the enable (nothing changed) instead of failing half-way. The service
+        endpoint's host key stays lazy: made at the first support login (~1.5 ms a key, and
+        most appliances of a big fleet never see one)."""
         config = runtime.config
+        key = self.state_dir / "keys" / f"{config.name}_ed25519"
         try:
-            if (mode or runtime.record.mode) is Mode.TUNNEL:
-                load_or_create_key(self.state_dir / "keys" / f"{config.name}_ed25519",
-                                   f"{config.serial} appliance key")
-            target = runtime.sessions.target
-            if isinstance(target, BuiltinServiceEndpoint):
-                _ = target.host_key
+            if (mode or runtime.record.mode) is Mode.TUNNEL and not key.exists():
+                load_or_create_key(key, f"{config.serial} appliance key")
         except OSError as error:
             raise StorageError(f"Cannot write the keys of {config.name} in "
                                f"{self.state_dir / 'keys'}: {why_not_written(error)}.") from None
@@ -571,16 +596,37 @@ class Engine:
             loop = asyncio.get_running_loop()
             self._storage_timer = loop.call_later(STORAGE_RETRY, self._retry_storage)
 
+    def _host_key_unsaved(self, name: str, path: Path, error: OSError) -> None:
+        self.storage.failed("host-key", path, error)
+        self._log(name, Level.WARNING, f"the (SERVICE) host key is kept in memory: "
+                  f"{why_not_written(error)} in {path.parent}; it is saved when the disk "
+                  "takes writes again")
+
     def _retry_storage(self) -> None:
-        """Write again what the disk refused: the journal, the audit gap, `live.json`."""
+        """Write again what the disk refused: the journal, the audit gap, `live.json`, host
+        keys kept in memory."""
         self._storage_timer = None
         if self._store.behind:
             self._store.flush_quietly()
+        self._save_host_keys()
         self.audit.retry()
         self.live.flush()
         self._storage_notes()
         if self.storage.problem:
             self._arm_storage_retry()
+
+    def _save_host_keys(self) -> None:
+        unsaved = [r.sessions.target for r in self._runtimes.values()
+                   if isinstance(r.sessions.target, BuiltinServiceEndpoint)
+                   and r.sessions.target.host_key_unsaved]
+        for endpoint in unsaved:
+            try:
+                endpoint.save_host_key()
+            except OSError as error:
+                self.storage.failed("host-key", endpoint.identity.host_key_path, error)
+                return
+        if unsaved:
+            self.storage.worked("host-key")
 
     # -- internals ----------------------------------------------------------------------
 
@@ -602,6 +648,12 @@ class Engine:
     def _selected_port(self, runtime: _Runtime) -> int:
         return runtime.record.port or self.inventory.port_for(runtime.config)
 
+    def _own_port(self, runtime: _Runtime) -> int | None:
+        """The relay port this appliance dials; none for SSHACCESS (its gateway dials)."""
+        if runtime.record.mode is Mode.SSHACCESS:
+            return None
+        return self._selected_port(runtime)
+
     def _make_sessions(self, config: ApplianceConfig) -> ServiceSessions:
         name = config.name
         target: ServiceTarget
@@ -616,6 +668,7 @@ class Engine:
                     name].sessions.authenticated(session, engineer),
                 rejected=lambda refused: self._rejected(name, refused),
                 rejected_in_bulk=lambda summary: self._rejected_in_bulk(name, summary),
+                host_key_unsaved=lambda path, error: self._host_key_unsaved(name, path, error),
                 admit=lambda engineer: self._runtimes[name].record.restrictions.refusal(
                     engineer, self.clock()),
                 tap=lambda connection: self._runtimes[name].sessions.tap_for(connection),
@@ -666,22 +719,27 @@ class Engine:
         runtime.sessions.open()
         self._arm_expiry(runtime)
         if record.mode is Mode.TUNNEL:
-            agent = runtime.agent or self._make_agent(runtime)
-            runtime.agent = agent
-            agent.port = self._selected_port(runtime)
-            for child_name in runtime.children:  # SSHACCESS riders enabled before their gateway
-                child = self._runtimes[child_name]
-                if child.record.enabled:
-                    agent.announce(child.config.serial, child.sessions)
-            agent.start()
+            runtime.agent = runtime.agent or self._make_agent(runtime)
+            while len(runtime.spares) < self.inventory.relay.connections - 1:
+                runtime.spares.append(self._make_agent(runtime, slot=len(runtime.spares) + 1))
+            for agent in runtime.agents():
+                agent.port = self._selected_port(runtime)
+                for child_name in runtime.children:  # SSHACCESS riders enabled before
+                    child = self._runtimes[child_name]
+                    if child.record.enabled:
+                        agent.announce(child.config.serial, child.sessions)
+                agent.start()
         else:
             gateway = self._runtimes[record.gateway or ""]
             gateway.children.add(name)
             runtime.route_up = False
             runtime.route_failure = None
-            runtime.route_pending = gateway.agent is not None and gateway.agent.connected
-            if gateway.agent is not None and gateway.record.enabled:
-                gateway.agent.announce(runtime.config.serial, runtime.sessions)
+            runtime.routed_by.clear()
+            runtime.route_pending = gateway.record.enabled and any(
+                agent.connected for agent in gateway.agents())
+            if gateway.record.enabled:
+                for agent in gateway.agents():
+                    agent.announce(runtime.config.serial, runtime.sessions)
             self._publish(runtime)
 
     async def _end_sessions_riding(self, runtime: _Runtime, goodbye: str) -> None:
@@ -706,15 +764,17 @@ class Engine:
             gateway = self._runtimes.get(runtime.record.gateway or "")
             if gateway is not None:
                 gateway.children.discard(name)
-                if gateway.agent is not None:
-                    gateway.agent.withdraw(runtime.config.serial)
+                for agent in gateway.agents():
+                    agent.withdraw(runtime.config.serial)
             runtime.route_up = False
         elif runtime.agent is not None:
-            await runtime.agent.stop()
+            for agent in runtime.agents():
+                await agent.stop()
             runtime.link = None
+            runtime.spare_links.clear()
         self._log(name, Level.INFO, why)
 
-    def _make_agent(self, runtime: _Runtime) -> TunnelAgent:
+    def _make_agent(self, runtime: _Runtime, slot: int = 0) -> TunnelAgent:
         config = runtime.config
         relay = self.inventory.relay
         key = load_or_create_key(self.state_dir / "keys" / f"{config.name}_ed25519",
@@ -724,15 +784,31 @@ class Engine:
             nameservers=relay.nameservers, ports=relay.ports, port_map=dict(relay.port_map),
             fallback=relay.fallback, connect_timeout=relay.connect_timeout,
             client_key=key, known_hosts=self.inventory.known_hosts_path,
-            proxy=relay.proxy_route)
+            proxy=relay.proxy_route,
+            keepalive=KeepaliveSettings.of(relay.keepalive_interval, relay.keepalive_timeout),
+            handshake=HandshakeLimits(relay.handshake_timeout, relay.handshake_timeout_max),
+            connections=relay.connections)
         name = config.name
+        several = relay.connections > 1
+
+        def others() -> set[str]:
+            return {a.node_address for a in runtime.agents() if a.slot != slot} - {""}
+
+        def report(update: LinkUpdate) -> None:
+            if slot:
+                self._spare_link_changed(name, slot, update)
+            else:
+                self._link_changed(name, update)
+
         return TunnelAgent(
             setup, runtime.sessions, port=self._selected_port(runtime), rng=self._rng,
             first_retry_delay=self.first_retry_delay, gate=self._handshake_gate(),
+            checks=self._reachability,
             clock=self.clock,
-            report=lambda update: self._link_changed(name, update),
-            log=lambda level, message: self._log(name, level, message),
-            on_route=self._route_changed)
+            report=report, slot=slot, avoid=others if several else None,
+            log=lambda level, message: self._log(
+                name, level, f"tunnel {slot + 1}: {message}" if several else message),
+            on_route=lambda serial, up, why: self._route_changed(serial, up, why, slot))
 
     def _handshake_gate(self) -> asyncio.Semaphore:
         if self._gate is None:
@@ -750,10 +826,23 @@ class Engine:
             asyncio.get_running_loop().create_task(self.accept_host_key(name))
         self._publish(runtime)
 
-    def _route_changed(self, serial: str, up: bool, why: Failure | None) -> None:
+    def _spare_link_changed(self, name: str, slot: int, update: LinkUpdate) -> None:
+        runtime = self._runtimes[name]
+        runtime.spare_links[slot] = update
+        if update.failure is not None and update.failure.detail:
+            self._log(name, Level.INFO, f"tunnel {slot + 1}: {update.failure.reason}: "
+                      f"{update.failure.detail}")
+        self._publish(runtime)
+
+    def _route_changed(self, serial: str, up: bool, why: Failure | None,
+                       slot: int = 0) -> None:
         for runtime in self._runtimes.values():
             if runtime.config.serial == serial and runtime.record.mode is Mode.SSHACCESS:
-                runtime.route_up = up and runtime.record.enabled
+                if up:
+                    runtime.routed_by.add(slot)
+                else:
+                    runtime.routed_by.discard(slot)
+                runtime.route_up = bool(runtime.routed_by) and runtime.record.enabled
                 runtime.route_failure = why
                 runtime.route_pending = False
                 if why is not None and why.detail:
@@ -809,13 +898,15 @@ class Engine:
         self.audit.write("expired", appliance=name, serial=runtime.config.serial)
         runtime.sessions.stop_accepting("Remote access has expired on this appliance.")
         if runtime.agent is not None:
-            agent = runtime.agent
             runtime.link = None
-            asyncio.get_running_loop().create_task(agent.stop())
+            runtime.spare_links.clear()
+            for agent in runtime.agents():
+                asyncio.get_running_loop().create_task(agent.stop())
         if runtime.record.mode is Mode.SSHACCESS:
             gateway = self._runtimes.get(runtime.record.gateway or "")
-            if gateway is not None and gateway.agent is not None:
-                gateway.agent.withdraw(runtime.config.serial)
+            if gateway is not None:
+                for agent in gateway.agents():
+                    agent.withdraw(runtime.config.serial)
         self._publish(runtime)
 
     # -- state composition --------------------------------------------------------------
@@ -831,7 +922,7 @@ class Engine:
         now = self.clock()
         record = runtime.record
         busy = runtime.sessions.active > 0
-        port = self._selected_port(runtime)
+        port = self._own_port(runtime) or 0
         host = self._relay_host(runtime)
         if runtime.disabling:
             return StateChanged(name, TunnelState.DISABLING, now, port=port, relay_host=host)
@@ -843,14 +934,17 @@ class Engine:
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
                 state = TunnelState.SERVICE if busy else TunnelState.READY
-                return StateChanged(name, state, now, port=22, relay_host=host)
+                return StateChanged(name, state, now, relay_host=host)
             if runtime.route_pending:
-                return StateChanged(name, TunnelState.FORWARDING, now, port=22, relay_host=host)
+                return StateChanged(name, TunnelState.FORWARDING, now, relay_host=host)
             why = runtime.route_failure or failure(Reason.GATEWAY_DOWN,
                                                    gateway=record.gateway or "")
             return StateChanged(name, TunnelState.WAITING_GATEWAY, now, reason=why.reason,
-                                detail=why.sentence, port=22, relay_host=host)
+                                detail=why.sentence, relay_host=host)
         link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
+        if not link.state.is_up:  # another tunnel on another node carries support meanwhile
+            link = next((spare for spare in runtime.spare_links.values()
+                         if spare.state.is_up), link)
         state = link.state
         if state is TunnelState.ESTABLISHED and busy:
             state = TunnelState.SERVICE
@@ -858,7 +952,17 @@ class Engine:
         return StateChanged(name, state, now, reason=why.reason if why else None,
                             detail=why.sentence if why else "", port=link.port,
                             relay_host=host, address=link.address, attempt=link.attempt,
-                            retry_at=link.retry_at, fingerprint=link.fingerprint)
+                            retry_at=link.retry_at, fingerprint=link.fingerprint,
+                            links=self._links(runtime))
+
+    def _links(self, runtime: _Runtime) -> tuple[NodeLink, ...]:
+        if not runtime.spares:
+            return ()
+        links = [runtime.link, *(runtime.spare_links.get(a.slot) for a in runtime.spares)]
+        return tuple(NodeLink(link.address, link.state,
+                              link.failure.reason.value if link.failure else "")
+                     if link is not None else NodeLink("", TunnelState.RESOLVING)
+                     for link in links)
 
     def _publish(self, runtime: _Runtime) -> None:
         event = self._compose(runtime)
@@ -882,7 +986,7 @@ class Engine:
         return ApplianceStatus(
             name=config.name, serial=config.serial, series=config.series.value,
             model=config.model, mode=record.mode, enabled=record.enabled, state=event.state,
-            relay_host=event.relay_host, port=event.port or self._selected_port(runtime),
+            relay_host=event.relay_host, port=event.port or self._own_port(runtime) or 0,
             selected_port=self._selected_port(runtime), since=runtime.since,
             up_since=runtime.up_since,
             reason=event.reason, detail=event.detail, address=event.address,
@@ -892,7 +996,8 @@ class Engine:
             storage=self.storage.problem,
             sessions=tuple(SessionView(s.session_id, s.engineer, s.source, s.started,
                                        s.bytes_in, s.bytes_out)
-                           for s in runtime.sessions.sessions))
+                           for s in runtime.sessions.sessions),
+            links=event.links)
 
 
 def _same_state(before: StateChanged, after: StateChanged) -> bool:
@@ -900,4 +1005,4 @@ def _same_state(before: StateChanged, after: StateChanged) -> bool:
     return (before.state, before.reason, before.detail, before.port, before.address,
             before.attempt, before.retry_at, before.fingerprint) == (
         after.state, after.reason, after.detail, after.port, after.address, after.attempt,
-        after.retry_at, after.fingerprint)
+        after.retry_at, after.fingerprint) and before.links == after.links

@@ -27,6 +27,7 @@ from tui.engine.recorder import (
 )
 from tui.engine.service_endpoint import BuiltinServiceEndpoint
 from tui.engine.session_tap import SessionTap
+from tui.engine.socket_options import tune_liveness
 
 # How long a session told to end may take to say goodbye before it is cut (DESIGN: < 1 s).
 GOODBYE_GRACE = 0.5
@@ -154,7 +155,8 @@ class ServiceSessions:
             _, protocol = await loop.create_connection(CountingForwarder, sock=ours)
         else:
             host, port = self.target
-            _, protocol = await loop.create_connection(CountingForwarder, host, port)
+            transport, protocol = await loop.create_connection(CountingForwarder, host, port)
+            tune_liveness(transport.get_extra_info("socket"))
         return protocol
 
     @property

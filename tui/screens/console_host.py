@@ -60,3 +60,16 @@ class ConsoleHost(Protocol):
     def open_sessions(self, name: str | None = None) -> AwaitMount:
         """Past support sessions (of one appliance, or all) and their recordings."""
         ...
+
+    @property
+    def is_started(self) -> bool:
+        """The engine runs (before it, screens show the fleet as listed, "starting…")."""
+        ...
+
+    def copy_for_support(self, name: str, what: str, text: str) -> None:
+        """Copy with OSC 52, saying plainly when the terminal is known to drop it."""
+        ...
+
+    def open_audit(self) -> AwaitMount:
+        """Show the audit log browser."""
+        ...

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.actions import ACTIONS, Scope
+from widgets.rac_footer import RacFooter
 
 _WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.WATCH: "watch",
           Scope.SESSIONS: "sessions", Scope.APP: "everywhere"}
@@ -18,13 +19,14 @@ _WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.WATCH: "watc
 def key_label(key: str) -> str:
     """How a key reads in the help table."""
     return {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter",
-            "plus": "+", "minus": "-"}.get(key, key)
+            "plus": "+", "minus": "-", "asterisk": "*"}.get(key, key)
 
 
 class HelpScreen(ModalScreen[None]):
     """A table of actions: key, what it does, where it applies."""
 
-    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="rac.help_close")]
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="rac.help_close",
+                        key_display="esc")]
 
     def __init__(self, keymap: dict[str, str], settings_path: str) -> None:
         super().__init__()
@@ -56,6 +58,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(f"Remap any key in {self._settings_path}: "
                          '{"keymap": {"rac.enable": "E"}}. ↑↓ scroll · esc closes.',
                          classes="dialog-detail")
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.query_one("#help", VerticalScroll).focus()

@@ -33,10 +33,13 @@ class Outcome(StrEnum):
     AUTH_FAILED = "auth_failed"
     TOO_MANY_TRIES = "too_many_tries"
     GRACE_EXCEEDED = "grace_exceeded"
+    REACHABILITY_CHECK = "reachability_check"  # an agent checking the relay is back: no penalty
 
 
 def source_of(address: str) -> str:
     """The address a limit applies to: IPv4 as is, IPv6 by its /64."""
+    if ":" not in address:
+        return address  # IPv4 as the kernel writes it: already canonical, nothing to parse
     try:
         parsed = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
