@@ -94,9 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     sessions = commands.add_parser(
         "sessions", help="past support sessions and their recordings; replay one",
         description="rac sessions [NAME] lists the support sessions (from the audit log and "
-        "the recordings); rac sessions play ID replays one in this terminal.",
-        epilog="examples: rac sessions mail-gw-1 --json; rac sessions play 'mail-gw-1#3' "
-        "--speed 4")
+        "the recordings); rac sessions play ID replays one in this terminal.")
     sessions.add_argument("words", nargs="*", metavar="NAME | play ID",
                           help="an appliance to list, or `play` and a session id or .cast file")
     sessions.add_argument("--speed", type=float, default=1.0,

@@ -50,6 +50,7 @@ EXAMPLES = {
     "relay list": "rac relay list --config relay.toml --json",
     "agent": "rac agent --inventory fleet.toml --enable mail-gw-1 --port 443 --json",
     "status": "rac status --inventory fleet.toml --state-dir ~/.local/state/rac/lab/state",
+    "sessions": "rac sessions mail-gw-1 --json\n  rac sessions play 'mail-gw-1#3' --speed 4",
     "probe": "rac probe upgrades.example.com --ports 22,25,443 --handshake\n"
              "  rac probe mail-gw-1 --inventory fleet.toml --json",
     "capture": "rac capture mail-gw-1 --inventory fleet.toml --port 25 --seconds 5",
