@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
@@ -35,9 +36,10 @@ class Scenario:
     size: tuple[int, int] = SIZE
     notes: dict[str, str] = field(default_factory=dict)
 
-    def build(self) -> tuple[RacApp, Callable[[Pilot[None]], Awaitable[None]]]:
-        """A fresh app and the run_before that brings it to this scenario's state."""
-        env = SnapshotLab(faults=self.faults)
+    def build(self, directory: Path) -> tuple[RacApp, Callable[[Pilot[None]], Awaitable[None]]]:
+        """A fresh app on a lab in `directory`, and the run_before that brings it to this
+        scenario's state."""
+        env = SnapshotLab(directory, faults=self.faults)
         app = snapshot_app(env, theme=self.theme)
 
         async def run_before(pilot: Pilot[None]) -> None:

@@ -3,20 +3,43 @@
 Deterministic by construction: frozen clock, seeded seed generator, no cursor blink, fixed
 terminal size, appliances brought up one after another, notifications cleared. Each SVG was
 looked at as a picture before it was accepted (`--snapshot-update`, then open the SVG).
+
+Every test has its own lab in a temporary directory (the default lab directory of the test,
+so no path shows) with its resolver on a free port: the snapshots run in parallel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
+from pytest_textual_snapshot import SVGImageExtension
+from syrupy.assertion import SnapshotAssertion
 
 from tests.console_scenarios import SCENARIOS
+from tests.console_support import SnapshotLab, mask_lab_dns
+from tests.svg_screenshot import svg_screenshot
+from tui.engine.locations import default_lab_dir
+
+SNAPSHOTS = Path(__file__).resolve().parent / "__snapshots__" / "test_console_snapshots"
+
+
+class ConsoleSnapshots(SVGImageExtension):
+    """The console's SVGs live in one folder, wherever the test module sits."""
+
+    @classmethod
+    def dirname(cls, *, test_location: Any) -> str:
+        return str(SNAPSHOTS)
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_screen(name: str, snap_compare: Callable[..., bool]) -> None:
+def test_screen(name: str, snapshot: SnapshotAssertion, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     scenario = SCENARIOS[name]
-    app, run_before = scenario.build()
-    assert snap_compare(app, terminal_size=scenario.size, press=list(scenario.press),
-                        run_before=run_before)
+    app, run_before = scenario.build(default_lab_dir())
+    svg = svg_screenshot(app, size=scenario.size, press=scenario.press, run_before=run_before)
+    environment = app.environment
+    assert isinstance(environment, SnapshotLab)
+    assert snapshot.use_extension(ConsoleSnapshots) == mask_lab_dns(svg, environment)
