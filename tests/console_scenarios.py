@@ -13,9 +13,9 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, LAB_LAN
 from tests.console_support import SnapshotLab, recorder_for, settle, snapshot_app
 from tests.engineer import login
+from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_LAN, LAB_M, LAB_X
 from tui.app import RacApp
 from tui.engine.states import TunnelState
 
@@ -86,9 +86,9 @@ async def mixed_fleet(pilot: Pilot[None], env: SnapshotLab) -> None:
     app = _app(pilot)
     seed = await up(app, LAB_C, port=443)
     await support_login(app, env, LAB_C_SERIAL, seed)
-    await up(app, "mgmt-1", port=443)
+    await up(app, LAB_M, port=443)
     await up(app, LAB_LAN, TunnelState.READY)
-    await up(app, "mail-gw-x", TunnelState.RETRYING)
+    await up(app, LAB_X, TunnelState.RETRYING)
 
 
 async def dashboard_established(pilot: Pilot[None], env: SnapshotLab) -> None:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
 from textual.pilot import Pilot
 
 from tests.fault_servers import closed_port, fault_server
+from tests.lab_names import LAB_C
 from tests.recorder import EventRecorder
 from tui.app import RacApp
 from tui.engine.engine import Engine
 from tui.engine.inventory import load_inventory
 from tui.engine.secure_files import write_private
+from tui.engine.states import TunnelState
 from tui.engine.toml_source import read_toml
 from tui.environment import EngineOptions, LabEnvironment
 from tui.settings import Settings
@@ -38,6 +41,33 @@ def lab_app(directory: Path, *, theme: str | None = None, frozen: bool = True,
     """The console on a fresh lab in `directory`."""
     return RacApp(LabEnvironment(directory), options=seeded_options(frozen=frozen),
                   settings=Settings(settings_path), theme=theme, blink=False)
+
+
+CONSOLE_SIZE = (140, 40)
+
+
+@dataclass
+class EnabledConsole:
+    """The console on a fresh lab with LAB_C enabled from the fleet and ESTABLISHED."""
+
+    app: RacApp
+    pilot: Pilot[None]
+    events: EventRecorder
+    seed: str
+
+
+async def enable_first_row(pilot: Pilot[None], events: EventRecorder) -> str:
+    """Enable the selected (first) fleet row with the dialogue's defaults; wait until up."""
+    from widgets.enable_dialog import EnableDialog
+
+    await pilot.press("e")
+    assert isinstance(pilot.app.screen, EnableDialog)
+    await pilot.press("tab", "tab", "tab", "enter")  # mode → seed → port → Enable
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    await settle(pilot)
+    app = pilot.app
+    assert isinstance(app, RacApp)
+    return str(app.engine.seed(LAB_C))
 
 
 def recorder_for(app: RacApp) -> EventRecorder:

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, RunningLab
+from tests.conftest import RunningLab
+from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_M
 
 RAC = [sys.executable, "-m", "tui"]
 
@@ -66,7 +67,7 @@ async def test_agent_json_events_support_login_status_and_sigterm(
         assert code == 0
         rows = {row["name"]: row for row in json.loads(out)["appliances"]}
         assert rows[LAB_C]["state"] == "ESTABLISHED" and rows[LAB_C]["enabled"] is True
-        assert rows["mgmt-1"]["state"] == "DISABLED"
+        assert rows[LAB_M]["state"] == "DISABLED"
         assert seed_event["seed"] not in out
 
         agent.send_signal(signal.SIGTERM)

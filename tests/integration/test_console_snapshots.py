@@ -22,7 +22,7 @@ from tests.console_support import SnapshotLab, mask_lab_dns
 from tests.svg_screenshot import svg_screenshot
 from tui.engine.locations import default_lab_dir
 
-SNAPSHOTS = Path(__file__).resolve().parent / "__snapshots__" / "test_console_snapshots"
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "__snapshots__" / "test_console_snapshots"
 
 
 class ConsoleSnapshots(SVGImageExtension):
