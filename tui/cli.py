@@ -35,8 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--state-dir", type=_path, dest="lab_dir", help="lab directory")
     lab.add_argument("--json", action="store_true", help="print lab.json and nothing else")
 
-    relay = commands.add_parser("relay", help="run the support relay")
-    relay.add_argument("--config", type=_path, required=True, help="relay config (TOML)")
+    relay = commands.add_parser("relay", help="run the support relay, or manage who may "
+                                "connect to it (enrol, revoke, list)")
+    relay.add_argument("--config", type=_path, help="relay config (TOML); required")
+    relay_actions = relay.add_subparsers(dest="relay_action", metavar="ACTION")
+    enrol = relay_actions.add_parser("enrol", help="enrol an appliance's public key; "
+                                     "bind SSHACCESS serials to it as their gateway")
+    enrol.add_argument("serial")
+    enrol.add_argument("keyfile", help="the appliance's OpenSSH public key (.pub), or - "
+                       "for stdin")
+    enrol.add_argument("--gateway-for", nargs="+", default=[], metavar="SERIAL",
+                       help="SSHACCESS serials this appliance may announce")
+    revoke = relay_actions.add_parser("revoke", help="remove an appliance's enrolment and "
+                                      "gateway bindings (a connected agent is cut)")
+    revoke.add_argument("serial")
+    listing = relay_actions.add_parser("list", help="enrolled appliances and bindings")
+    listing.add_argument("--json", action="store_true")
+    for action in (enrol, revoke, listing):
+        action.add_argument("--config", type=_path, default=argparse.SUPPRESS,
+                            help="relay config (TOML)")
 
     agent = commands.add_parser("agent", help="run appliance agents without a screen")
     agent.add_argument("--inventory", type=_path, dest="agent_inventory",
@@ -46,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--mode", choices=["tunnel", "sshaccess"], help="access mode")
     agent.add_argument("--gateway", help="gateway appliance (SSHACCESS)")
     seed = agent.add_mutually_exclusive_group()
-    seed.add_argument("--seed", help="the seed string to use (6-128 characters)")
+    seed.add_argument("--seed", metavar="SEED|-", help="the seed to use (6-128 characters, "
+                      "hard to guess); '-' reads it from stdin, or asks without echo on a "
+                      "terminal (a seed on the command line is visible to local users)")
+    seed.add_argument("--seed-file", type=_path, metavar="FILE",
+                      help="read the seed from the first line of FILE (mode 0600)")
     seed.add_argument("--generate-seed", action="store_true",
                       help="generate a random seed (the default)")
     agent.add_argument("--lifetime", help="access lifetime, e.g. 7d, 72h (default: inventory)")
@@ -96,7 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     connect = support_commands.add_parser("connect", help="log in to an appliance's "
                                           "(SERVICE) shell through the relay")
     connect.add_argument("serial")
-    connect.add_argument("--seed", required=True)
+    connect_seed = connect.add_mutually_exclusive_group()
+    connect_seed.add_argument("--seed", metavar="SEED|-",
+                              help="the appliance's seed; '-' reads it from stdin (without "
+                              "--seed or --seed-file, rac asks for it without echo)")
+    connect_seed.add_argument("--seed-file", type=_path, metavar="FILE",
+                              help="read the seed from the first line of FILE (mode 0600)")
     connect.add_argument("--lab", action="store_true", help="use the running built-in lab")
     connect.add_argument("--state-dir", type=_path, dest="support_lab_dir",
                          help="lab directory (with --lab)")

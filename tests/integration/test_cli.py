@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.conftest import RunningLab
 from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_M
+from tui.engine.secure_files import write_private
 
 RAC = [sys.executable, "-m", "tui"]
 
@@ -84,9 +85,11 @@ async def test_agent_json_events_support_login_status_and_sigterm(
 
 async def test_login_to_an_appliance_that_is_not_connected_says_so(
         lab: RunningLab, tmp_path: Path) -> None:
-    code, _out, err = await _run("support", "connect", LAB_C_SERIAL, "--seed", "WRONG-SEED",
-                                "--lab", "--state-dir", str(lab.info.directory),
-                                "--command", "status")
+    seed_file = tmp_path / "seed"
+    write_private(seed_file, "WRONG-SEED\n")  # not --seed: that would add a warning
+    code, _out, err = await _run("support", "connect", LAB_C_SERIAL, "--seed-file",
+                                str(seed_file), "--lab", "--state-dir",
+                                str(lab.info.directory), "--command", "status")
     assert code == 1
     assert err.strip() == (f"rac: No session to {LAB_C_SERIAL}: Appliance {LAB_C_SERIAL} "
                            "is not connected to the relay.")

@@ -7,6 +7,7 @@ import json
 import time
 
 from tui.commands.event_loop import run_server_loop
+from tui.commands.seed_input import read_seed
 from tui.commands.signals import stop_on_signals
 from tui.engine.durations import parse_duration
 from tui.engine.engine import Engine
@@ -35,19 +36,20 @@ def run_agent_command(args: argparse.Namespace) -> int:
         inventory.get(name)
     if args.port is not None:
         inventory.check_port(args.port)
-    if args.seed is not None:
-        validate_seed(args.seed)
+    seed = read_seed(args.seed, args.seed_file, prompt="Seed: ", ask_when_missing=False)
+    if seed is not None:
+        validate_seed(seed)
     lifetime = None
     if args.lifetime is not None:
         try:
             lifetime = parse_duration(args.lifetime)
         except ValueError as error:
             raise UsageError(f"--lifetime: {error}.") from None
-    return run_server_loop(_run(args, inventory, names, lifetime))
+    return run_server_loop(_run(args, inventory, names, lifetime, seed))
 
 
 async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
-               lifetime: float | None) -> int:
+               lifetime: float | None, seed: str | None) -> int:
     stop = stop_on_signals()
     engine = Engine(inventory, args.agent_state_dir or default_state_dir(),
                     accept_new_host_keys=args.accept_new_host_key)
@@ -55,7 +57,7 @@ async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
     await engine.start()
     mode = Mode(args.mode) if args.mode else None
     for name in names:
-        await engine.enable(name, mode=mode, seed=args.seed, port=args.port,
+        await engine.enable(name, mode=mode, seed=seed, port=args.port,
                             gateway=args.gateway, lifetime=lifetime)
     if not any(status.enabled for status in engine.statuses()):
         await engine.shutdown()
@@ -72,7 +74,10 @@ def _printer(as_json: bool) -> EventSink:
     def show(event: Event) -> None:
         if as_json:
             if not isinstance(event, LogRecord):
-                print(json.dumps(event_to_json(event), default=str), flush=True)
+                data = event_to_json(event)
+                if isinstance(event, SeedIssued) and event.typed:
+                    del data["seed"]  # the operator gave it; it stays out of every output
+                print(json.dumps(data, default=str), flush=True)
             return
         line = describe_event(event)
         if line:
@@ -88,6 +93,9 @@ def describe_event(event: Event) -> str:
         where = f" port {event.port}" if event.port else ""
         why = f" — {event.detail}" if event.detail else ""
         return f"{stamp} {event.appliance} {event.state.value}{where}{why}"
+    if isinstance(event, SeedIssued) and event.typed:
+        return (f"{stamp} {event.appliance} seed set as given (not shown) — give it to "
+                f"support with the serial {event.serial}")
     if isinstance(event, SeedIssued):
         return (f"{stamp} {event.appliance} seed {event.seed} — give it to support with the "
                 f"serial {event.serial}")

@@ -43,7 +43,8 @@ def describe_lab(info: LabInfo) -> str:
         "Next, in another terminal:",
         f"  rac agent --inventory {info.inventory} --state-dir {info.state_dir} "
         "--enable mail-gw-1",
-        f"  rac support connect SERIAL --seed SEED --lab{lab_dir_option(info)}",
+        f"  rac support connect SERIAL --lab{lab_dir_option(info)}    (asks for the seed; "
+        "or --seed-file FILE)",
         "Stop with Ctrl-C.",
     ])
 

@@ -63,7 +63,7 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
         try:
             proxy = parse_proxy_url(args.proxy)
         except ValueError as error:
-            raise UsageError(f"--proxy {args.proxy!r}: {error}.") from None
+            raise UsageError(f"--proxy: {error}.") from None
     if args.probe_inventory is not None:
         inventory = load_inventory(args.probe_inventory)
         names = {a.name: a for a in inventory.appliance}

@@ -13,6 +13,7 @@ from tui.engine.appliance_store import ApplianceStore
 from tui.engine.durations import format_duration
 from tui.engine.inventory import Inventory, load_inventory
 from tui.engine.locations import default_state_dir
+from tui.engine.secure_files import check_private
 
 NOT_RUNNING = "STOPPED"
 
@@ -21,6 +22,7 @@ def run_status_command(args: argparse.Namespace) -> int:
     """Print one line (or one JSON object) per appliance."""
     inventory = load_inventory(args.status_inventory)
     state_dir = args.status_state_dir or default_state_dir()
+    check_private(state_dir, "the state directory")
     rows = collect_status(inventory, state_dir)
     if args.json:
         print(json.dumps({"appliances": rows}, indent=2))

@@ -1,4 +1,5 @@
-"""`rac support connect SERIAL --seed SEED`: the engineer's login to an appliance."""
+"""`rac support connect SERIAL [--seed-file FILE | --seed -]`: the engineer's login to an
+appliance (without either, it asks for the seed without echo)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import getpass
 import sys
 
+from tui.commands.seed_input import read_seed
 from tui.engine.errors import UsageError
 from tui.engine.lab.lab import read_lab_info
 from tui.engine.locations import default_lab_dir, default_state_dir
@@ -21,7 +23,10 @@ from tui.engine.support_client import (
 def run_support_command(args: argparse.Namespace) -> int:
     """Work out the route (lab or explicit), then log in."""
     route = _route(args)
-    return asyncio.run(_connect(route, args.serial, args.seed, args.remote_command))
+    seed = read_seed(args.seed, args.seed_file, prompt=f"Seed of {args.serial}: ",
+                     ask_when_missing=True)
+    assert seed is not None
+    return asyncio.run(_connect(route, args.serial, seed, args.remote_command))
 
 
 def _route(args: argparse.Namespace) -> SupportRoute:

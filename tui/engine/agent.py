@@ -24,6 +24,7 @@ from tui.engine.pinned_hosts import PinCheck, PinVerdict, check_pin
 from tui.engine.port_check import Outcome, open_ssh_socket, reason_for
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.resolver import ResolveError, resolve
+from tui.engine.route_notice import DROPPED, RouteNotice, parse_notice
 from tui.engine.service_sessions import ServiceSessions
 from tui.engine.ssh_options import (
     CHANNEL_MAX_PACKET,
@@ -97,6 +98,11 @@ class _AgentClient(asyncssh.SSHClient):
     def begin_auth(self, username: str) -> None:
         self._agent.stage(TunnelState.AUTHENTICATING)
 
+    def debug_msg_received(self, msg: str, lang: str, always_display: bool) -> None:
+        notice = parse_notice(msg)
+        if notice is not None:
+            self._agent.route_notice(notice)
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = exc
 
@@ -123,6 +129,7 @@ class TunnelAgent:
         self._on_route = on_route
         self._routes: dict[str, ServiceSessions] = {setup.serial: sessions}
         self._listeners: dict[str, asyncssh.SSHListener] = {}
+        self._notices: dict[str, str] = {}
         self._conn: asyncssh.SSHClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._current = LinkUpdate(TunnelState.DISABLED, port)
@@ -184,6 +191,21 @@ class TunnelAgent:
         listener = self._listeners.pop(serial, None)
         if listener is not None:
             listener.close()
+
+    def route_notice(self, notice: RouteNotice) -> None:
+        """The relay said why it refused or dropped a route (a debug message)."""
+        self._notices[notice.serial] = notice.why
+        if notice.kind != DROPPED or notice.serial == self.setup.serial.lower():
+            return
+        for serial in [s for s in self._listeners if s.lower() == notice.serial]:
+            self._listeners.pop(serial).close()
+            self._log(Level.ERROR, f"the relay dropped the route for {serial}: {notice.why}")
+            self._on_route(serial, False, self._route_refused(serial))
+
+    def _route_refused(self, serial: str, error: Exception | None = None) -> Failure:
+        why = self._notices.pop(serial.lower(), "") or str(error or "")
+        return failure(Reason.ROUTE_REFUSED, host=self.setup.relay_host, port=self.port,
+                       detail=why)
 
     def _publish(self, update: LinkUpdate) -> None:
         self._current = update
@@ -323,8 +345,9 @@ class TunnelAgent:
                                      window=CHANNEL_WINDOW, max_pktsize=CHANNEL_MAX_PACKET)
         except (asyncssh.ChannelListenError, asyncssh.Error, OSError) as error:
             conn.close()
+            detail = self._notices.pop(setup.serial.lower(), "") or str(error)
             raise AttemptFailed(failure(Reason.FORWARD_REJECTED, host=host, port=port,
-                                        detail=str(error))) from None
+                                        detail=detail)) from None
         return conn, client
 
     async def _hold(self, conn: asyncssh.SSHClientConnection, client: _AgentClient) -> Failure:
@@ -349,10 +372,11 @@ class TunnelAgent:
             listener = await conn.create_server(sessions.accept, serial, SERVICE_PORT,
                                                 window=CHANNEL_WINDOW,
                                                 max_pktsize=CHANNEL_MAX_PACKET)
-        except (asyncssh.Error, OSError) as error:
-            why = failure(Reason.FORWARD_REJECTED, host=self.setup.relay_host,
-                          port=self.port, detail=str(error))
-            self._log(Level.ERROR, f"the relay refused the route for {serial}: {error}")
+        except (asyncssh.ChannelListenError, asyncssh.Error, OSError) as error:
+            # Only this appliance's route failed: the gateway's own tunnel stays up.
+            why = self._route_refused(serial, error)
+            self._log(Level.ERROR, f"the relay refused the route for {serial}: "
+                                   f"{why.detail or error}")
             self._on_route(serial, False, why)
             return
         if serial not in self._routes:

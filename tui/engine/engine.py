@@ -47,7 +47,8 @@ from tui.engine.probe import (
     run_probe,
 )
 from tui.engine.reasons import Failure, Reason, failure
-from tui.engine.secure_files import ensure_private_dir
+from tui.engine.refusal_tally import RefusalSummary, RefusedLogin
+from tui.engine.secure_files import ensure_own_private_dir
 from tui.engine.seeds import Chooser, generate_seed, validate_seed
 from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, EndpointIdentity
 from tui.engine.service_sessions import ServiceSessions, ServiceTarget
@@ -94,7 +95,7 @@ class Engine:
                  first_retry_delay: float = FIRST_DELAY,
                  timer: Callable[[], float] = time.perf_counter) -> None:
         self.inventory = inventory
-        self.state_dir = ensure_private_dir(state_dir)
+        self.state_dir = ensure_own_private_dir(state_dir, "the state directory")
         self.clock = clock
         self.accept_new_host_keys = accept_new_host_keys
         self.first_retry_delay = first_retry_delay
@@ -212,7 +213,7 @@ class Engine:
         self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
                          port=self._selected_port(runtime), gateway=gateway,
                          expires_at=round(now + life, 3))
-        self._emit(SeedIssued(name, config.serial, chosen_seed, now))
+        self._emit(SeedIssued(name, config.serial, chosen_seed, now, typed=seed is not None))
         self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
                   f"give support the serial {config.serial} and the seed")
         self._activate(runtime)
@@ -276,7 +277,8 @@ class Engine:
         self._store.save(name, runtime.record)
         await runtime.sessions.end_all("a new seed is in force")
         self.audit.write("seed-changed", appliance=name, serial=runtime.config.serial)
-        self._emit(SeedIssued(name, runtime.config.serial, new, self.clock()))
+        self._emit(SeedIssued(name, runtime.config.serial, new, self.clock(),
+                              typed=seed is not None))
         self._log(name, Level.WARNING, "new seed in force: support sessions of the old seed "
                   "were ended")
         return new
@@ -391,7 +393,8 @@ class Engine:
                 status_lines=lambda: status_lines(self.status(name), self.clock()),
                 authenticated=lambda session, engineer: self._runtimes[
                     name].sessions.authenticated(session, engineer),
-                rejected=lambda source, user, why: self._rejected(name, source, user, why),
+                rejected=lambda refused: self._rejected(name, refused),
+                rejected_in_bulk=lambda summary: self._rejected_in_bulk(name, summary),
             )
             identity = EndpointIdentity(name, config.serial, config.model,
                                         self.state_dir / "keys" / f"{name}_host_ed25519",
@@ -406,10 +409,18 @@ class Engine:
             return None
         return runtime.record.seed
 
-    def _rejected(self, name: str, source: str, user: str, why: str) -> None:
-        self.audit.write("support-login-rejected", appliance=name, source=source,
-                         user=user, why=why)
-        self._log(name, Level.WARNING, f"support login from {source} rejected: {why}")
+    def _rejected(self, name: str, refused: RefusedLogin) -> None:
+        self.audit.write("support-login-rejected", appliance=name, source=refused.source,
+                         user=refused.user, why=refused.why, attempts=list(refused.attempts))
+        self._log(name, Level.WARNING, f"support login from {refused.source} rejected: "
+                  f"{refused.why}")
+
+    def _rejected_in_bulk(self, name: str, summary: RefusalSummary) -> None:
+        self.audit.write("support-login-rejected-summary", appliance=name, count=summary.count,
+                         sources=summary.by_source, reasons=summary.by_reason,
+                         interval=summary.interval)
+        self._log(name, Level.WARNING, f"{summary.count} more support logins rejected in the "
+                  f"last {summary.interval:.0f} s (not logged one by one; see the audit log)")
 
     def _activate(self, runtime: _Runtime) -> None:
         """Open the doors the record says are open and start what carries them."""
@@ -508,6 +519,8 @@ class Engine:
                 runtime.route_up = up and runtime.record.enabled
                 runtime.route_failure = why
                 runtime.route_pending = False
+                if why is not None and why.detail:
+                    self._log(runtime.config.name, Level.WARNING, f"{why.reason}: {why.detail}")
                 if up:
                     self._log(runtime.config.name, Level.INFO,
                               f"reachable through {runtime.record.gateway}")

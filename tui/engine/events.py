@@ -47,6 +47,8 @@ class SeedIssued:
     serial: str
     seed: str = field(repr=False)
     ts: float
+    typed: bool = False
+    """The operator gave this seed: they know it, so headless output does not repeat it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,16 +34,31 @@ def parse_proxy_url(value: str) -> ProxyRoute:
     """`http://[user:password@]host[:port]`; raises ValueError naming what is wrong."""
     parts = urlsplit(value)
     if parts.scheme != "http" or not parts.hostname:
-        raise ValueError('use "http://HOST:PORT" (optionally http://USER:PASSWORD@HOST:PORT)')
+        raise ValueError(f"{redacted_url(value)!r} is not an HTTP proxy URL: use "
+                         '"http://HOST:PORT" (optionally http://USER:PASSWORD@HOST:PORT)')
     try:
         port = parts.port or 3128
     except ValueError:
-        raise ValueError(f"{value!r} has a port outside 1-65535") from None
+        raise ValueError(f"{redacted_url(value)!r} has a port outside 1-65535") from None
     authorization = ""
     if parts.username is not None:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         authorization = "Basic " + base64.b64encode(pair.encode()).decode()
     return ProxyRoute(parts.hostname, port, authorization)
+
+
+def redacted_url(value: str) -> str:
+    """The URL as it may be shown: any password replaced by `***` (even in a malformed URL,
+    everything between the first `:` after `//` and the last `@` of the authority)."""
+    scheme, sep, rest = value.partition("//")
+    if not sep:
+        scheme, rest = "", value
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return value
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{sep}{user}:***@{host}{slash}{path}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import asyncssh
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tui.engine.bounded_files import CONFIG_LIMIT, KEY_LIMIT, UnreadableFile, read_bounded
 from tui.engine.durations import parse_duration
 from tui.engine.errors import ConfigError, PortNotAllowedError, UnknownApplianceError
 from tui.engine.http_proxy import ProxyRoute, parse_proxy_url
@@ -62,7 +63,7 @@ class RelaySettings(_Strict):
     fallback: bool = False
     lifetime: float = DEFAULT_LIFETIME
     connect_timeout: float = Field(default=10.0, gt=0)
-    proxy: str | None = None
+    proxy: str | None = Field(default=None, repr=False)  # may hold a password
 
     @field_validator("proxy")
     @classmethod
@@ -207,6 +208,7 @@ def load_inventory(path: Path | None) -> Inventory:
         raise validation_error(path, text, error) from None
     _check_relations(inventory, text)
     _check_support_ca(inventory, text)
+    _check_known_hosts(inventory, text)
     return inventory
 
 
@@ -214,11 +216,24 @@ def _check_support_ca(inventory: Inventory, text: str) -> None:
     """The support CA must be a readable public key: without it nobody can get in."""
     ca_path = inventory.resolve_path(inventory.relay.support_ca)
     try:
-        asyncssh.read_public_key(ca_path)
-    except (OSError, asyncssh.KeyImportError) as error:
-        reason = "no such file" if isinstance(error, FileNotFoundError) else str(error)
+        asyncssh.import_public_key(read_bounded(ca_path, KEY_LIMIT))
+    except (UnreadableFile, asyncssh.KeyImportError, ValueError) as error:
+        reason = str(error)
         raise config_error(inventory.source, text, ["relay", "support_ca"],
                            f"{ca_path} is not a readable SSH public key ({reason})") from None
+
+
+def _check_known_hosts(inventory: Inventory, text: str) -> None:
+    """The pinned relay keys, if the file exists yet, must be a small regular file: agents
+    read it at every connection, and a FIFO or a device there would block or exhaust them."""
+    path = inventory.known_hosts_path
+    try:
+        read_bounded(path, CONFIG_LIMIT)
+    except UnreadableFile as error:
+        if not path.exists() and not path.is_symlink():
+            return  # made on the first accepted host key
+        raise config_error(inventory.source, text, ["relay", "known_hosts"],
+                           f"{path} {error}") from None
 
 
 def _check_relations(inventory: Inventory, text: str) -> None:

@@ -44,6 +44,7 @@ class Reason(StrEnum):
     HOST_KEY_MISMATCH = "host-key-mismatch", Stage.SSH
     AUTH_REJECTED = "auth-rejected", Stage.AUTH
     FORWARD_REJECTED = "forward-rejected", Stage.FORWARD
+    ROUTE_REFUSED = "route-refused", Stage.FORWARD
     KEEPALIVE_TIMEOUT = "keepalive-timeout", Stage.READY
     CONNECTION_LOST = "connection-lost", Stage.READY
     EXPIRED = "expired", Stage.READY
@@ -138,6 +139,10 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         "enrol the appliance key shown in the dashboard.",
         Reason.FORWARD_REJECTED: "The relay refused to route support to this appliance. "
         "Another appliance may claim the same serial.",
+        Reason.ROUTE_REFUSED: "The relay does not route support to this appliance through "
+        "its gateway: its serial is not bound to the gateway there. Ask the vendor to bind "
+        "it (rac relay enrol GATEWAY-SERIAL KEYFILE --gateway-for THIS-SERIAL), then enable "
+        "access again.",
         Reason.KEEPALIVE_TIMEOUT: "The relay stopped answering keepalives: the connection "
         "is gone. Reconnecting.",
         Reason.CONNECTION_LOST: "The connection to the relay was lost. Reconnecting.",

@@ -4,15 +4,57 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
+
+from tui.engine.errors import RacError
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 
 
+class InsecureFileError(RacError):
+    """A state dir or key file another user owns or may read or write (as OpenSSH's
+    StrictModes refuses them): a planted key or a readable seed is worse than stopping."""
+
+
+def check_private(path: Path, what: str) -> None:
+    """Refuse `path` unless the current user owns it and nobody else may read or write it."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    kind = "directory" if stat.S_ISDIR(info.st_mode) else "file"
+    if info.st_uid != os.geteuid():
+        raise InsecureFileError(
+            f"{path} ({what}) belongs to another user (uid {info.st_uid}): rac keeps seeds and "
+            f"keys only in a {kind} of its own. Use another --state-dir, or fix the owner.")
+    loose = stat.S_IMODE(info.st_mode) & 0o077
+    if loose:
+        who = "written" if loose & 0o022 else "read"
+        fix = "700" if kind == "directory" else "600"
+        raise InsecureFileError(
+            f"{path} ({what}) may be {who} by other users (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}): rac will not use it for seeds and keys. "
+            f"Run `chmod {fix} {path}` if its contents are yours, or use another --state-dir.")
+
+
+def ensure_own_private_dir(path: Path, what: str) -> Path:
+    """Create `path` 0700 if absent; refuse it if it exists with another owner or open modes."""
+    check_private(path, what)
+    return ensure_private_dir(path)
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable by the owner only."""
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    """Create `path`, and every missing parent, readable by the owner only (`mkdir -p` would
+    give the parents the umask's mode, typically 0755)."""
+    missing: list[Path] = []
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
     return path
 
 

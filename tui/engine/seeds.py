@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import partial
 
 from tui.engine.errors import SeedError
+from tui.engine.seed_strength import check_strength
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: every character survives being read over the phone.
 ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
@@ -40,7 +41,10 @@ def generate_seed(choose: Chooser | None = None) -> str:
 
 
 def validate_seed(seed: str) -> str:
-    """Return the seed if it obeys every rule, else raise SeedError naming the rule broken."""
+    """Return the seed if it obeys every rule, else raise SeedError naming the rule broken.
+
+    Generated seeds pass by construction (about 93 bits); typed ones must also be hard to
+    guess, since anyone holding the support CA can try seeds against the endpoint."""
     if not seed.strip():
         raise SeedError("The seed is blank: enter 6 to 128 characters.")
     if len(seed) < MIN_LENGTH:
@@ -61,6 +65,7 @@ def validate_seed(seed: str) -> str:
             raise SeedError(f"The seed has {shown} at position {position}: use ASCII letters, "
                             "digits and punctuation only (it must survive any keyboard and "
                             "terminal).")
+    check_strength(seed)
     return seed
 
 

@@ -1,8 +1,10 @@
 """The built-in (SERVICE) endpoint: an SSH server support reaches through the tunnel.
 
 It admits only user `service` holding a certificate from the support CA whose principals
-include `SERIAL:CURRENT-SEED`; the seed is read at each login, so a new seed or a disable
-locks everyone out at once, and `revoke()` ends the sessions already inside.
+include `SERIAL:CURRENT-SEED`; the seed is read at every attempt and again when the login
+completes, so a new seed, a disable or the end of the lifetime locks everyone out at once,
+and `revoke()` ends the sessions already inside. How many logins, how fast and how many
+tries is `login_throttle.py`'s business; why a credential is refused, `service_credentials.py`'s.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from asyncssh.public_key import decode_ssh_certificate
 from tui.engine.appliance_shell import ShellContext, serve_process
 from tui.engine.first_bytes import printable
 from tui.engine.keys import load_or_create_key
+from tui.engine.login_throttle import LoginPolicy, LoginThrottle
+from tui.engine.refusal_tally import RefusalSummary, RefusalTally, RefusedLogin
+from tui.engine.service_credentials import NO_SIGNATURE, PLAIN_KEY, refusal, source_ip
 from tui.engine.ssh_options import ENCRYPTION_ALGS
-from tui.engine.support_ca import SERVICE_USER, principal_matches
+from tui.engine.support_ca import SERVICE_USER
 
 LOGIN_TIMEOUT = 30.0
 # Exit status of a shell the appliance ended (what OpenSSH reports for a lost connection).
 ENDED_BY_APPLIANCE = 255
-_PLAIN_KEY = "a plain key without a support certificate"
+TOO_MANY_FAILURES = "Too many authentication failures"  # OpenSSH's words for MaxAuthTries
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,48 +53,22 @@ class EndpointHooks:
     current_seed: Callable[[], str | None]
     status_lines: Callable[[], list[str]]
     authenticated: Callable[[str, str], None]
-    rejected: Callable[[str, str, str], None]
+    rejected: Callable[[RefusedLogin], None]
+    rejected_in_bulk: Callable[[RefusalSummary], None]
 
 
-class _SeedBoundKeys(asyncssh.SSHAuthorizedKeys):
-    """Authorized keys with one entry: the support CA, for the serial and the current seed."""
+class _SupportCa(asyncssh.SSHAuthorizedKeys):
+    """Authorized keys with one entry, the support CA; the endpoint has judged the rest."""
 
-    def __init__(self, identity: EndpointIdentity, seed: str | None, username: str) -> None:
+    def __init__(self, ca_key: asyncssh.SSHKey) -> None:
         super().__init__()
-        self._identity = identity
-        self._seed = seed
-        self._username = username
-        self.refusals: list[str] = []
-
-    @property
-    def why(self) -> str:
-        """The most telling refusal: a certificate's problem beats a bare key's."""
-        if not self.refusals:
-            return "no credential offered"
-        specific = [r for r in self.refusals if r != _PLAIN_KEY]
-        return specific[-1] if specific else self.refusals[-1]
+        self._ca_key = ca_key
 
     def validate(self, key: asyncssh.SSHKey, client_host: str, client_addr: str,
                  cert_principals: Sequence[str] | None = None,
                  ca: bool = False) -> dict[str, Any] | None:
-        if self._username != SERVICE_USER:
-            self.refusals.append(f"user {self._username!r} (only {SERVICE_USER!r} may log in)")
+        if not ca or key.public_data != self._ca_key.public_data:
             return None
-        if not ca:
-            self.refusals.append(_PLAIN_KEY)
-            return None
-        if key.public_data != self._identity.ca_key.public_data:
-            self.refusals.append("a certificate from another CA")
-            return None
-        if self._seed is None:
-            self.refusals.append("a certificate, but remote access is disabled")
-            return None
-        if not any(principal_matches(p, self._identity.serial, self._seed)
-                   for p in cert_principals or ()):
-            self.refusals.append("a certificate that does not name this serial and the "
-                                 "current seed")
-            return None
-        self.refusals.append("a certificate outside its validity period")
         return {"principals": list(cert_principals or ())}
 
 
@@ -103,40 +82,69 @@ class _ServiceServer(asyncssh.SSHServer):
         self.source = source
         self.username = ""
         self.engineer = ""
-        self.keys: _SeedBoundKeys | None = None
+        self.attempts: list[str] = []
+        """The reason of every refused credential on this connection, in order."""
         self.authenticated = False
+        self.pending = True
+        """Counts against the appliance's logins in progress until it gets in or goes."""
         self.conn: asyncssh.SSHServerConnection | None = None
         self.processes: set[asyncssh.SSHServerProcess[str]] = set()
+        self.process_factory: Callable[[asyncssh.SSHServerProcess[str]], Any] | None = None
+        self.channels = 0
+        self.cut_short = ""
+        """Why the appliance ended this login before it completed (new seed, disable)."""
         self._blob = b""
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        address = source_ip(self.source)
+        if address is not None:
+            # The socket is a socketpair: the engineer's address is the one the relay reports.
+            # asyncssh checks a certificate's source-address against this attribute.
+            conn._peer_addr = str(address)
         checked = conn.validate_public_key
 
-        async def validate_and_remember(username: str, key_data: bytes, msg: bytes,
-                                        signature: bytes) -> bool:
-            accepted = await checked(username, key_data, msg, signature)
-            if accepted and msg:
-                self._blob = key_data
-            return accepted
+        async def judged(username: str, key_data: bytes, msg: bytes, signature: bytes) -> bool:
+            if len(self.attempts) >= self.endpoint.policy.max_attempts:
+                return False
+            why = self.endpoint.refusal(username, key_data, self.source)
+            if why is None and await checked(username, key_data, msg, signature):
+                if msg:
+                    self._blob = key_data
+                return True
+            self._refused(why or (NO_SIGNATURE if msg else "a certificate the SSH layer "
+                                                           "refused"))
+            return False
 
         # asyncssh does not expose the certificate that authenticated; its key ID names
         # the engineer, so keep the blob of the signed, accepted attempt.
-        conn.validate_public_key = validate_and_remember  # type: ignore[method-assign]
+        conn.validate_public_key = judged  # type: ignore[method-assign]
+
+    def _refused(self, why: str) -> None:
+        self.attempts.append(why)
+        if len(self.attempts) >= self.endpoint.policy.max_attempts and self.conn is not None:
+            self.conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
+                                 TOO_MANY_FAILURES)
 
     def begin_auth(self, username: str) -> bool:
         self.username = username
-        seed = self.endpoint.hooks.current_seed() if username == SERVICE_USER else None
-        self.keys = _SeedBoundKeys(self.endpoint.identity, seed, username)
         if self.conn is not None:
-            self.conn.set_authorized_keys(self.keys)
+            self.conn.set_authorized_keys(_SupportCa(self.endpoint.identity.ca_key))
         return True
 
     def public_key_auth_supported(self) -> bool:
         return True
 
     def auth_completed(self) -> None:
+        # The seed may have changed, ended or been disabled while the login was under way.
+        late = self.endpoint.refusal(self.username, self._blob, self.source)
+        if late is not None:
+            self.attempts.append(f"{late} (when the login completed)")
+            if self.conn is not None:
+                self.conn.close()
+            return
         self.authenticated = True
+        self.endpoint.login_finished(self, authenticated=True)
         with contextlib.suppress(asyncssh.KeyImportError, ValueError):
             certificate = decode_ssh_certificate(self._blob)
             # asyncssh keeps the key ID (`ssh-keygen -I NAME`) only in this attribute.
@@ -148,19 +156,42 @@ class _ServiceServer(asyncssh.SSHServer):
     def connection_lost(self, exc: Exception | None) -> None:
         self.endpoint.forget(self)
         if not self.authenticated:
-            why = self.keys.why if self.keys else "no credential offered"
-            self.endpoint.hooks.rejected(self.source, self.username, why)
+            self.endpoint.login_finished(self, authenticated=False)
 
-    def session_requested(self) -> bool:
-        return True
+    def session_requested(self) -> asyncssh.SSHServerProcess[str]:
+        if self.process_factory is None or not self.authenticated:
+            raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, "Session refused")
+        if self.channels >= self.endpoint.policy.max_channels:
+            raise asyncssh.ChannelOpenError(
+                asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
+                f"At most {self.endpoint.policy.max_channels} sessions per connection.")
+        self.channels += 1
+        return _CountedProcess(self)
+
+
+class _CountedProcess(asyncssh.SSHServerProcess[str]):
+    """A session channel that gives its place back when it closes (MaxSessions)."""
+
+    def __init__(self, server: _ServiceServer) -> None:
+        assert server.process_factory is not None
+        super().__init__(server.process_factory, None, 0, False)
+        self._server = server
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server.channels -= 1
+        super().connection_lost(exc)
 
 
 class BuiltinServiceEndpoint:
     """Serves support sessions for one appliance over sockets the agent hands it."""
 
-    def __init__(self, identity: EndpointIdentity, hooks: EndpointHooks) -> None:
+    def __init__(self, identity: EndpointIdentity, hooks: EndpointHooks,
+                 policy: LoginPolicy | None = None) -> None:
         self.identity = identity
         self.hooks = hooks
+        self.throttle = LoginThrottle(policy)
+        self.policy = self.throttle.policy
+        self.tally = RefusalTally(hooks.rejected, hooks.rejected_in_bulk)
         self._host_key: asyncssh.SSHKey | None = None
         self._servers: set[_ServiceServer] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -173,8 +204,40 @@ class BuiltinServiceEndpoint:
                                                 f"{self.identity.name} service endpoint")
         return self._host_key
 
+    def admit(self, source: str) -> None:
+        """Count a new support connection in, or refuse it (ChannelOpenError) when too many
+        logins to this appliance are already in progress; `serve` must follow."""
+        if self.throttle.try_begin():
+            return
+        self.tally.refused(RefusedLogin(source, "", (), "too many logins in progress"))
+        raise asyncssh.ChannelOpenError(
+            asyncssh.OPEN_RESOURCE_SHORTAGE,
+            f"Too many logins to {self.identity.name} are in progress; try again shortly.")
+
+    def refusal(self, username: str, key_data: bytes, source: str) -> str | None:
+        """Why this credential may not log in now (None: only its signature is left)."""
+        return refusal(username=username, key_data=key_data, ca_key=self.identity.ca_key,
+                       serial=self.identity.serial,
+                       seed=self.hooks.current_seed() if username == SERVICE_USER else None,
+                       source=source)
+
+    def login_finished(self, server: _ServiceServer, *, authenticated: bool) -> None:
+        """A login in progress ended (once per connection): free its place, audit a refusal."""
+        if not server.pending:
+            return
+        server.pending = False
+        self.throttle.finished(authenticated=authenticated, failed=bool(server.attempts))
+        if authenticated:
+            return
+        attempts = tuple(server.attempts)
+        specific = [why for why in attempts if why != PLAIN_KEY]
+        ended = (f"ended before it completed: {server.cut_short}",) if server.cut_short else ()
+        why = (specific or attempts or ended or ("no credential offered",))[-1]
+        self.tally.refused(RefusedLogin(server.source, server.username, attempts, why))
+
     def serve(self, sock: socket.socket, connection_id: str, source: str) -> None:
-        """Run an SSH server on `sock` (the agent's end of a socketpair) in the background."""
+        """Run an SSH server on `sock` (the agent's end of a socketpair) in the background,
+        after `admit`, once the appliance's login delay (if any) has passed."""
         task = asyncio.get_running_loop().create_task(self._serve(sock, connection_id, source))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -189,16 +252,22 @@ class BuiltinServiceEndpoint:
                                    self.hooks.status_lines)
             server.processes.add(process)
             try:
-                await serve_process(process, context)
+                # A channel the engineer closes mid-write ends that session only, not the
+                # connection with every other session on it.
+                with contextlib.suppress(BrokenPipeError, ConnectionError):
+                    await serve_process(process, context)
             finally:
                 server.processes.discard(process)
 
+        server.process_factory = run
         try:
+            wait = self.throttle.wait_before_login()
+            if wait > 0:
+                await asyncio.sleep(wait)  # the growing delay after failed logins
             await asyncssh.run_server(
                 sock,
                 server_factory=lambda: server,
                 server_host_keys=[self.host_key],
-                process_factory=run,
                 encryption_algs=ENCRYPTION_ALGS,
                 login_timeout=LOGIN_TIMEOUT,
                 allow_scp=False,
@@ -208,6 +277,10 @@ class BuiltinServiceEndpoint:
             )
         except (asyncssh.Error, OSError, TimeoutError):
             self.forget(server)
+        finally:
+            if server.conn is None:
+                sock.close()
+                self.login_finished(server, authenticated=False)
 
     def forget(self, server: _ServiceServer) -> None:
         """A connection ended."""
@@ -216,6 +289,8 @@ class BuiltinServiceEndpoint:
     def revoke(self, reason: str = "remote access ended") -> None:
         """End every session inside now, telling each engineer why (new seed, disable)."""
         for server in list(self._servers):
+            if not server.authenticated:
+                server.cut_short = reason
             for process in list(server.processes):
                 with contextlib.suppress(asyncssh.Error, OSError, BrokenPipeError):
                     process.stdout.write(f"\n*** {self.identity.name}: support session ended "
@@ -228,6 +303,7 @@ class BuiltinServiceEndpoint:
     async def close(self) -> None:
         """Revoke and wait for the server tasks to finish."""
         self.revoke()
+        self.tally.flush()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -98,6 +98,8 @@ class ServiceSessions:
             raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
                                             self.refusal)
         source = f"{orig_host}:{orig_port}" if orig_host else "relay"
+        if isinstance(self.target, BuiltinServiceEndpoint):
+            self.target.admit(source)  # refuses when too many logins are in progress
         session = ServiceSession(f"{self.name}~{next(self._connection_ids)}", source,
                                  self._clock())
         try:

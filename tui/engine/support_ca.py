@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 
 import asyncssh
@@ -17,9 +18,13 @@ def support_principal(serial: str, seed: str) -> str:
 
 
 def principal_matches(principal: str, serial: str, seed: str) -> bool:
-    """Serial compared without case (ssh lower-cases host names), seed exactly."""
+    """Serial compared without case (ssh lower-cases host names), seed exactly; both in
+    constant time, so response times say nothing about how much of a guess was right."""
     head, sep, tail = principal.partition(":")
-    return bool(sep) and head.lower() == serial.lower() and tail == seed
+    serial_ok = hmac.compare_digest(head.lower().encode(), serial.lower().encode())
+    seed_ok = hmac.compare_digest(tail.encode("utf-8", "surrogatepass"),
+                                  seed.encode("utf-8", "surrogatepass"))
+    return bool(sep) and serial_ok and seed_ok
 
 
 def mint_support_certificate(ca_key: asyncssh.SSHKey, engineer_key: asyncssh.SSHKey, *,

@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncssh
 
 from tui.engine.errors import RacError
+from tui.engine.keys import read_own_private_key
 from tui.engine.ssh_options import ENCRYPTION_ALGS
 from tui.engine.support_ca import SERVICE_USER, mint_support_certificate
 
@@ -67,8 +68,8 @@ async def open_support_connection(
                                                                asyncssh.SSHClientConnection, str]:
     """(relay connection, appliance connection, newly learned fingerprint or '')."""
     try:
-        engineer_key = asyncssh.read_private_key(route.engineer_key)
-        ca_key = asyncssh.read_private_key(route.ca_key)
+        engineer_key = read_own_private_key(route.engineer_key, "the engineer's key")
+        ca_key = read_own_private_key(route.ca_key, "the support CA key")
     except (OSError, asyncssh.KeyImportError) as error:
         raise RacError(f"Cannot read a key: {error}.") from None
     certificate = mint_support_certificate(ca_key, engineer_key, serial=serial, seed=seed,

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tui.engine.bounded_files import CONFIG_LIMIT, UnreadableFile, read_bounded_text
 from tui.engine.errors import ConfigError
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -20,13 +21,12 @@ Loc = Sequence[str | int]
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """Parse `path`; a missing file or a syntax error becomes a ConfigError naming the line."""
+    """Parse `path` (a regular file of at most 1 MiB); a missing or odd file or a syntax error
+    becomes a ConfigError naming the file and the line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file.") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot be read ({error}).") from None
+        text = read_bounded_text(path, CONFIG_LIMIT)
+    except UnreadableFile as error:
+        raise ConfigError(f"{path}: {error}.") from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as error:

@@ -18,11 +18,16 @@ from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.lab.dns_responder import DnsResponder
 from tui.engine.lab.lab_fleet import LAB_APPLIANCES, LAB_DOMAIN, LAB_ENGINEER, relay_names
 from tui.engine.locations import default_lab_dir
-from tui.engine.relay.relay_config import RelayConfig
+from tui.engine.relay.relay_config import PreauthLimits, RelayConfig
 from tui.engine.relay.relay_server import Relay
-from tui.engine.secure_files import ensure_private_dir, write_private
+from tui.engine.secure_files import (
+    check_private,
+    ensure_own_private_dir,
+    write_private,
+)
 
 LOOPBACK = "127.0.0.1"
+LAB_PENALTY_EXEMPT = ("127.0.0.0/8", "::1/128")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ class LabInfo:
 def read_lab_info(directory: Path) -> LabInfo:
     """The running lab in `directory`, or a sentence saying how to start one."""
     path = directory / "lab.json"
+    check_private(directory, "the lab directory")
     try:
         info = LabInfo.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -111,14 +117,16 @@ class Lab:
 
     async def start(self) -> LabInfo:
         """Bring everything up on loopback and write `lab.json`."""
-        directory = ensure_private_dir(self.directory)
+        directory = ensure_own_private_dir(self.directory, "the lab directory")
         self._refuse_second_lab()
         load_or_create_key(directory / "support_ca_ed25519", "rac lab support CA")
         engineer_key = load_or_create_key(directory / "engineer_ed25519", LAB_ENGINEER)
-        relay_dir = ensure_private_dir(directory / "relay")
+        relay_dir = ensure_own_private_dir(directory / "relay", "the lab relay's directory")
         (relay_dir / "engineers_authorized_keys").write_bytes(engineer_key.export_public_key())
+        # Everyone in the lab is on loopback: penalties would only lock the newcomer out.
         relay_config = RelayConfig(listen=LOOPBACK, ports=(0,) * len(RELAY_PORTS),
-                                   enroll_on_first_use=True, source=relay_dir / "relay.toml")
+                                   enroll_on_first_use=True, source=relay_dir / "relay.toml",
+                                   preauth=PreauthLimits(penalty_exempt=LAB_PENALTY_EXEMPT))
         relay = Relay(relay_config)
         ports = await relay.start()
         self.relay = relay
@@ -135,7 +143,8 @@ class Lab:
         info = LabInfo(directory, port_map, LOOPBACK, fingerprint(relay.host_key), known_hosts,
                        dns_address, LAB_DOMAIN, inventory, directory / "engineer_ed25519",
                        LAB_ENGINEER, directory / "support_ca_ed25519",
-                       ensure_private_dir(directory / "state"), os.getpid())
+                       ensure_own_private_dir(directory / "state", "the lab's state directory"),
+                       os.getpid())
         write_private(directory / "lab.json", json.dumps(info.to_json(), indent=2))
         self.info = info
         return info

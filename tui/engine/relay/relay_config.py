@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import ipaddress
+import stat
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tui.engine.errors import ConfigError
 from tui.engine.toml_source import read_toml, validation_error
 
 RELAY_VERSION = "rac-relay_0.1"
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_VERSION_CHARS = 245  # "SSH-2.0-" + version + CRLF fits the 255 bytes of RFC 4253
+
+
+class PreauthLimits(BaseModel):
+    """`[preauth]`: limits on connections that have not logged in yet (OpenSSH's names)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_startups: int = Field(default=256, ge=1)  # MaxStartups (a hard cap)
+    per_source_max_startups: int = Field(default=64, ge=1)  # PerSourceMaxStartups
+    login_grace_time: float = Field(default=30.0, gt=0, le=600)  # LoginGraceTime, seconds
+    max_auth_tries: int = Field(default=6, ge=1, le=100)  # MaxAuthTries
+    penalty_authfail: float = Field(default=5.0, ge=0)  # PerSourcePenalties authfail:
+    penalty_noauth: float = Field(default=1.0, ge=0)  # ... noauth:
+    penalty_grace_exceeded: float = Field(default=10.0, ge=0)  # ... grace-exceeded:
+    penalty_min: float = Field(default=15.0, ge=0)  # ... min:
+    penalty_max: float = Field(default=600.0, ge=0)  # ... max:
+    penalty_exempt: tuple[str, ...] = ()  # PerSourcePenaltyExemptList (addresses, networks)
+    audit_interval: float = Field(default=60.0, gt=0, le=86400)
+
+    @field_validator("penalty_exempt")
+    @classmethod
+    def _valid_networks(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an address or network") from None
+        return networks
 
 
 class RelayConfig(BaseModel):
@@ -24,6 +57,8 @@ class RelayConfig(BaseModel):
     enroll_on_first_use: bool = False
     audit_log: str = "relay-audit.jsonl"
     version: str = RELAY_VERSION
+    enrolment_refresh: float = Field(default=2.0, gt=0, le=3600)
+    preauth: PreauthLimits = PreauthLimits()
     source: Path = Field(default=Path("relay.toml"), exclude=True)
 
     @field_validator("ports")
@@ -36,6 +71,16 @@ class RelayConfig(BaseModel):
                 raise ValueError(f"port {port} is outside 0-65535")
         return ports
 
+    @field_validator("version")
+    @classmethod
+    def _valid_version(cls, version: str) -> str:
+        if not version or len(version) > MAX_VERSION_CHARS:
+            raise ValueError(f"the banner version must be 1-{MAX_VERSION_CHARS} characters")
+        if any(not 0x20 <= ord(char) <= 0x7E for char in version) or version[0] == " ":
+            raise ValueError("the banner version must be printable ASCII "
+                             "(e.g. \"OpenSSH_6.2 CiscoTunnels1\")")
+        return version
+
     def path(self, value: str) -> Path:
         """A configured path, relative to the config file."""
         path = Path(value).expanduser()
@@ -45,8 +90,23 @@ class RelayConfig(BaseModel):
 def load_relay_config(path: Path) -> RelayConfig:
     """Read and check the relay config; errors name the file, the line and the field."""
     path = path.expanduser().resolve()
+    _check_regular_file(path)
     data, text = read_toml(path)
     try:
         return RelayConfig.model_validate({**data, "source": path})
     except ValidationError as error:
         raise validation_error(path, text, error) from None
+
+
+def _check_regular_file(path: Path) -> None:
+    """Only a regular file of bounded size is read: `/dev/zero` or a FIFO would never end."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return  # read_toml names it
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror}).") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file.")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a relay config.")

@@ -7,13 +7,11 @@ and the engineer's own SSH session runs end to end inside it (a stock `ssh -J` w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 import asyncssh
 from asyncssh.channel import SSHTCPChannel
@@ -21,15 +19,22 @@ from asyncssh.session import SSHTCPSession
 
 from tui.engine.audit import AuditLog
 from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwarded_channel
-from tui.engine.keys import fingerprint, load_or_create_key
+from tui.engine.keys import fingerprint
+from tui.engine.relay.admission import Admission, Outcome, source_of
+from tui.engine.relay.credentials import CredentialCache
+from tui.engine.relay.enrolments import SERIAL, Enrolments, valid_serial
+from tui.engine.relay.refusal_counters import RefusalCounters
 from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.relay.routes import Route, RouteListener, RouteTable
-from tui.engine.reread import parsed
-from tui.engine.secure_files import ensure_private_dir
+from tui.engine.relay.startup_checks import StartupPlan, check_relay_start
+from tui.engine.route_notice import DROPPED, REFUSED, RouteNotice
 from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, RELAY_ENCRYPTION_ALGS
 
 SERVICE_PORT = 22
-SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$")
+SERIAL_PATTERN = SERIAL
+LOGIN_TIMEOUT_MESSAGE = "Login timeout expired"  # asyncssh's words when login grace runs out
+
+Decision = tuple["Role", str, asyncssh.SSHKey] | None
 
 
 class Role(StrEnum):
@@ -38,25 +43,6 @@ class Role(StrEnum):
     UNKNOWN = "unknown"
     AGENT = "agent"
     ENGINEER = "engineer"
-
-
-@dataclass(frozen=True, slots=True)
-class Engineer:
-    """A support engineer's key from the authorized_keys file, named by its comment."""
-
-    key: asyncssh.SSHKey
-    name: str
-
-
-def _parse_engineers(path: Path) -> list[Engineer]:
-    engineers = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        with contextlib.suppress(asyncssh.KeyImportError, ValueError):
-            key = asyncssh.import_public_key(line.strip())
-            engineers.append(Engineer(key, key.get_comment() or ""))
-    return engineers
 
 
 class _RelayConnection(asyncssh.SSHServer):
@@ -68,56 +54,98 @@ class _RelayConnection(asyncssh.SSHServer):
         self.peer = ""
         self.username = ""
         self.role = Role.UNKNOWN
-        self._pending: tuple[Role, str, asyncssh.SSHKey] | None = None
+        self._pending: Decision = None
         self.local_port = 0
         self.name = ""
+        self.source = ""
+        self._refused = False
+        self._rejected_keys = 0
+        self._outcome: Outcome | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
-        self._relay.connections.add(conn)
         host, port = (conn.get_extra_info("peername") or ("?", 0))[:2]
         self.peer = f"{host}:{port}"
+        self.source = source_of(str(host))
+        refused = self._relay.admission.admit(self.source)
+        if refused is not None:
+            # Closed before the banner, as sshd does past MaxStartups: no key exchange cost.
+            self._refused = True
+            self._relay.refusals.count(self.source, refused)
+            conn.abort()
+            return
+        self._relay.connections.add(conn)
         self.local_port = int((conn.get_extra_info("sockname") or ("", 0))[1])
 
     def begin_auth(self, username: str) -> bool:
+        if self.username and username != self.username and self._conn is not None:
+            # sshd's rule: one user name per connection, so tries cannot be spread over names.
+            self._outcome = Outcome.AUTH_FAILED
+            self._conn.disconnect(asyncssh.DISC_PROTOCOL_ERROR,
+                                  "Change of username not allowed")
         self.username = username
         return True
 
     def public_key_auth_supported(self) -> bool:
         return True
 
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+    def validate_public_key(self, username: str,
+                            key: asyncssh.SSHKey) -> bool | Awaitable[bool]:
         # Called for the key of every attempt; the last one before success is the one that
         # signed, so the role recorded last is the role of the authenticated key.
         decision = self._relay.classify_key(username, key)
+        if decision is None or isinstance(decision, tuple):
+            return self._decided(decision)
+        return self._decided_later(decision)
+
+    async def _decided_later(self, decision: Awaitable[Decision]) -> bool:
+        return self._decided(await decision)
+
+    def _decided(self, decision: Decision) -> bool:
         self._pending = decision
+        if decision is None:
+            self._rejected_keys += 1
+            if self._rejected_keys >= self._relay.config.preauth.max_auth_tries and \
+                    self._conn is not None:
+                self._outcome = Outcome.TOO_MANY_TRIES
+                self._conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
+                                      "Too many authentication failures")
         return decision is not None
 
     def auth_completed(self) -> None:
-        assert self._pending is not None
+        assert self._pending is not None and self._conn is not None
         self.role, self.name, key = self._pending
-        if self.role is Role.AGENT:
-            self._relay.enrol_if_new(self.username, key)
+        self._relay.admission.authenticated(self.source, agent=self.role is Role.AGENT)
+        if self.role is Role.AGENT and not self._relay.first_use(self._conn, self.username, key):
+            return
         self._relay.audit.write(f"{self.role.value}-login", user=self.username,
                                 name=self.name, peer=self.peer, fingerprint=fingerprint(key))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._refused:
+            return
         if self._conn is not None:
             self._relay.connections.discard(self._conn)
         if self.role is Role.UNKNOWN:
-            self._relay.audit.write("auth-rejected", user=self.username, peer=self.peer)
+            outcome = self._outcome or (
+                Outcome.GRACE_EXCEEDED if LOGIN_TIMEOUT_MESSAGE in str(exc or "")
+                else Outcome.AUTH_FAILED if self._rejected_keys else Outcome.NO_AUTH)
+            self._relay.admission.failed(self.source, outcome)
+            self._relay.refusals.count(self.source, outcome, self.username)
             return
         if self._conn is not None and self.role is Role.AGENT:
+            self._relay.admission.agent_closed(self.source)
             self._relay.agent_gone(self._conn, self.username, str(exc or ""))
 
     def session_requested(self) -> bool:
         return False
 
-    def server_requested(self, listen_host: str, listen_port: int) -> RouteListener | bool:
+    def server_requested(self, listen_host: str, listen_port: int,
+                         ) -> RouteListener | bool | Awaitable[RouteListener | bool]:
         if self.role is not Role.AGENT or self._conn is None or listen_port != SERVICE_PORT:
             return False
         return self._relay.announce(self._conn, owner=self.username, serial=listen_host,
-                                    peer=self.peer, port=self.local_port) or False
+                                    peer=self.peer, port=self.local_port)
 
     def connection_requested(
             self, dest_host: str, dest_port: int, orig_host: str, orig_port: int,
@@ -144,99 +172,169 @@ class _RelayConnection(asyncssh.SSHServer):
 class Relay:
     """The relay server on all its ports."""
 
-    def __init__(self, config: RelayConfig, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, config: RelayConfig, *, clock: Callable[[], float] = time.time,
+                 log: Callable[[str], None] = lambda line: None) -> None:
+        # Nothing touches the disk here: `start` checks every path first, then creates.
         self.config = config
         self.routes = RouteTable()
         self.audit = AuditLog(config.path(config.audit_log), clock)
-        self.host_key = load_or_create_key(config.path(config.host_key), "rac relay")
-        self._agents_dir = ensure_private_dir(config.path(config.agents_dir))
-        self._engineers_path = config.path(config.engineers)
+        self.admission = Admission(config.preauth)
+        self.refusals = RefusalCounters(self.audit, config.preauth.audit_interval)
+        self.log = log
+        self.credentials = CredentialCache(
+            config.path(config.agents_dir), config.path(config.engineers),
+            refresh_every=config.enrolment_refresh, log=self._problem,
+            on_change=self._enforce)
+        self._plan: StartupPlan | None = None
         self._servers: list[asyncssh.SSHAcceptor] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.connections: set[asyncssh.SSHServerConnection] = set()
-        self._enrolled: dict[str, tuple[int, asyncssh.SSHKey]] = {}
+        self._agent_keys: dict[asyncssh.SSHServerConnection, tuple[str, bytes]] = {}
         self.ports: list[int] = []
 
+    @property
+    def host_key(self) -> asyncssh.SSHKey:
+        """The relay's host key (loaded or made by `start`)."""
+        if self._plan is None:
+            self._plan = check_relay_start(self.config)
+        return self._plan.host_key
+
     async def start(self) -> list[int]:
-        """Listen on every configured port; returns the bound ports (0 becomes a free one)."""
-        for port in self.config.ports:
-            server = await asyncssh.listen(
-                self.config.listen, port, server_factory=lambda: _RelayConnection(self),
-                server_host_keys=[self.host_key], server_version=self.config.version,
-                encryption_algs=RELAY_ENCRYPTION_ALGS, allow_scp=False, agent_forwarding=False,
-                x11_forwarding=False, config=None, reuse_address=True)
-            self._servers.append(server)
-            self.ports.append(server.get_port())
+        """Check every path, listen on every port, then create what is missing; returns the
+        bound ports (0 becomes a free one). A failure leaves nothing behind."""
+        plan = self._plan = self._plan or check_relay_start(self.config)
+        await self.credentials.start()  # who may log in is known before the first knock
+        try:
+            for port in self.config.ports:
+                server = await asyncssh.listen(
+                    self.config.listen, port, server_factory=lambda: _RelayConnection(self),
+                    server_host_keys=[plan.host_key], server_version=self.config.version,
+                    encryption_algs=RELAY_ENCRYPTION_ALGS, allow_scp=False,
+                    agent_forwarding=False, x11_forwarding=False, config=None,
+                    reuse_address=True, login_timeout=self.config.preauth.login_grace_time)
+                self._servers.append(server)
+                self.ports.append(server.get_port())
+        except BaseException:
+            await self._stop_listening()
+            await self.credentials.close()
+            raise
+        plan.create()
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_refusals(),
+                                                               name="rac-relay-audit")
         self.audit.write("relay-start", listen=self.config.listen, ports=self.ports,
-                         fingerprint=fingerprint(self.host_key))
+                         fingerprint=fingerprint(plan.host_key))
         return self.ports
+
+    async def _stop_listening(self) -> None:
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
 
     async def close(self) -> None:
         """Stop listening and drop every connection."""
+        started = bool(self._servers)
         for server in self._servers:
             server.close()
         for conn in list(self.connections):
             conn.close()
         for conn in list(self.connections):
             await conn.wait_closed()
-        for server in self._servers:
-            await server.wait_closed()
-        self._servers.clear()
+        await self._stop_listening()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        if not started:
+            return
+        await self.credentials.close()
+        self.refusals.flush()
         self.audit.write("relay-stop")
         self.audit.close()
 
+    async def _flush_refusals(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.preauth.audit_interval)
+            self.refusals.flush()
+
+    def _problem(self, sentence: str) -> None:
+        self.log(f"rac relay: {sentence}")
+        self.audit.write("enrolment-problem", problem=sentence)
+
     # -- who may connect ----------------------------------------------------------------
 
-    def _agent_key_path(self, serial: str) -> Path:
-        return self._agents_dir / f"{serial.lower()}.pub"
-
-    def enrolled_key(self, serial: str) -> asyncssh.SSHKey | None:
-        """The appliance key enrolled for `serial`, if any (kept until its file changes)."""
-        path = self._agent_key_path(serial)
-        try:
-            version = path.stat().st_mtime_ns
-        except FileNotFoundError:
-            self._enrolled.pop(serial.lower(), None)
-            return None
-        cached = self._enrolled.get(serial.lower())
-        if cached is None or cached[0] != version:
-            cached = (version, asyncssh.read_public_key(path))
-            self._enrolled[serial.lower()] = cached
-        return cached[1]
-
     def classify_key(self, username: str,
-                     key: asyncssh.SSHKey) -> tuple[Role, str, asyncssh.SSHKey] | None:
-        """Engineer if the key is an engineer's; agent if it is the serial's enrolled key."""
-        engineers: list[Engineer] = parsed(self._engineers_path, _parse_engineers, [])
-        for engineer in engineers:
+                     key: asyncssh.SSHKey) -> Decision | Awaitable[Decision]:
+        """Engineer if the key is an engineer's; agent if it is the serial's enrolled key;
+        an unknown serial waits for one look at the agents directory (off the loop)."""
+        for engineer in self.credentials.engineers:
             if engineer.key.public_data == key.public_data:
                 return Role.ENGINEER, engineer.name or username, key
-        if not SERIAL_PATTERN.match(username):
+        if not valid_serial(username):
             return None
-        enrolled = self.enrolled_key(username)
+        enrolled = self.credentials.agent(username)
         if enrolled is not None:
-            return (Role.AGENT, username, key) if enrolled.public_data == key.public_data \
-                else None
+            if enrolled.key is None or enrolled.key.public_data != key.public_data:
+                return None
+            return Role.AGENT, username, key
+        if self.credentials.bound_or_reserved(username):
+            return None  # an SSHACCESS serial is reached through its gateway, never logs in
         if self.config.enroll_on_first_use:
             return Role.AGENT, username, key
-        return None
+        return self._classify_after_refresh(username, key)
 
-    def enrol_if_new(self, serial: str, key: asyncssh.SSHKey) -> None:
-        """First-use enrolment (lab): remember the key that first spoke for `serial`."""
-        path = self._agent_key_path(serial)
-        if not path.exists():
-            path.write_bytes(key.export_public_key())
+    async def _classify_after_refresh(self, username: str,
+                                      key: asyncssh.SSHKey) -> Decision:
+        await self.credentials.refresh_if_changed()
+        enrolled = self.credentials.agent(username)
+        if enrolled is None or enrolled.key is None or \
+                enrolled.key.public_data != key.public_data:
+            return None
+        return Role.AGENT, username, key
+
+    def first_use(self, conn: asyncssh.SSHServerConnection, serial: str,
+                  key: asyncssh.SSHKey) -> bool:
+        """Remember which key an agent logged in with; in the lab, enrol it on first use.
+        False (and the connection closed) if another key claimed the serial meanwhile."""
+        if self.credentials.agent(serial) is None:
+            if not self.credentials.claim_key(serial, key):
+                conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
+                                f"{serial} is enrolled with another key")
+                return False
             self.audit.write("agent-enrolled", serial=serial, fingerprint=fingerprint(key))
+        self._agent_keys[conn] = (serial, key.public_data)
+        return True
 
     # -- routing ------------------------------------------------------------------------
 
     def announce(self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str,
-                 peer: str, port: int) -> RouteListener | None:
-        """An agent asks to be reached as `serial` (its own, or one behind it)."""
+                 peer: str, port: int) -> RouteListener | bool | Awaitable[RouteListener | bool]:
+        """An agent asks to be reached as `serial`: its own, or an SSHACCESS serial the
+        relay bound to it. Anything else is refused, and the agent is told why; a serial
+        the relay does not know yet waits for one look at the agents directory first."""
+        if valid_serial(serial) and not self.credentials.may_announce(owner, serial) and \
+                not self.config.enroll_on_first_use:
+            return self._announce_after_refresh(conn, owner, serial, peer, port)
+        return self._route(conn, owner=owner, serial=serial, peer=peer, port=port)
+
+    async def _announce_after_refresh(self, conn: asyncssh.SSHServerConnection, owner: str,
+                                      serial: str, peer: str,
+                                      port: int) -> RouteListener | bool:
+        await self.credentials.refresh_if_changed()
+        return self._route(conn, owner=owner, serial=serial, peer=peer, port=port)
+
+    def _route(self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str,
+               peer: str, port: int) -> RouteListener | bool:
+        why = self._route_refusal(owner, serial)
+        if why:
+            self.audit.write("route-refused", owner=owner, serial=serial[:80], peer=peer,
+                             why=why)
+            shown = serial if valid_serial(serial) else "-"
+            conn.send_debug(RouteNotice(REFUSED, shown, why).message())
+            return False
         own = serial.lower() == owner.lower()
-        if not own and self.enrolled_key(serial) is not None:
-            self.audit.write("route-refused", owner=owner, serial=serial, peer=peer,
-                             why="serial belongs to another enrolled appliance")
-            return None
         route = Route(serial=serial, listen_host=serial, conn=conn, owner=owner)
         previous = self.routes.put(route)
         if previous is not None and previous.conn is not conn:
@@ -248,8 +346,46 @@ class Relay:
                          peer=peer, port=port)
         return RouteListener(self.routes, route)
 
+    def _route_refusal(self, owner: str, serial: str) -> str:
+        """Why `owner` may not announce `serial` ("" when it may)."""
+        if not valid_serial(serial):
+            return "the name is not a serial"
+        if not self.credentials.may_announce(owner, serial):
+            if self.credentials.agent(serial) is not None:
+                return f"{serial} is enrolled as an appliance of its own"
+            if self.credentials.gateway_of(serial) is not None:
+                return f"{serial} is bound to another gateway"
+            if not (self.config.enroll_on_first_use
+                    and self.credentials.claim_binding(serial, owner)):
+                return f"{serial} is not bound to {owner} as its gateway " \
+                       f"(rac relay enrol {owner} KEYFILE --gateway-for {serial})"
+        current = self.routes.get(serial)
+        if current is not None and current.owner.lower() != owner.lower():
+            return f"{serial} is routed through another appliance"
+        return ""
+
+    def _enforce(self, _enrolments: Enrolments) -> None:
+        """After the agents directory changed: revoked agents go, unbound routes drop."""
+        revoked = set()
+        for conn, (serial, public_data) in list(self._agent_keys.items()):
+            enrolled = self.credentials.agent(serial)
+            if enrolled is None or enrolled.key is None or \
+                    enrolled.key.public_data != public_data:
+                revoked.add(conn)
+                self.audit.write("agent-revoked", serial=serial)
+                conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
+                                "This appliance's enrolment was revoked at the relay")
+        for route in self.routes.all():
+            if route.conn in revoked or self.credentials.may_announce(route.owner, route.serial):
+                continue
+            self.routes.drop(route)
+            why = f"{route.serial} is no longer bound to {route.owner} as its gateway"
+            self.audit.write("route-dropped", serial=route.serial, owner=route.owner, why=why)
+            route.conn.send_debug(RouteNotice(DROPPED, route.serial, why).message())
+
     def agent_gone(self, conn: asyncssh.SSHServerConnection, owner: str, why: str) -> None:
         """An agent connection closed: its routes go with it (unless already taken over)."""
+        self._agent_keys.pop(conn, None)
         for route in self.routes.of_connection(conn):
             self.routes.drop(route)
         self.audit.write("agent-down", serial=owner, why=why)

@@ -46,6 +46,10 @@ class RouteTable:
         """Every route a connection carries."""
         return [route for route in self._routes.values() if route.conn is conn]
 
+    def all(self) -> list[Route]:
+        """Every live route."""
+        return list(self._routes.values())
+
     def serials(self) -> list[str]:
         """Serials reachable now."""
         return sorted(self._routes)

@@ -1,0 +1,1 @@
+"""Attacks on the real relay and endpoint over loopback, one file per family."""
