@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
 
-RunBefore = Callable[[Pilot[None]], Awaitable[None] | None]
+RunBefore = Callable[[Pilot[Any]], Awaitable[None] | None]
 
 
-def svg_screenshot(app: App[None], *, size: tuple[int, int], press: Iterable[str] = (),
+def svg_screenshot(app: App[Any], *, size: tuple[int, int], press: Iterable[str] = (),
                    run_before: RunBefore | None = None, title: str | None = None) -> str:
     """Run `app` headless at `size`, bring it to its state, press the keys, and export."""
     keys = tuple(press)
     pictures: list[str] = []
 
-    async def auto_pilot(pilot: Pilot[None]) -> None:
+    async def auto_pilot(pilot: Pilot[Any]) -> None:
         if run_before is not None:
             prepared = run_before(pilot)
             if inspect.isawaitable(prepared):

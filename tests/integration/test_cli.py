@@ -36,7 +36,7 @@ async def _next_json(process: asyncio.subprocess.Process, want: dict[str, Any],
         while True:
             line = await process.stdout.readline()
             assert line, "the process ended before the expected event"
-            event = json.loads(line)
+            event: dict[str, Any] = json.loads(line)
             if all(event.get(k) == v for k, v in want.items()):
                 return event
 

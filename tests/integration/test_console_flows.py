@@ -40,7 +40,7 @@ async def test_enable_from_the_fleet_reaches_established(tmp_path: Path) -> None
         row = app.screen.query_one(FleetTable).row(LAB_C)
         assert row is not None and row.state is TunnelState.ESTABLISHED
         assert row.port == "25"
-        assert "1 enabled · 1 up" in app.screen.title
+        assert "1 enabled · 1 up" in str(app.screen.title)
 
 
 async def test_dashboard_shows_the_tunnel_and_survives_leaving(

@@ -25,7 +25,7 @@ from tui.engine.locations import default_lab_dir
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "__snapshots__" / "test_console_snapshots"
 
 
-class ConsoleSnapshots(SVGImageExtension):
+class ConsoleSnapshots(SVGImageExtension):  # type: ignore[misc]  # the plugin is untyped
     """The console's SVGs live in one folder, wherever the test module sits."""
 
     @classmethod
