@@ -19,6 +19,15 @@ class Scope(StrEnum):
     APP = "app"
 
 
+KEY_LABELS = {"question_mark": "?", "slash": "/", "escape": "esc"}
+"""How a key Textual names in words reads on screen (footer and help alike)."""
+
+
+def key_label(key: str) -> str:
+    """`question_mark` → `?`: the key as the operator reads it."""
+    return KEY_LABELS.get(key, key)
+
+
 @dataclass(frozen=True, slots=True)
 class ActionSpec:
     """A console action: its key, what it does, and where it applies."""
@@ -31,11 +40,14 @@ class ActionSpec:
     scopes: frozenset[Scope]
     footer: bool = True
     key_display: str | None = None
+    """What the footer shows instead of the key's label (`⏎` for enter)."""
 
     def binding(self, key: str | None = None) -> Binding:
         """The Textual binding for this action."""
-        return Binding(key or self.key, self.action, self.label, show=self.footer, id=self.id,
-                       key_display=self.key_display)
+        key = key or self.key
+        display = self.key_display or (key_label(key) if key in KEY_LABELS else None)
+        return Binding(key, self.action, self.label, show=self.footer, id=self.id,
+                       key_display=display)
 
 
 _BOTH = frozenset({Scope.FLEET, Scope.DASHBOARD})
@@ -44,7 +56,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("rac.open", "enter", "open", "Open", "Open the dashboard of the selected "
                "appliance", frozenset({Scope.FLEET}), key_display="⏎"),
     ActionSpec("rac.back", "escape", "back", "Back", "Back to the fleet overview",
-               frozenset({Scope.DASHBOARD}), key_display="esc"),
+               frozenset({Scope.DASHBOARD})),
     ActionSpec("rac.enable", "e", "enable", "Enable", "Enable remote access: mode, seed, "
                "port or gateway, confirm", _BOTH),
     ActionSpec("rac.disable", "d", "disable", "Disable", "Disable remote access (asks first); "
@@ -65,9 +77,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("rac.log_level", "f", "log_level", "Log level", "Cycle the log level shown: "
                "info and up, warnings, errors, everything", _BOTH, footer=False),
     ActionSpec("rac.filter", "slash", "filter", "Filter", "Filter the fleet by name, serial, "
-               "state or mode", frozenset({Scope.FLEET}), key_display="/"),
+               "state or mode", frozenset({Scope.FLEET})),
     ActionSpec("rac.help", "question_mark", "help", "Help", "Keys and what they do",
-               frozenset({Scope.APP}), key_display="?"),
+               frozenset({Scope.APP})),
     ActionSpec("rac.quit", "q", "quit", "Quit", "Quit (asks whether to disable running "
                "tunnels first)", frozenset({Scope.APP})),
 )

@@ -30,7 +30,7 @@ from tui.engine.states import Mode
 
 def run_agent_command(args: argparse.Namespace) -> int:
     """Validate everything first (nothing starts on bad input), then run until a signal."""
-    inventory = load_inventory(args.agent_inventory)
+    inventory = load_inventory(args.inventory)
     names = [n.strip() for n in (args.enable or "").split(",") if n.strip()]
     for name in names:
         inventory.get(name)
@@ -51,7 +51,7 @@ def run_agent_command(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
                lifetime: float | None, seed: str | None) -> int:
     stop = stop_on_signals()
-    engine = Engine(inventory, args.agent_state_dir or default_state_dir(),
+    engine = Engine(inventory, args.state_dir or default_state_dir(),
                     accept_new_host_keys=args.accept_new_host_key)
     engine.subscribe(_printer(args.json))
     await engine.start()

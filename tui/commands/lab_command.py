@@ -18,7 +18,7 @@ def run_lab_command(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
-    lab = Lab(args.lab_dir or default_lab_dir())
+    lab = Lab(args.state_dir or default_lab_dir())
     info = await lab.start()
     try:
         if args.json:

@@ -11,8 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from tui.engine.errors import UsageError
+from tui.engine.host_key_check import Handshake
 from tui.engine.http_proxy import parse_proxy_url
 from tui.engine.inventory import DEFAULT_PORT, RELAY_PORTS, Series, load_inventory
+from tui.engine.nameserver_address import parse_nameserver
 from tui.engine.port_check import Outcome
 from tui.engine.probe import ProbeReport, ProbeTarget, probe_target_for, run_probe
 from tui.engine.probe_presets import PRESETS
@@ -55,17 +57,18 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
     ports = _ports(args.ports) if args.ports else None
     nameservers = tuple(args.nameserver or ())
     for server in nameservers:
-        host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
-        if port and not port.isdigit():
-            raise UsageError(f"--nameserver {server!r}: write IP or IP:PORT.")
+        try:
+            parse_nameserver(server)
+        except ValueError as error:
+            raise UsageError(f"--nameserver: {error}; write IP or IP:PORT.") from None
     proxy = None
     if args.proxy:
         try:
             proxy = parse_proxy_url(args.proxy)
         except ValueError as error:
             raise UsageError(f"--proxy: {error}.") from None
-    if args.probe_inventory is not None:
-        inventory = load_inventory(args.probe_inventory)
+    if args.inventory is not None:
+        inventory = load_inventory(args.inventory)
         names = {a.name: a for a in inventory.appliance}
         if args.host in names and not ports and not nameservers and not proxy:
             return probe_target_for(inventory, names[args.host], timeout=args.timeout,
@@ -121,7 +124,7 @@ def print_report(report: ProbeReport, console: Console) -> None:
         for port in report.ports:
             mark = "★ " if port.port == report.recommended.port else "  "
             label = Text(port.label, style=_COLOURS.get(port.outcome, ""))
-            if port.handshake is not None and port.handshake.verdict.value != "ssh-ok":
+            if port.handshake is not None and port.handshake.verdict is not Handshake.OK:
                 label.stylize("bold red")
             says = port.says
             if port.handshake is not None and port.handshake.presented:

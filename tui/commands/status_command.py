@@ -20,8 +20,8 @@ NOT_RUNNING = "STOPPED"
 
 def run_status_command(args: argparse.Namespace) -> int:
     """Print one line (or one JSON object) per appliance."""
-    inventory = load_inventory(args.status_inventory)
-    state_dir = args.status_state_dir or default_state_dir()
+    inventory = load_inventory(args.inventory)
+    state_dir = args.state_dir or default_state_dir()
     check_private(state_dir, "the state directory")
     rows = collect_status(inventory, state_dir)
     if args.json:

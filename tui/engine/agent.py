@@ -25,6 +25,7 @@ from tui.engine.port_check import Outcome, open_ssh_socket, reason_for
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.resolver import ResolveError, resolve
 from tui.engine.route_notice import DROPPED, RouteNotice, parse_notice
+from tui.engine.service_port import SERVICE_PORT
 from tui.engine.service_sessions import ServiceSessions
 from tui.engine.ssh_options import (
     CHANNEL_MAX_PACKET,
@@ -34,8 +35,6 @@ from tui.engine.ssh_options import (
     KEEPALIVE_INTERVAL,
 )
 from tui.engine.states import TunnelState
-
-SERVICE_PORT = 22
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,12 @@ class ApplianceRecord:
     expires_at: float | None = None
     ended: str = ""
 
+    def end(self, why: str) -> None:
+        """Access is over (`why`: "disabled" or "expired"); the seed goes with it."""
+        self.enabled = False
+        self.seed = None
+        self.ended = why
+
 
 class ApplianceStore:
     """Every appliance's record, in memory and in an append-only journal."""

@@ -231,9 +231,7 @@ class Engine:
         await self._deactivate(runtime, "disabled by the operator",
                                goodbye="remote access was disabled", disabling=True)
         runtime.disabling = False
-        runtime.record.enabled = False
-        runtime.record.seed = None
-        runtime.record.ended = "disabled"
+        runtime.record.end("disabled")
         self._store.save(name, runtime.record)
         self.audit.write("disable", appliance=name, serial=runtime.config.serial)
         self._log(name, Level.INFO, "Success — Remote Access has been disabled")
@@ -567,9 +565,7 @@ class Engine:
     def _finish_expiry(self, runtime: _Runtime) -> None:
         name = runtime.config.name
         runtime.expiring = False
-        runtime.record.enabled = False
-        runtime.record.seed = None
-        runtime.record.ended = "expired"
+        runtime.record.end("expired")
         self._store.save(name, runtime.record)
         self.audit.write("expired", appliance=name, serial=runtime.config.serial)
         runtime.sessions.stop_accepting("Remote access has expired on this appliance.")

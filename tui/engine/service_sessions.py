@@ -20,7 +20,8 @@ from tui.engine.channel_bridge import CountingForwarder
 from tui.engine.events import EventSink, Level, LogRecord, ServiceEnded, ServiceStarted
 from tui.engine.service_endpoint import BuiltinServiceEndpoint
 
-# How long a session told to end may take to say goodbye before it is cut (DESIGN: < 1 s).
+# How long a session told to end may take to say goodbye before it is cut: support must be
+# out within a second.
 GOODBYE_GRACE = 0.5
 
 

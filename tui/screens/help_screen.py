@@ -9,14 +9,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.actions import ACTIONS, Scope
+from tui.actions import ACTIONS, Scope, key_label
 
 _WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.APP: "everywhere"}
-
-
-def key_label(key: str) -> str:
-    """How a key reads in the help table."""
-    return {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}.get(key, key)
 
 
 class HelpScreen(ModalScreen[None]):
