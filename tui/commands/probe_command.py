@@ -11,19 +11,15 @@ from rich.table import Table
 from rich.text import Text
 
 from tui.engine.errors import UsageError
-from tui.engine.host_key_check import Handshake
 from tui.engine.http_proxy import parse_proxy_url
 from tui.engine.inventory import DEFAULT_PORT, RELAY_PORTS, Series, load_inventory
 from tui.engine.nameserver_address import parse_nameserver
-from tui.engine.port_check import Outcome
 from tui.engine.probe import ProbeReport, ProbeTarget, probe_target_for, run_probe
 from tui.engine.probe_presets import PRESETS
+from tui.probe_rows import COLUMNS, Tone, probe_rows, recommendation_head
 
 MAX_TIMEOUT = 120.0
-_COLOURS = {Outcome.SSH: "green", Outcome.SMTP: "yellow", Outcome.HTTP: "yellow",
-            Outcome.TLS: "yellow", Outcome.OTHER: "yellow", Outcome.REFUSED: "red",
-            Outcome.TIMEOUT: "red", Outcome.RESET: "red", Outcome.CLOSED: "red",
-            Outcome.UNREACHABLE: "red", Outcome.PROXY_REFUSED: "red", Outcome.PROXY_AUTH: "red"}
+_STYLES = {Tone.OK: "green", Tone.WARN: "yellow", Tone.BAD: "red", Tone.PENDING: "dim"}
 
 
 def run_probe_command(args: argparse.Namespace) -> int:
@@ -101,10 +97,6 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
                        args.timeout, args.handshake, args.known_hosts, proxy=proxy)
 
 
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} ms"
-
-
 def print_report(report: ProbeReport, console: Console) -> None:
     """The compact matrix: DNS line, one row per port, the recommendation."""
     dns = report.dns
@@ -119,23 +111,13 @@ def print_report(report: ProbeReport, console: Console) -> None:
     console.print(line)
     if report.ports:
         table = Table(box=None, padding=(0, 2), show_edge=False)
-        for title in ("PORT", "RESULT", "CONNECT", "FIRST BYTE", "SAYS"):
+        for title in COLUMNS:
             table.add_column(title, no_wrap=title != "SAYS")
-        for port in report.ports:
-            mark = "★ " if port.port == report.recommended.port else "  "
-            label = Text(port.label, style=_COLOURS.get(port.outcome, ""))
-            if port.handshake is not None and port.handshake.verdict is not Handshake.OK:
-                label.stylize("bold red")
-            says = port.says
-            if port.handshake is not None and port.handshake.presented:
-                says += f"  key {port.handshake.presented}"
-                if port.handshake.pinned:
-                    says += f" (pinned {', '.join(port.handshake.pinned)})"
-            dialled = f"→{port.dialled}" if port.dialled != port.port else ""
-            table.add_row(f"{mark}{port.port}{dialled}", label, _ms(port.connect_ms),
-                          _ms(port.first_byte_ms), Text(says))
+        answered = {port.port: port for port in report.ports}
+        for row in probe_rows(answered, answered, dns, report.recommended.port):
+            dialled = f"→{row.dialled}" if row.dialled is not None else ""
+            table.add_row(f"{row.port_text}{dialled}", Text(row.result, style=_STYLES[row.tone]),
+                          row.connect, row.first_byte, Text(row.says))
         console.print(table)
-    style = "bold green" if report.usable else "bold red"
-    head = (f"Recommended: port {report.recommended.port}. " if report.usable
-            else "No usable port. ")
-    console.print(Text(head, style=style) + Text(report.recommended.why))
+    tone, head = recommendation_head(report.recommended)
+    console.print(Text(head, style=f"bold {_STYLES[tone]}") + Text(report.recommended.why))
