@@ -18,7 +18,7 @@ from themes.palette import RAC_DARK, THEMES
 from tui.actions import ACTIONS, Scope, bindings_for
 from tui.engine.engine import Engine
 from tui.engine.errors import RacError
-from tui.engine.events import Event, Level
+from tui.engine.events import Event, Level, StorageChanged
 from tui.environment import ConsoleEnvironment, EngineOptions, LabEnvironment
 from tui.fleet_model import FleetModel
 from tui.idle_collector import CHECK_EVERY as COLLECT_CHECK
@@ -127,6 +127,8 @@ class RacApp(App[None]):
 
     def _engine_event(self, event: Event) -> None:
         self.model.apply(event)
+        if isinstance(event, StorageChanged) and event.problem:
+            self.notify(f"State not saved: {event.problem}", severity="error", timeout=12)
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:

@@ -20,6 +20,7 @@ from tui.engine.events import (
     ServiceEnded,
     ServiceStarted,
     StateChanged,
+    StorageChanged,
 )
 from tui.engine.states import TunnelState
 from tui.engine.status import ApplianceStatus
@@ -122,6 +123,9 @@ class FleetModel:
     def apply(self, event: Event) -> None:
         """Fold one engine event into the view."""
         name = event.appliance
+        if not name:
+            self._fleet_event(event)
+            return
         view = self.views.get(name)
         if view is None:
             return
@@ -135,6 +139,21 @@ class FleetModel:
         if entry is not None:
             level, text = entry
             self.add_line(name, level, text, event.ts)
+
+    def _fleet_event(self, event: Event) -> None:
+        """An event about the whole fleet (the state dir): the fleet log, and every view."""
+        if isinstance(event, LogRecord):
+            self.add_line("", event.level, event.message, event.ts)
+        elif isinstance(event, StorageChanged):
+            for name in self.views:
+                self.refresh(name)
+            self.changed.update(self.views)
+            if event.problem:
+                self.add_line("", Level.ERROR, f"state not saved: {event.problem}", event.ts)
+            else:
+                self.add_line("", Level.INFO, "the state dir takes writes again; everything "
+                              "is saved", event.ts)
+        self.changed.add("")
 
     def add_line(self, name: str, level: Level, text: str, ts: float) -> LogLine:
         """Append a line to an appliance's log (or only the fleet's, for name "")."""

@@ -35,7 +35,8 @@ class TunnelPanel(Vertical):
         self.query_one("#tunnel-facts", Static).update(_facts(status, now))
         reason = self.query_one("#tunnel-reason", Static)
         reason.update(_reason(status, now))
-        reason.display = bool(status.detail) or state is TunnelState.RETRYING
+        reason.display = (bool(status.detail) or state is TunnelState.RETRYING
+                          or bool(status.storage))
 
 
 def _facts(status: ApplianceStatus, now: float) -> Text:
@@ -67,4 +68,7 @@ def _reason(status: ApplianceStatus, now: float) -> Text:
         text.append(f"\nnext try in {wait:.1f} s (attempt {status.attempt + 1})", style="bold")
     if status.fingerprint:
         text.append(f"\nrelay key {status.fingerprint} — press a to pin it", style="bold")
+    if status.storage:
+        text.append(f"{chr(10) if text.plain else ''}state not saved: {status.storage}",
+                    style="bold")
     return text

@@ -20,12 +20,15 @@ from tui.engine.events import (
     ServiceEnded,
     ServiceStarted,
     StateChanged,
+    StorageChanged,
     event_to_json,
 )
 from tui.engine.inventory import Inventory, load_inventory
 from tui.engine.locations import default_state_dir
 from tui.engine.seeds import validate_seed
+from tui.engine.state_lock import lock_state_dir
 from tui.engine.states import Mode
+from tui.engine.storage_health import StorageError
 
 
 def run_agent_command(args: argparse.Namespace) -> int:
@@ -45,13 +48,18 @@ def run_agent_command(args: argparse.Namespace) -> int:
             lifetime = parse_duration(args.lifetime)
         except ValueError as error:
             raise UsageError(f"--lifetime: {error}.") from None
-    return run_server_loop(_run(args, inventory, names, lifetime, seed))
+    args.state_dir = args.state_dir or default_state_dir()
+    lock = lock_state_dir(args.state_dir, "rac agent")
+    try:
+        return run_server_loop(_run(args, inventory, names, lifetime, seed))
+    finally:
+        lock.release()
 
 
 async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
                lifetime: float | None, seed: str | None) -> int:
     stop = stop_on_signals()
-    engine = Engine(inventory, args.state_dir or default_state_dir(),
+    engine = Engine(inventory, args.state_dir,
                     accept_new_host_keys=args.accept_new_host_key)
     engine.subscribe(_printer(args.json))
     await engine.start()
@@ -67,6 +75,9 @@ async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
         await engine.disable_all()
     finally:
         await engine.shutdown()
+    if engine.storage.problem:
+        raise StorageError(f"Stopped, but not everything could be saved: "
+                           f"{engine.storage.problem}")
     return 0
 
 
@@ -107,5 +118,9 @@ def describe_event(event: Event) -> str:
         return (f"{stamp} {event.appliance} (SERVICE) session {event.session_id} ended after "
                 f"{event.duration:.0f} s ({event.bytes_in} B in, {event.bytes_out} B out)")
     if isinstance(event, LogRecord):
-        return f"{stamp} {event.appliance} {event.level.value}: {event.message}"
+        return f"{stamp} {event.appliance or 'rac'} {event.level.value}: {event.message}"
+    if isinstance(event, StorageChanged):
+        if event.problem:
+            return f"{stamp} rac error: state not saved — {event.problem}"
+        return f"{stamp} rac info: the state dir takes writes again; everything is saved"
     return ""

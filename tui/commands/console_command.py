@@ -8,6 +8,7 @@ from themes.palette import ALL_THEME_NAMES, THEME_NAMES
 from tui.engine.errors import UsageError
 from tui.engine.inventory import load_inventory
 from tui.engine.locations import default_lab_dir, default_settings_path, default_state_dir
+from tui.engine.state_lock import LAB_CONSOLE, StateDirLock, lock_state_dir
 from tui.environment import ConsoleEnvironment, InventoryEnvironment, LabEnvironment
 from tui.settings import load_settings
 
@@ -19,15 +20,25 @@ def run_console_command(args: argparse.Namespace) -> int:
                          f"(or a Textual theme: {', '.join(ALL_THEME_NAMES[3:])}).")
     settings = load_settings(default_settings_path())
     environment: ConsoleEnvironment
-    if args.inventory is not None:
-        inventory = load_inventory(args.inventory)
-        environment = InventoryEnvironment(inventory, args.state_dir or default_state_dir())
-    else:
-        environment = LabEnvironment(args.state_dir or default_lab_dir())
-    if args.theme is not None:
-        settings.theme = args.theme
-        settings.save()
+    locks: list[StateDirLock] = []
+    try:
+        if args.inventory is not None:
+            inventory = load_inventory(args.inventory)
+            state_dir = args.state_dir or default_state_dir()
+            locks.append(lock_state_dir(state_dir, "rac console"))
+            environment = InventoryEnvironment(inventory, state_dir)
+        else:
+            lab_dir = (args.state_dir or default_lab_dir()).expanduser().resolve()
+            locks.append(lock_state_dir(lab_dir, LAB_CONSOLE))
+            locks.append(lock_state_dir(lab_dir / "state", LAB_CONSOLE))
+            environment = LabEnvironment(lab_dir)
+        if args.theme is not None:
+            settings.theme = args.theme
+            settings.save()
 
-    from tui.app import run_console
+        from tui.app import run_console
 
-    return run_console(environment, settings=settings)
+        return run_console(environment, settings=settings)
+    finally:
+        for lock in locks:
+            lock.release()

@@ -9,16 +9,22 @@ from tui.commands.event_loop import run_server_loop
 from tui.commands.signals import stop_on_signals
 from tui.engine.lab.lab import Lab, LabInfo, lab_dir_option
 from tui.engine.locations import default_lab_dir
+from tui.engine.state_lock import lock_state_dir
 
 
 def run_lab_command(args: argparse.Namespace) -> int:
     """Start the lab, say where everything is, run until told to stop; exit 0."""
-    return run_server_loop(_run(args))
+    args.state_dir = (args.state_dir or default_lab_dir()).expanduser().resolve()
+    lock = lock_state_dir(args.state_dir, "rac lab")
+    try:
+        return run_server_loop(_run(args))
+    finally:
+        lock.release()
 
 
 async def _run(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
-    lab = Lab(args.state_dir or default_lab_dir())
+    lab = Lab(args.state_dir)
     info = await lab.start()
     try:
         if args.json:

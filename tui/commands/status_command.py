@@ -14,6 +14,7 @@ from tui.engine.durations import format_duration
 from tui.engine.inventory import Inventory, load_inventory
 from tui.engine.locations import default_state_dir
 from tui.engine.secure_files import check_private
+from tui.engine.storage_health import check_state_dir
 
 NOT_RUNNING = "STOPPED"
 
@@ -24,9 +25,12 @@ def run_status_command(args: argparse.Namespace) -> int:
     state_dir = args.state_dir or default_state_dir()
     check_private(state_dir, "the state directory")
     rows = collect_status(inventory, state_dir)
+    storage = next((row["storage"] for row in rows if row.get("storage")), "")
     if args.json:
-        print(json.dumps({"appliances": rows}, indent=2))
+        print(json.dumps({"appliances": rows, "storage": storage}, indent=2))
         return 0
+    if storage:
+        print(f"storage: {storage}")
     now = time.time()
     for row in rows:
         expires = row.get("expires_at")
@@ -43,10 +47,14 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
     """Saved records merged with the live view of a running engine, if one is running."""
     live = _live_view(state_dir)
     store = ApplianceStore(state_dir, writable=False)  # read only: an agent may be writing
+    # Seen from here too: a full disk also stops the engine from updating `live.json`.
+    problem = check_state_dir(state_dir)
     rows = []
     for appliance in inventory.appliance:
         if appliance.name in live:
-            rows.append(live[appliance.name])
+            row = live[appliance.name]
+            row["storage"] = row.get("storage") or problem
+            rows.append(row)
             continue
         record = store.load(appliance.name)
         enabled = bool(record and record.enabled)
@@ -65,7 +73,7 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
             "relay_host": inventory.relay_host(appliance),
             "port": (record.port if record and record.port else inventory.port_for(appliance)),
             "expires_at": record.expires_at if enabled and record else None,
-            "sessions": [],
+            "sessions": [], "storage": problem,
         })
     return rows
 

@@ -56,8 +56,8 @@ async def _connect(route: SupportRoute, serial: str, seed: str, command: str | N
               f"{route.appliance_known_hosts}", file=sys.stderr)
     try:
         if command is not None:
-            return await run_command(appliance, command)
-        return await run_interactive(appliance)
+            return await run_command(appliance, command, relay=relay)
+        return await run_interactive(appliance, relay=relay)
     finally:
         appliance.close()
         relay.close()

@@ -8,6 +8,8 @@ happened only from events, so a screen can never show a state the engine did not
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import random
 import secrets
 import time
@@ -32,6 +34,7 @@ from tui.engine.events import (
     ServiceEnded,
     ServiceStarted,
     StateChanged,
+    StorageChanged,
 )
 from tui.engine.inventory import ApplianceConfig, Inventory
 from tui.engine.keys import load_or_create_key
@@ -54,6 +57,12 @@ from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, E
 from tui.engine.service_sessions import ServiceSessions, ServiceTarget
 from tui.engine.states import Mode, TunnelState
 from tui.engine.status import ApplianceStatus, SessionView, status_lines
+from tui.engine.storage_health import (
+    StorageError,
+    StorageHealth,
+    unusable_state_dir,
+    why_not_written,
+)
 
 if TYPE_CHECKING:
     from tui.engine.capture import CaptureReport
@@ -61,6 +70,8 @@ if TYPE_CHECKING:
 # Handshakes in flight at once: 1,000 tunnels starting together each wait ~6 s when all
 # handshake at once; with ~50 in flight the rate is the same and the first are up at once.
 HANDSHAKES_IN_FLIGHT = 50
+# While the state dir refuses writes, try again this often (a freed disk is noticed soon).
+STORAGE_RETRY = 5.0
 
 
 @dataclass(slots=True)
@@ -95,7 +106,10 @@ class Engine:
                  first_retry_delay: float = FIRST_DELAY,
                  timer: Callable[[], float] = time.perf_counter) -> None:
         self.inventory = inventory
-        self.state_dir = ensure_own_private_dir(state_dir, "the state directory")
+        try:
+            self.state_dir = ensure_own_private_dir(state_dir, "the state directory")
+        except OSError as error:
+            raise unusable_state_dir(state_dir, error) from None
         self.clock = clock
         self.accept_new_host_keys = accept_new_host_keys
         self.first_retry_delay = first_retry_delay
@@ -103,15 +117,20 @@ class Engine:
         self._rng = rng or random.Random()
         self._choose = choose
         self._sinks: list[EventSink] = []
-        self._store = ApplianceStore(self.state_dir)
-        self.audit = AuditLog(self.state_dir / "audit.jsonl", clock, run=secrets.token_hex(4))
+        self.storage = StorageHealth()
+        self._storage_problem = ""
+        self._storage_timer: asyncio.TimerHandle | None = None
+        self._store = ApplianceStore(self.state_dir, health=self.storage)
+        self.audit = AuditLog(self.state_dir / "audit.jsonl", clock, run=secrets.token_hex(4),
+                              health=self.storage)
         self._ca_key = asyncssh.read_public_key(
             inventory.resolve_path(inventory.relay.support_ca))
         self._runtimes: dict[str, _Runtime] = {}
         self.live = LiveStatusFile(
             self.state_dir, clock,
             statuses=lambda names: [self._status(self._runtimes[n]) for n in names],
-            busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.active])
+            busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.active],
+            health=self.storage)
         self._gate: asyncio.Semaphore | None = None
         started = clock()
         for config in inventory.appliance:
@@ -119,6 +138,7 @@ class Engine:
                 mode=config.mode, gateway=config.gateway)
             runtime = _Runtime(config, record, self._make_sessions(config), since=started)
             self._runtimes[config.name] = runtime
+        self.storage.listen(self._storage_changed)
 
     # -- events -------------------------------------------------------------------------
 
@@ -151,6 +171,9 @@ class Engine:
     async def start(self) -> None:
         """Resume every appliance that was enabled when the process last stopped."""
         now = self.clock()
+        self._storage_notes()
+        if self.storage.problem:
+            self._storage_changed()
         for runtime in self._ordered():
             record = runtime.record
             if not record.enabled:
@@ -162,6 +185,11 @@ class Engine:
                 continue
             self._log(runtime.config.name, Level.INFO, "resuming remote access "
                       "enabled before the restart")
+            try:
+                self._prepare_keys(runtime)
+            except StorageError as error:
+                self._log(runtime.config.name, Level.ERROR, f"cannot resume: {error.sentence}")
+                continue
             self._activate(runtime)
 
     async def shutdown(self) -> None:
@@ -175,6 +203,8 @@ class Engine:
                 await runtime.agent.stop()
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
+        if self._storage_timer is not None:
+            self._storage_timer.cancel()
         self.live.flush()
         self._store.close()
         self.audit.close()
@@ -200,16 +230,22 @@ class Engine:
             self._check_gateway(name, gateway)
         else:
             gateway = None
+        try:
+            self._prepare_keys(runtime, mode)
+        except StorageError as error:
+            raise StorageError(f"{error.sentence} Remote access was not enabled.") from None
+        now = self.clock()
+        life = lifetime if lifetime is not None else self.inventory.relay.lifetime
+        record = ApplianceRecord(
+            enabled=True, mode=mode, port=chosen_port or runtime.record.port,
+            gateway=gateway, seed=chosen_seed, enabled_at=now, expires_at=now + life)
+        await self._save(runtime, record, retire_seed=runtime.record.seed is not None,
+                         refused="remote access was not enabled")
         if runtime.record.enabled:
             await self._deactivate(runtime, "re-enabled with new settings",
                                    goodbye="remote access was enabled again with a new seed")
-        now = self.clock()
-        life = lifetime if lifetime is not None else self.inventory.relay.lifetime
-        runtime.record = ApplianceRecord(
-            enabled=True, mode=mode, port=chosen_port or runtime.record.port,
-            gateway=gateway, seed=chosen_seed, enabled_at=now, expires_at=now + life)
+        runtime.record = record
         runtime.expiring = False
-        self._store.save(name, runtime.record)
         self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
                          port=self._selected_port(runtime), gateway=gateway,
                          expires_at=round(now + life, 3))
@@ -228,21 +264,46 @@ class Engine:
         if not runtime.record.enabled:
             self._publish(runtime)
             return
-        await self._deactivate(runtime, "disabled by the operator",
-                               goodbye="remote access was disabled", disabling=True)
-        runtime.disabling = False
-        runtime.record.end("disabled")
-        self._store.save(name, runtime.record)
-        self.audit.write("disable", appliance=name, serial=runtime.config.serial)
-        self._log(name, Level.INFO, "Success — Remote Access has been disabled")
-        self._publish(runtime)
+        await self._switch_off(runtime)
+        await self._acknowledge_disabled([runtime])
 
     async def disable_all(self) -> None:
-        """Disable every enabled appliance (quit with tunnels up, SIGTERM of `rac agent`)."""
+        """Disable every enabled appliance (quit with tunnels up, SIGTERM of `rac agent`):
+        each is cut off in turn, and the journal is rewritten once for all of them."""
+        done = []
         for runtime in sorted(self._runtimes.values(),
                               key=lambda r: r.record.mode is Mode.TUNNEL):
             if runtime.record.enabled:
-                await self.disable(runtime.config.name)
+                await self._switch_off(runtime)
+                done.append(runtime)
+        await self._acknowledge_disabled(done)
+
+    async def _switch_off(self, runtime: _Runtime) -> None:
+        """The live part of a disable: sessions cut, tunnel closed, seed out of memory."""
+        await self._deactivate(runtime, "disabled by the operator",
+                               goodbye="remote access was disabled", disabling=True)
+        self._retire(runtime, "disabled")  # DISABLING is shown until this is on disk
+        self.audit.write("disable", appliance=runtime.config.name,
+                         serial=runtime.config.serial)
+
+    async def _acknowledge_disabled(self, runtimes: list[_Runtime]) -> None:
+        """Say "disabled" only once it is on disk (or say why it is not)."""
+        try:
+            await self._store.commit()
+        except StorageError as error:
+            for runtime in runtimes:
+                runtime.disabling = False
+                self._log(runtime.config.name, Level.ERROR, "Remote Access is off now, but "
+                          f"it could not be saved: {error.sentence} rac keeps trying; until it "
+                          "succeeds, a restart of rac would turn access back on with the old "
+                          "seed.")
+                self._publish(runtime)
+            return
+        for runtime in runtimes:
+            runtime.disabling = False
+            self._log(runtime.config.name, Level.INFO,
+                      "Success — Remote Access has been disabled")
+            self._publish(runtime)
 
     async def set_port(self, name: str, port: int) -> None:
         """Use another relay port; a running tunnel reconnects on it at once. The port it
@@ -255,8 +316,9 @@ class Engine:
         in_use = runtime.agent.port if runtime.agent is not None else None
         if port == self._selected_port(runtime) and in_use in (None, port):
             return
-        runtime.record.port = port
-        self._store.save(name, runtime.record)
+        record = dataclasses.replace(runtime.record, port=port)
+        await self._save(runtime, record, refused="the port was not changed")
+        runtime.record = record
         self.audit.write("port", appliance=name, port=port)
         self._log(name, Level.INFO, f"relay port set to {port}")
         if runtime.agent is not None and runtime.agent.running:
@@ -271,8 +333,10 @@ class Engine:
         if not runtime.record.enabled:
             raise NotEnabledError(f"Remote access is not enabled on {name}: enable it first.")
         new = validate_seed(seed) if seed is not None else generate_seed(self._choose)
-        runtime.record.seed = new
-        self._store.save(name, runtime.record)
+        record = dataclasses.replace(runtime.record, seed=new)
+        await self._save(runtime, record, retire_seed=True,
+                         refused="the old seed stays in force")
+        runtime.record = record
         await runtime.sessions.end_all("a new seed is in force")
         self.audit.write("seed-changed", appliance=name, serial=runtime.config.serial)
         self._emit(SeedIssued(name, runtime.config.serial, new, self.clock(),
@@ -358,6 +422,97 @@ class Engine:
         return (runtime is not None and gateway != name
                 and runtime.record.mode is Mode.TUNNEL
                 and self.inventory.get(gateway).mode is Mode.TUNNEL)
+
+    # -- storage ------------------------------------------------------------------------
+
+    async def saved(self) -> None:
+        """Wait until every change so far is on disk (raises StorageError if it cannot be)."""
+        await self._store.commit()
+
+    async def _save(self, runtime: _Runtime, record: ApplianceRecord, *,
+                    retire_seed: bool = False, refused: str) -> None:
+        """Write `record` and wait until it is on disk, before anything is acknowledged;
+        if the disk refuses, nothing changed and the operator reads why."""
+        name = runtime.config.name
+        previous = self._store.load(name)
+        try:
+            self._store.save(name, record, retire_seed=retire_seed)
+            await self._store.commit()
+        except StorageError as error:
+            self._store.restore(name, previous)
+            self._storage_notes()
+            raise StorageError(f"{error.sentence} {refused[0].upper()}{refused[1:]}.") from None
+        self._storage_notes()
+
+    def _retire(self, runtime: _Runtime, ended: str) -> None:
+        """Access ended (disabled, expired): the seed leaves memory and, at the commit, disk."""
+        runtime.record.enabled = False
+        runtime.record.seed = None
+        runtime.record.ended = ended
+        self._store.save(runtime.config.name, runtime.record, retire_seed=True)
+
+    def _commit_soon(self) -> None:
+        """Commit without a caller waiting (expiry): a refusal is shown and retried."""
+        async def commit() -> None:
+            # A refusal: the storage health shows it and the retry timer writes it later.
+            with contextlib.suppress(StorageError):
+                await self._store.commit()
+
+        try:
+            asyncio.get_running_loop().create_task(commit())
+        except RuntimeError:  # no loop (the engine used from plain code): write it now
+            self._store.flush_quietly()
+
+    def _prepare_keys(self, runtime: _Runtime, mode: Mode | None = None) -> None:
+        """Create the keys an enablement needs now, while the disk is asked anyway: a full
+        disk later must not stop the tunnel or the first support login."""
+        config = runtime.config
+        try:
+            if (mode or runtime.record.mode) is Mode.TUNNEL:
+                load_or_create_key(self.state_dir / "keys" / f"{config.name}_ed25519",
+                                   f"{config.serial} appliance key")
+            target = runtime.sessions.target
+            if isinstance(target, BuiltinServiceEndpoint):
+                _ = target.host_key
+        except OSError as error:
+            raise StorageError(f"Cannot write the keys of {config.name} in "
+                               f"{self.state_dir / 'keys'}: {why_not_written(error)}.") from None
+
+    def _storage_notes(self) -> None:
+        """What the journal had to say (a torn last line, a replaced file): into the log."""
+        while self._store.notes:
+            self._emit(LogRecord("", Level.WARNING, self._store.notes.pop(0), self.clock()))
+
+    def _storage_changed(self) -> None:
+        """The state dir's health moved: tell everyone when the causes change (the count of
+        lost audit lines is read from the status), and retry the writes."""
+        causes = self.storage.causes
+        if causes == self._storage_problem:
+            return
+        self._storage_problem = causes
+        self._emit(StorageChanged(self.storage.problem, self.clock()))
+        for runtime in self._runtimes.values():
+            self.live.changed(runtime.config.name)
+        if causes:
+            self._arm_storage_retry()
+
+    def _arm_storage_retry(self) -> None:
+        if self._storage_timer is not None:
+            return
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+            self._storage_timer = loop.call_later(STORAGE_RETRY, self._retry_storage)
+
+    def _retry_storage(self) -> None:
+        """Write again what the disk refused: the journal, the audit gap, `live.json`."""
+        self._storage_timer = None
+        if self._store.behind:
+            self._store.flush_quietly()
+        self.audit.retry()
+        self.live.flush()
+        self._storage_notes()
+        if self.storage.problem:
+            self._arm_storage_retry()
 
     # -- internals ----------------------------------------------------------------------
 
@@ -565,8 +720,8 @@ class Engine:
     def _finish_expiry(self, runtime: _Runtime) -> None:
         name = runtime.config.name
         runtime.expiring = False
-        runtime.record.end("expired")
-        self._store.save(name, runtime.record)
+        self._retire(runtime, "expired")
+        self._commit_soon()
         self.audit.write("expired", appliance=name, serial=runtime.config.serial)
         runtime.sessions.stop_accepting("Remote access has expired on this appliance.")
         if runtime.agent is not None:
@@ -650,6 +805,7 @@ class Engine:
             gateway=record.gateway or "", enabled_at=record.enabled_at if record.enabled
             else None, expires_at=record.expires_at if record.enabled else None,
             attempt=event.attempt, retry_at=event.retry_at, fingerprint=event.fingerprint,
+            storage=self.storage.problem,
             sessions=tuple(SessionView(s.session_id, s.engineer, s.source, s.started,
                                        s.bytes_in, s.bytes_out)
                            for s in runtime.sessions.sessions))

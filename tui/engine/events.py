@@ -90,7 +90,18 @@ class LogRecord:
     ts: float
 
 
-Event = StateChanged | SeedIssued | ServiceStarted | ServiceEnded | LogRecord
+@dataclass(frozen=True, slots=True)
+class StorageChanged:
+    """The state dir stopped (or started again) taking writes: `problem` is the sentence,
+    empty once every write works again. It concerns every appliance, so `appliance` is ""."""
+
+    kind: ClassVar[str] = "storage"
+    problem: str
+    ts: float
+    appliance: str = ""
+
+
+Event = StateChanged | SeedIssued | ServiceStarted | ServiceEnded | LogRecord | StorageChanged
 EventSink = Callable[[Event], None]
 
 

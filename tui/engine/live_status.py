@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tui.engine.secure_files import write_private
 from tui.engine.status import ApplianceStatus
+from tui.engine.storage_health import StorageHealth
 
 FLUSH_DELAY = 0.25
 LIVE_FILE = "live.json"
@@ -23,8 +24,10 @@ class LiveStatusFile:
 
     def __init__(self, state_dir: Path, clock: Callable[[], float],
                  statuses: Callable[[Iterable[str]], list[ApplianceStatus]],
-                 busy: Callable[[], Iterable[str]]) -> None:
+                 busy: Callable[[], Iterable[str]],
+                 health: StorageHealth | None = None) -> None:
         self.path = state_dir / LIVE_FILE
+        self.health = health or StorageHealth()
         self._clock = clock
         self._statuses = statuses
         self._busy = busy
@@ -50,4 +53,9 @@ class LiveStatusFile:
         for status in self._statuses(names):
             self._rows[status.name] = status.to_json()
         snapshot = {"pid": os.getpid(), "updated": self._clock(), "appliances": self._rows}
-        write_private(self.path, json.dumps(snapshot))
+        try:
+            write_private(self.path, json.dumps(snapshot))
+        except OSError as error:  # a full or read-only disk: shown as the storage problem
+            self.health.failed("live", self.path, error)
+            return
+        self.health.worked("live")

@@ -48,6 +48,8 @@ class ApplianceStatus:
     retry_at: float | None = None
     fingerprint: str = ""
     sessions: tuple[SessionView, ...] = ()
+    storage: str = ""
+    """Why changes cannot be saved right now ('' when the state dir takes writes)."""
 
     def to_json(self) -> dict[str, object]:
         """The `--json` form (no seed: status output may be pasted anywhere)."""
@@ -61,6 +63,7 @@ class ApplianceStatus:
             "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,
             "attempt": self.attempt,
             "retry_at": self.retry_at, "fingerprint": self.fingerprint,
+            "storage": self.storage,
             "sessions": [
                 {"id": s.session_id, "engineer": s.engineer, "source": s.source,
                  "started": s.started, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}
@@ -90,5 +93,7 @@ def status_lines(status: ApplianceStatus, now: float) -> list[str]:
             lines.append(f"Access ends {stamp} (in {format_duration(status.expires_at - now)})")
         if status.detail and not status.state.is_up:
             lines.append(status.detail)
+    if status.storage:
+        lines.append(f"State not saved: {status.storage}")
     lines.append(f"Serial number: {status.serial}")
     return lines

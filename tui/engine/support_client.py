@@ -12,6 +12,7 @@ import termios
 import tty
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -21,6 +22,9 @@ from tui.engine.ssh_options import ENCRYPTION_ALGS
 from tui.engine.support_ca import SERVICE_USER, mint_support_certificate
 
 APPLIANCE_PORT = 22
+# What OpenSSH's client returns when a session ends without an exit status (connection lost).
+ENDED_WITHOUT_STATUS = 255
+SETTLE_TIMEOUT = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,21 @@ class SupportRoute:
     ca_key: Path
     identity: str
     appliance_known_hosts: Path
+
+
+class _LossWitness(asyncssh.SSHClient):
+    """Notes on the relay connection why it ended (`get_extra_info("lost")`), so a cut path
+    is told apart from an appliance that closed the session."""
+
+    def __init__(self) -> None:
+        self._conn: asyncssh.SSHClientConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
+        self._conn = conn
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn is not None and exc is not None:
+            self._conn.set_extra_info(lost=exc)
 
 
 class _AcceptNewApplianceKey(asyncssh.SSHClient):
@@ -78,7 +97,7 @@ async def open_support_connection(
         relay = await asyncssh.connect(
             route.relay_host, route.relay_port, username=route.identity,
             client_keys=[engineer_key], known_hosts=str(route.known_hosts), agent_path=None,
-            config=None, encryption_algs=ENCRYPTION_ALGS)
+            config=None, encryption_algs=ENCRYPTION_ALGS, client_factory=_LossWitness)
     except asyncssh.HostKeyNotVerifiable:
         raise RacError(f"The relay {route.relay_host}:{route.relay_port} presented a host key "
                        f"that {route.known_hosts} does not pin. Not connecting.") from None
@@ -112,18 +131,25 @@ async def open_support_connection(
     return relay, appliance, client.learned
 
 
-async def run_command(appliance: asyncssh.SSHClientConnection, command: str) -> int:
+async def run_command(appliance: asyncssh.SSHClientConnection, command: str, *,
+                      relay: asyncssh.SSHClientConnection | None = None) -> int:
     """Run one command in the (SERVICE) shell; print its output; return its exit status."""
-    result = await appliance.run(command, check=False)
+    try:
+        result = await appliance.run(command, check=False)
+    except (OSError, asyncssh.Error) as error:
+        sys.stderr.write(f"rac: {_ended_why((appliance, relay), error)}\n")
+        return ENDED_WITHOUT_STATUS
     sys.stdout.write(str(result.stdout or ""))
     sys.stderr.write(str(result.stderr or ""))
     if result.exit_status is None:
-        sys.stderr.write("rac: the appliance closed the session.\n")
-        return 255
+        await _settle(relay)
+        sys.stderr.write(f"rac: {_ended_why((appliance, relay))}\n")
+        return ENDED_WITHOUT_STATUS
     return result.exit_status
 
 
-async def run_interactive(appliance: asyncssh.SSHClientConnection) -> int:
+async def run_interactive(appliance: asyncssh.SSHClientConnection, *,
+                          relay: asyncssh.SSHClientConnection | None = None) -> int:
     """An interactive shell with a PTY, the local terminal in raw mode."""
     size = shutil.get_terminal_size()
     process = await appliance.create_process(
@@ -139,17 +165,89 @@ async def run_interactive(appliance: asyncssh.SSHClientConnection) -> int:
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGWINCH, resized)
+    terminal = TerminalCopies()
     try:
         if saved is not None:
             tty.setraw(stdin_fd)
-        await process.redirect(stdin=sys.stdin.buffer, stdout=sys.stdout.buffer,
-                               stderr=sys.stderr.buffer, send_eof=True)
+        # Copies of the terminal's descriptors: asyncssh closes what it was given when the
+        # channel closes, and closing the real stdout/stderr loses every later message.
+        await process.redirect(stdin=terminal.stdin, stdout=terminal.stdout,
+                               stderr=terminal.stderr, send_eof=True)
         await process.wait_closed()
-        if process.exit_status is None:
-            sys.stderr.write("\r\nrac: the appliance closed the session.\r\n")
+    except (OSError, asyncssh.Error) as error:
+        terminal.restore()
+        _restore_terminal(stdin_fd, saved)
+        sys.stderr.write(f"\r\nrac: {_ended_why((appliance, relay), error)}\r\n")
+        return ENDED_WITHOUT_STATUS
     finally:
-        if saved is not None:
-            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
+        terminal.restore()
+        _restore_terminal(stdin_fd, saved)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGWINCH)
-    return process.exit_status if process.exit_status is not None else 255
+    if process.exit_status is None:
+        await _settle(relay)
+        sys.stderr.write(f"\r\nrac: {_ended_why((appliance, relay))}\r\n")
+        return ENDED_WITHOUT_STATUS
+    return process.exit_status
+
+
+def _restore_terminal(stdin_fd: int, saved: list[Any] | None) -> None:
+    if saved is not None:
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
+
+
+async def _settle(relay: asyncssh.SSHClientConnection | None) -> None:
+    """A cut path closes the session's channel before asyncssh reports the relay connection
+    lost: wait (briefly) for that report, so the sentence names the right cause."""
+    if relay is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(relay.wait_closed(), SETTLE_TIMEOUT)
+
+
+def _ended_why(connections: tuple[asyncssh.SSHClientConnection | None, ...],
+               error: BaseException | None = None) -> str:
+    """Why a session ended without an exit status, in one sentence."""
+    lost = error
+    for connection in connections:
+        if lost is None and connection is not None:
+            lost = connection.get_extra_info("lost")
+    if lost is not None:
+        return (f"the connection through the relay was lost ({_describe(lost)}); the session "
+                "ended without an exit status.")
+    return "the appliance closed the session."
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    text = str(error).strip().rstrip(".")
+    return text or type(error).__name__
+
+
+class TerminalCopies:
+    """Duplicates of fds 0, 1 and 2 for one redirect; the originals are never closed, and
+    their blocking mode (shared with the copies, set non-blocking by asyncio) is restored."""
+
+    def __init__(self) -> None:
+        self._blocking = {fd: _blocking(fd) for fd in (0, 1, 2)}
+        self.stdin = os.fdopen(os.dup(0), "rb", buffering=0)
+        self.stdout = os.fdopen(os.dup(1), "wb", buffering=0)
+        self.stderr = os.fdopen(os.dup(2), "wb", buffering=0)
+
+    def restore(self) -> None:
+        """Close what is left of the copies; put the terminal's modes back."""
+        for copy in (self.stdin, self.stdout, self.stderr):
+            with contextlib.suppress(OSError):
+                copy.close()
+        for fd, blocking in self._blocking.items():
+            if blocking is not None:
+                with contextlib.suppress(OSError):
+                    os.set_blocking(fd, blocking)
+
+
+def _blocking(fd: int) -> bool | None:
+    try:
+        return os.get_blocking(fd)
+    except OSError:
+        return None

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-import stat
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tui.engine.errors import ConfigError
 from tui.engine.toml_source import read_toml, validation_error
 
 RELAY_VERSION = "rac-relay_0.1"
-MAX_CONFIG_BYTES = 1024 * 1024
 MAX_VERSION_CHARS = 245  # "SSH-2.0-" + version + CRLF fits the 255 bytes of RFC 4253
 
 
@@ -90,23 +87,9 @@ class RelayConfig(BaseModel):
 def load_relay_config(path: Path) -> RelayConfig:
     """Read and check the relay config; errors name the file, the line and the field."""
     path = path.expanduser().resolve()
-    _check_regular_file(path)
     data, text = read_toml(path)
     try:
         return RelayConfig.model_validate({**data, "source": path})
     except ValidationError as error:
         raise validation_error(path, text, error) from None
 
-
-def _check_regular_file(path: Path) -> None:
-    """Only a regular file of bounded size is read: `/dev/zero` or a FIFO would never end."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return  # read_toml names it
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot be read ({error.strerror}).") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{path}: not a regular file.")
-    if info.st_size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a relay config.")
