@@ -107,5 +107,5 @@ class LabEnvironment(ConsoleEnvironment):
             "Built-in lab: relay, DNS and support CA on loopback; nothing leaves this machine.",
             *super().welcome(),
             "Then log in as support from a second terminal: "
-            f"rac support connect SERIAL --seed SEED --lab{state_dir}",
+            f"rac support connect SERIAL --lab{state_dir} (it asks for the seed)",
         ]

@@ -60,7 +60,7 @@ async def test_a_newcomer_beside_the_lab_console_is_told_to_use_the_console(
                                   "--state-dir", str(lab.info.state_dir), "--enable", LAB_C)
         assert code == 2
         assert "Use that console: enable an appliance there (e), then log in as support " \
-               "from here with `rac support connect SERIAL --seed SEED --lab`" in err
+               "from here with `rac support connect SERIAL --lab` (it asks for the seed)" in err
         assert not (lab.info.state_dir / "appliances.jsonl").exists()
         code, _, err = await _run("lab", "--state-dir", str(lab.info.directory))
         assert code == 2

@@ -15,7 +15,7 @@ from tui.engine.state_lock import lock_state_dir
 def run_lab_command(args: argparse.Namespace) -> int:
     """Start the lab, say where everything is, run until told to stop; exit 0."""
     args.state_dir = (args.state_dir or default_lab_dir()).expanduser().resolve()
-    lock = lock_state_dir(args.state_dir, "rac lab")
+    lock = lock_state_dir(args.state_dir, "rac lab", role="the lab directory")
     try:
         return run_server_loop(_run(args))
     finally:

@@ -46,19 +46,20 @@ LAB_CONSOLE = "rac console on the built-in lab"
 # How to use the process that holds the directory instead of starting a second one.
 _USE_IT = {
     LAB_CONSOLE: "Use that console: enable an appliance there (e), then log in as support "
-                 "from here with `rac support connect SERIAL --seed SEED --lab`",
+                 "from here with `rac support connect SERIAL --lab` (it asks for the seed)",
     "rac console": "Use that console",
     "rac lab": "Use that lab: the commands it printed work beside it",
     "rac agent": "Use that agent (`rac status` shows what it runs; SIGTERM disables it)",
 }
 
 
-def lock_state_dir(directory: Path, what: str) -> StateDirLock:
+def lock_state_dir(directory: Path, what: str, *,
+                   role: str = "the state directory") -> StateDirLock:
     """Take `directory` for this process (`what` names it for the next one), or raise
     StateDirBusyError naming the PID that holds it and how to use that one instead."""
     if directory.exists() and not directory.is_dir():
         raise unusable_state_dir(directory, NotADirectoryError(errno.ENOTDIR, "not a dir"))
-    check_private(directory, "the state directory")  # nothing is created in a foreign dir
+    check_private(directory, role)  # nothing is created in a foreign dir
     try:
         ensure_private_dir(directory)
         fd = _open_lock_file(directory)
