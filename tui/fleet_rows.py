@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui.engine.service_port import SERVICE_PORT
 from tui.engine.states import Mode, TunnelState
 from tui.fleet_model import ApplianceView
 from tui.formatting import clock_time, countdown
@@ -49,7 +50,7 @@ def fleet_row(view: ApplianceView, now: float) -> FleetRow:
     return FleetRow(
         name=status.name, model=model, serial=status.serial, mode=status.mode.value.upper(),
         state=status.state, attempt=status.attempt,
-        port=("22" if status.mode is Mode.SSHACCESS
+        port=(str(SERVICE_PORT) if status.mode is Mode.SSHACCESS
               else str(status.port) if status.enabled else str(status.selected_port)),
         relay=status.relay_host if status.mode.value == "tunnel" else f"via {status.gateway}",
         since=clock_time(status.up_since or status.since) if status.enabled else "—",

@@ -54,6 +54,7 @@ from tui.engine.refusal_tally import RefusalSummary, RefusedLogin
 from tui.engine.secure_files import ensure_own_private_dir
 from tui.engine.seeds import Chooser, generate_seed, validate_seed
 from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, EndpointIdentity
+from tui.engine.service_port import SERVICE_PORT
 from tui.engine.service_sessions import ServiceSessions, ServiceTarget
 from tui.engine.states import Mode, TunnelState
 from tui.engine.status import ApplianceStatus, SessionView, status_lines
@@ -759,13 +760,14 @@ class Engine:
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
                 state = TunnelState.SERVICE if busy else TunnelState.READY
-                return StateChanged(name, state, now, port=22, relay_host=host)
+                return StateChanged(name, state, now, port=SERVICE_PORT, relay_host=host)
             if runtime.route_pending:
-                return StateChanged(name, TunnelState.FORWARDING, now, port=22, relay_host=host)
+                return StateChanged(name, TunnelState.FORWARDING, now, port=SERVICE_PORT,
+                                    relay_host=host)
             why = runtime.route_failure or failure(Reason.GATEWAY_DOWN,
                                                    gateway=record.gateway or "")
             return StateChanged(name, TunnelState.WAITING_GATEWAY, now, reason=why.reason,
-                                detail=why.sentence, port=22, relay_host=host)
+                                detail=why.sentence, port=SERVICE_PORT, relay_host=host)
         link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
         state = link.state
         if state is TunnelState.ESTABLISHED and busy:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual.widget import Widget
 
+from tui.engine.service_port import SERVICE_PORT
 from tui.engine.states import Mode, TunnelState
 from tui.screens.rac_screen import RacScreen
 from widgets.confirm_dialog import ConfirmDialog
@@ -127,8 +128,8 @@ class ApplianceActions(RacScreen):
         rac = self.rac
         view = rac.model.views[name]
         if view.status.mode is Mode.SSHACCESS:
-            self.notify(f"{name} is reached through {view.status.gateway} on port 22: it has "
-                        "no relay port of its own.", severity="warning")
+            self.notify(f"{name} is reached through {view.status.gateway} on port "
+                        f"{SERVICE_PORT}: it has no relay port of its own.", severity="warning")
             return
         relay = rac.engine.inventory.relay
         from widgets.port_dialog import PortDialog
