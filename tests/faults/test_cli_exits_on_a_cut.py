@@ -103,3 +103,50 @@ async def test_support_connect_command_cut_while_connecting_exits_1_with_a_sente
     assert process.returncode == 1, err
     assert err.startswith(f"rac: Cannot reach the relay 127.0.0.1:{port}: ")
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+async def test_a_cut_leaves_the_terminal_as_it_was(
+        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    """On a real terminal (a pty): raw mode undone, descriptors open and blocking again."""
+    import termios
+
+    engine, events = await make_engine()
+    seed = await engine.enable(LAB_C)
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    relay = lab.lab.relay
+    assert relay is not None
+    proxy = CutProxy("127.0.0.1", lab.info.relay_ports["22"])
+    port = await proxy.start()
+    known_hosts = tmp_path / "relay_known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{port} "
+                           f"{relay.host_key.export_public_key().decode().strip()}\n")
+    controller, terminal = os.openpty()
+    before = termios.tcgetattr(terminal)
+    environment = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "engineer-state"),
+                   "TERM": "xterm"}
+    process = await asyncio.create_subprocess_exec(
+        *RAC, "support", "connect", LAB_C_SERIAL, "--seed-file", _seed_file(tmp_path, seed),
+        "--relay", f"127.0.0.1:{port}", "--ca", str(lab.info.support_ca_key), "--key",
+        str(lab.info.engineer_key), "--known-hosts", str(known_hosts),
+        stdin=terminal, stdout=terminal, stderr=terminal, env=environment)
+    screen = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(screen), os.fdopen(controller, "rb", buffering=0))
+    try:
+        await _read_until(screen, PROMPT, 20)
+        proxy.cut()
+        code = await asyncio.wait_for(process.wait(), 10)
+        said = await _read_until(screen, b"without an exit status.", 5)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await proxy.close()
+        transport.close()
+    assert code == 255
+    assert b"rac: the connection through the relay was lost" in said
+    assert b"Traceback" not in said and b"lost sys.stderr" not in said
+    assert termios.tcgetattr(terminal) == before  # raw mode undone
+    assert os.get_blocking(terminal)
+    os.close(terminal)

@@ -123,7 +123,10 @@ async def test_resuming_on_a_read_only_state_dir(
             problem = engine.status(LAB_C).storage
             assert problem == (f"Cannot write {state_dir / 'appliances.jsonl'}: the file "
                                "system is read-only.")
+            # The first login makes the (SERVICE) host key: kept in memory, and said so.
             assert "ENABLED" in await _status_inside(lab, tmp_path, seed)
+            assert f"write {state_dir / 'keys' / (LAB_C + '_host_ed25519')}: the file " \
+                "system is read-only" in engine.status(LAB_C).storage
             with pytest.raises(StorageError, match="read-only"):
                 await engine.enable(LAB_X)
             await engine.shutdown()

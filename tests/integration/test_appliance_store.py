@@ -111,3 +111,10 @@ async def test_the_commits_of_a_burst_share_one_fsync(tmp_path: Path,
     assert not store.behind
     assert len(syncs) == 2  # the journal, and the directory that names the new file
     assert len(store.path.read_text().splitlines()) == 100
+
+
+def test_a_rewrite_cut_short_leaves_no_seed_behind(tmp_path: Path) -> None:
+    leftover = tmp_path / ".appliances.jsonl.4242.tmp"  # a crash in the middle of a rewrite
+    leftover.write_text('{"name": "a", "enabled": true, "seed": "0ld-Seed-Left"}\n')
+    ApplianceStore(tmp_path)
+    assert not leftover.exists()

@@ -29,7 +29,7 @@ def run_console_command(args: argparse.Namespace) -> int:
             environment = InventoryEnvironment(inventory, state_dir)
         else:
             lab_dir = (args.state_dir or default_lab_dir()).expanduser().resolve()
-            locks.append(lock_state_dir(lab_dir, LAB_CONSOLE))
+            locks.append(lock_state_dir(lab_dir, LAB_CONSOLE, role="the lab directory"))
             locks.append(lock_state_dir(lab_dir / "state", LAB_CONSOLE))
             environment = LabEnvironment(lab_dir)
         if args.theme is not None:

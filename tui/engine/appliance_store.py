@@ -1,12 +1,12 @@
 """What survives a restart, per appliance: enabled or not, mode, port, seed, lifetime (0600).
 
 Records are kept in a journal, `STATE/appliances.jsonl`: a change appends one line (the
-latest line of an appliance wins), so a thousand enables at once cost one append and one
-fsync, not a thousand files. A change that retires a seed (disable, expiry, new seed)
-rewrites the journal instead, so the old seed leaves the disk at once. Rewrites go through a
-synced temporary file and a rename; appends are synced before the change is acknowledged
-(`commit`), so a crash or a power cut leaves the last acknowledged state, and at worst a torn
-last line, which is ignored and named.
+latest line of an appliance wins), so a thousand enables at once cost a thousand small
+appends and one fsync, not a thousand files. A change that retires a seed (disable, expiry,
+new seed) rewrites the journal instead, so the old seed leaves the disk at once. Rewrites go
+through a synced temporary file and a rename; appends are synced before the change is
+acknowledged (`commit`), so a crash or a power cut leaves the last acknowledged state, and at
+worst a torn last line, which is ignored and named.
 """
 
 from __future__ import annotations
@@ -59,9 +59,20 @@ class ApplianceStore:
         self._unsynced = False
         self._rewrite_due = False
         self._committing: asyncio.Future[None] | None = None
+        if writable:
+            self._remove_leftovers()
         if writable and self.path.exists():
             self._rewrite_due = True
             self.flush_quietly()  # compact, and drop a torn last line before any append
+
+    def _remove_leftovers(self) -> None:
+        """A rewrite cut short by a crash leaves its temporary file, with seeds in it: the
+        one process that holds the state dir removes them before anything else."""
+        for leftover in self.path.parent.glob(f".{JOURNAL}.*.tmp"):
+            try:
+                leftover.unlink()
+            except OSError as error:
+                self.health.failed("journal", leftover, error)
 
     # -- reading ------------------------------------------------------------------------
 

@@ -465,16 +465,15 @@ class Engine:
             self._store.flush_quietly()
 
     def _prepare_keys(self, runtime: _Runtime, mode: Mode | None = None) -> None:
-        """Create the keys an enablement needs now, while the disk is asked anyway: a full
-        disk later must not stop the tunnel or the first support login."""
+        """Create the appliance key before the enable is saved, so a disk that refuses it
+        refuses the enable (nothing changed) instead of failing half-way. The service
+        endpoint's host key stays lazy: made at the first support login (~1.5 ms a key, and
+        most appliances of a big fleet never see one)."""
         config = runtime.config
+        key = self.state_dir / "keys" / f"{config.name}_ed25519"
         try:
-            if (mode or runtime.record.mode) is Mode.TUNNEL:
-                load_or_create_key(self.state_dir / "keys" / f"{config.name}_ed25519",
-                                   f"{config.serial} appliance key")
-            target = runtime.sessions.target
-            if isinstance(target, BuiltinServiceEndpoint):
-                _ = target.host_key
+            if (mode or runtime.record.mode) is Mode.TUNNEL and not key.exists():
+                load_or_create_key(key, f"{config.serial} appliance key")
         except OSError as error:
             raise StorageError(f"Cannot write the keys of {config.name} in "
                                f"{self.state_dir / 'keys'}: {why_not_written(error)}.") from None
@@ -504,16 +503,37 @@ class Engine:
             loop = asyncio.get_running_loop()
             self._storage_timer = loop.call_later(STORAGE_RETRY, self._retry_storage)
 
+    def _host_key_unsaved(self, name: str, path: Path, error: OSError) -> None:
+        self.storage.failed("host-key", path, error)
+        self._log(name, Level.WARNING, f"the (SERVICE) host key is kept in memory: "
+                  f"{why_not_written(error)} in {path.parent}; it is saved when the disk "
+                  "takes writes again")
+
     def _retry_storage(self) -> None:
-        """Write again what the disk refused: the journal, the audit gap, `live.json`."""
+        """Write again what the disk refused: the journal, the audit gap, `live.json`, host
+        keys kept in memory."""
         self._storage_timer = None
         if self._store.behind:
             self._store.flush_quietly()
+        self._save_host_keys()
         self.audit.retry()
         self.live.flush()
         self._storage_notes()
         if self.storage.problem:
             self._arm_storage_retry()
+
+    def _save_host_keys(self) -> None:
+        unsaved = [r.sessions.target for r in self._runtimes.values()
+                   if isinstance(r.sessions.target, BuiltinServiceEndpoint)
+                   and r.sessions.target.host_key_unsaved]
+        for endpoint in unsaved:
+            try:
+                endpoint.save_host_key()
+            except OSError as error:
+                self.storage.failed("host-key", endpoint.identity.host_key_path, error)
+                return
+        if unsaved:
+            self.storage.worked("host-key")
 
     # -- internals ----------------------------------------------------------------------
 
@@ -549,6 +569,7 @@ class Engine:
                     name].sessions.authenticated(session, engineer),
                 rejected=lambda refused: self._rejected(name, refused),
                 rejected_in_bulk=lambda summary: self._rejected_in_bulk(name, summary),
+                host_key_unsaved=lambda path, error: self._host_key_unsaved(name, path, error),
             )
             identity = EndpointIdentity(name, config.serial, config.model,
                                         self.state_dir / "keys" / f"{name}_host_ed25519",

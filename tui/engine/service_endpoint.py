@@ -25,6 +25,7 @@ from tui.engine.first_bytes import printable
 from tui.engine.keys import load_or_create_key
 from tui.engine.login_throttle import LoginPolicy, LoginThrottle
 from tui.engine.refusal_tally import RefusalSummary, RefusalTally, RefusedLogin
+from tui.engine.secure_files import write_private
 from tui.engine.service_credentials import NO_SIGNATURE, PLAIN_KEY, refusal, source_ip
 from tui.engine.ssh_options import ENCRYPTION_ALGS
 from tui.engine.support_ca import SERVICE_USER
@@ -55,6 +56,8 @@ class EndpointHooks:
     authenticated: Callable[[str, str], None]
     rejected: Callable[[RefusedLogin], None]
     rejected_in_bulk: Callable[[RefusalSummary], None]
+    host_key_unsaved: Callable[[Path, OSError], None] | None = None
+    """The host key could not be saved (full or read-only disk): it serves from memory."""
 
 
 class _SupportCa(asyncssh.SSHAuthorizedKeys):
@@ -193,16 +196,36 @@ class BuiltinServiceEndpoint:
         self.policy = self.throttle.policy
         self.tally = RefusalTally(hooks.rejected, hooks.rejected_in_bulk)
         self._host_key: asyncssh.SSHKey | None = None
+        self.host_key_unsaved = False
         self._servers: set[_ServiceServer] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def host_key(self) -> asyncssh.SSHKey:
-        """The appliance's own host key, made on the first support login (0600)."""
+        """The appliance's own host key, made on the first support login (0600). If the
+        disk refuses it, the login still works with the key kept in memory until
+        `save_host_key` manages to write it (the same key: engineers who learned it keep it)."""
         if self._host_key is None:
-            self._host_key = load_or_create_key(self.identity.host_key_path,
-                                                f"{self.identity.name} service endpoint")
+            path = self.identity.host_key_path
+            try:
+                self._host_key = load_or_create_key(path, f"{self.identity.name} service "
+                                                    "endpoint")
+            except OSError as error:
+                self._host_key = asyncssh.generate_private_key(
+                    "ssh-ed25519", comment=f"{self.identity.name} service endpoint")
+                self.host_key_unsaved = True
+                if self.hooks.host_key_unsaved is not None:
+                    self.hooks.host_key_unsaved(path, error)
         return self._host_key
+
+    def save_host_key(self) -> None:
+        """Write a host key that so far lives only in memory (raises OSError)."""
+        if self._host_key is None or not self.host_key_unsaved:
+            return
+        path = self.identity.host_key_path
+        write_private(path, self._host_key.export_private_key())
+        path.with_name(path.name + ".pub").write_bytes(self._host_key.export_public_key())
+        self.host_key_unsaved = False
 
     def admit(self, source: str) -> None:
         """Count a new support connection in, or refuse it (ChannelOpenError) when too many
