@@ -23,7 +23,8 @@ from tui.engine.locations import default_lab_dir  # noqa: E402
 
 MAIN_SCREENS = ("fleet_mixed", "fleet_mixed_light", "fleet_mixed_contrast", "dashboard_service",
                 "dashboard_retrying_smtp", "probe_mixed_outcomes", "enable_seed_rule_error",
-                "disable_confirmation", "help", "fleet_narrow")
+                "disable_confirmation", "help", "fleet_narrow", "fleet_sorted_marked",
+                "audit_log")
 
 
 def main() -> int:

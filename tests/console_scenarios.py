@@ -6,6 +6,7 @@ pictures are the very screens the tests check.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from textual.pilot import Pilot
 from tests.console_support import SnapshotLab, recorder_for, settle, snapshot_app
 from tests.engineer import login
 from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_LAN, LAB_M, LAB_X
-from tui.app import RacApp
+from tui.app import START_DEADLINE, RacApp
 from tui.engine.states import TunnelState
 
 SIZE = (150, 42)
@@ -43,6 +44,9 @@ class Scenario:
         app = snapshot_app(env, theme=self.theme)
 
         async def run_before(pilot: Pilot[None]) -> None:
+            async with asyncio.timeout(START_DEADLINE):  # the engine starts after 1st frame
+                await app.started.wait()
+            await pilot.pause()
             if self.prepare is not None:
                 await self.prepare(pilot, env)
             await ready(pilot)
@@ -120,6 +124,18 @@ async def probe_finished(pilot: Pilot[None], env: SnapshotLab) -> None:
     await app.screen.workers.wait_for_complete()
 
 
+async def audited_fleet(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """Enables, a port change and a disable: what the audit screen lists (no session: its
+    source port differs from run to run)."""
+    app = _app(pilot)
+    await up(app, LAB_C, port=443)
+    await up(app, "mgmt-1", port=443)
+    await up(app, LAB_LAN, TunnelState.READY)
+    await up(app, "mail-gw-x", TunnelState.RETRYING)
+    await app.engine.set_port("mgmt-1", 4766)
+    await app.engine.disable("mail-gw-x")
+
+
 async def one_up(pilot: Pilot[None], env: SnapshotLab) -> None:
     """mail-gw-1 up, fleet shown."""
     await up(_app(pilot), LAB_C)
@@ -141,4 +157,14 @@ SCENARIOS: dict[str, Scenario] = {
     "disable_confirmation": Scenario(one_up, press=("d",)),
     "help": Scenario(press=("question_mark",)),
     "probe_mixed_outcomes": Scenario(probe_finished, faults=MIXED_PORTS),
+    "fleet_sorted_marked": Scenario(mixed_fleet, faults=SMTP_ON_25,
+                                    press=("s", "s", "s", "s", "s", "space", "space")),
+    "fleet_only_failing": Scenario(mixed_fleet, faults=SMTP_ON_25, press=("3",)),
+    "bulk_disable_confirmation": Scenario(mixed_fleet, faults=SMTP_ON_25,
+                                          press=("asterisk", "d")),
+    "audit_log": Scenario(audited_fleet, faults=SMTP_ON_25, press=("A",)),
+    "audit_log_filtered": Scenario(audited_fleet, faults=SMTP_ON_25,
+                                   press=("A", "slash", *"mgmt")),
+    "copy_choices": Scenario(one_up, press=("c",)),
+    "dashboard_footer_60": Scenario(dashboard_established, size=(60, 24)),
 }

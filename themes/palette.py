@@ -79,7 +79,18 @@ RAC_CONTRAST = Theme(
     surface="ansi_black",
     panel="ansi_black",
     dark=True,
+    ansi=True,  # emit the terminal's own 16 colours, not Textual's RGB/256 approximations
     variables={
+        "ansi-background": "ansi_black",
+        "ansi-foreground": "ansi_bright_white",
+        "block-cursor-foreground": "ansi_black",
+        "block-cursor-background": "ansi_bright_white",
+        "input-cursor-background": "ansi_bright_white",
+        "input-cursor-foreground": "ansi_black",
+        "input-selection-background": "ansi_bright_blue",
+        "input-selection-foreground": "ansi_black",
+        "screen-selection-background": "ansi_bright_blue",
+        "screen-selection-foreground": "ansi_black",
         "tunnel-up": "ansi_bright_green",
         "tunnel-down": "ansi_white",
         "connecting": "ansi_bright_cyan",

@@ -19,7 +19,7 @@ class Scope(StrEnum):
     APP = "app"
 
 
-KEY_LABELS = {"question_mark": "?", "slash": "/", "escape": "esc"}
+KEY_LABELS = {"question_mark": "?", "slash": "/", "escape": "esc", "asterisk": "*"}
 """How a key Textual names in words reads on screen (footer and help alike)."""
 
 
@@ -65,12 +65,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "reconnects on it", _BOTH),
     ActionSpec("rac.new_seed", "n", "new_seed", "New seed", "Replace the seed (asks first): "
                "current support access ends", _BOTH),
-    ActionSpec("rac.copy_seed", "c", "copy_seed", "Copy seed", "Copy the seed to the clipboard "
-               "(OSC 52)", _BOTH),
+    ActionSpec("rac.copy_seed", "c", "copy_seed", "Copy seed", "Copy for support: the seed, "
+               "serial and seed, or the whole login line (OSC 52; says when the terminal "
+               "drops it)", _BOTH),
     ActionSpec("rac.probe", "t", "probe", "Test ports", "Connectivity test of every relay "
                "port for this appliance", _BOTH),
     ActionSpec("rac.capture", "k", "capture", "Capture", "Packet capture (tcpdump) of one "
-               "connection attempt to the relay", _BOTH, footer=False),
+               "connection attempt to the relay (asks first)", _BOTH, footer=False),
     ActionSpec("rac.accept_key", "a", "accept_host_key", "Accept key", "Pin the relay host "
                "key the agent was shown (asks first)", _BOTH, footer=False),
     ActionSpec("rac.log", "l", "log", "Log", "Show the log pane large, or back", _BOTH),
@@ -78,6 +79,31 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "info and up, warnings, errors, everything", _BOTH, footer=False),
     ActionSpec("rac.filter", "slash", "filter", "Filter", "Filter the fleet by name, serial, "
                "state or mode", frozenset({Scope.FLEET})),
+    ActionSpec("rac.sort", "s", "sort", "Sort", "Sort the fleet by the next column (a click "
+               "on a column title sorts by it; again: the other way)", frozenset({Scope.FLEET}),
+               footer=False),
+    ActionSpec("rac.sort_reverse", "S", "sort_reverse", "Reverse sort", "Sort the other way",
+               frozenset({Scope.FLEET}), footer=False),
+    ActionSpec("rac.show_all", "1", "quick('all')", "Show all", "Show every appliance",
+               frozenset({Scope.FLEET}), footer=False),
+    ActionSpec("rac.show_up", "2", "quick('up')", "Show up", "Show only tunnels that are up",
+               frozenset({Scope.FLEET}), footer=False),
+    ActionSpec("rac.show_failing", "3", "quick('failing')", "Show failing", "Show only "
+               "tunnels retrying or waiting for the operator", frozenset({Scope.FLEET}),
+               footer=False),
+    ActionSpec("rac.show_service", "4", "quick('in SERVICE')", "Show in SERVICE", "Show only "
+               "appliances with support inside", frozenset({Scope.FLEET}), footer=False),
+    ActionSpec("rac.show_enabled", "5", "quick('enabled')", "Show enabled", "Show only "
+               "appliances with remote access enabled", frozenset({Scope.FLEET}),
+               footer=False),
+    ActionSpec("rac.mark", "space", "mark", "Mark", "Mark or unmark the row: e and d then act "
+               "on every marked row (one confirmation)", frozenset({Scope.FLEET}),
+               footer=False),
+    ActionSpec("rac.mark_all", "asterisk", "mark_all", "Mark all shown", "Mark every row "
+               "shown (after a filter), or clear the marks", frozenset({Scope.FLEET}),
+               footer=False),
+    ActionSpec("rac.audit", "A", "audit", "Audit log", "Browse the audit log (enable, disable, "
+               "seeds, ports, sessions) with a filter", frozenset({Scope.APP}), footer=False),
     ActionSpec("rac.help", "question_mark", "help", "Help", "Keys and what they do",
                frozenset({Scope.APP})),
     ActionSpec("rac.quit", "q", "quit", "Quit", "Quit (asks whether to disable running "

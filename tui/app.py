@@ -5,8 +5,9 @@ screens are views of them, so leaving a dashboard never touches a tunnel.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -16,11 +17,9 @@ from textual.widget import AwaitMount
 from themes import STYLESHEET
 from themes.palette import RAC_DARK, THEMES
 from tui.actions import ACTIONS, Scope, bindings_for
-from tui.engine.engine import Engine
 from tui.engine.errors import RacError
 from tui.engine.events import Event, Level, StorageChanged
 from tui.environment import ConsoleEnvironment, EngineOptions, LabEnvironment
-from tui.fleet_model import FleetModel
 from tui.idle_collector import CHECK_EVERY as COLLECT_CHECK
 from tui.idle_collector import IdleCollector
 from tui.screens.console_host import ConsoleHost
@@ -28,7 +27,14 @@ from tui.screens.fleet_screen import FleetScreen
 from tui.screens.rac_screen import RacScreen
 from tui.settings import Settings
 
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from tui.engine.engine import Engine
+    from tui.fleet_model import FleetModel
+
 FLUSH_DELAY = 0.05
+START_DEADLINE = 60.0
 # Textual's palette entries that rac's registry already offers (its Help lists every key).
 _REPLACED_COMMANDS = frozenset({"Keys", "Quit"})
 
@@ -49,6 +55,9 @@ class RacApp(App[None]):
         self.settings = settings or Settings(None)
         self.blink = blink
         self.start_error: str | None = None
+        self.start_failure: RacError | None = None
+        self.started = asyncio.Event()
+        """Set once the engine runs (or failed to start): screens draw a preview before."""
         self._flush_pending = False
         self._engine: Engine | None = None
         self._model: FleetModel | None = None
@@ -89,27 +98,98 @@ class RacApp(App[None]):
         suffix = lab_dir_option(info) if info is not None else ""
         return f"rac support connect {serial} --seed {seed} --lab{suffix}"
 
+    def copy_for_support(self, name: str, what: str, text: str) -> None:
+        """Copy with OSC 52, and say plainly when this terminal is known to drop it."""
+        import os
+
+        from tui.clipboard_support import osc52_refusal
+
+        self.copy_to_clipboard(text)
+        refusal = osc52_refusal(os.environ, headless=self.is_headless)
+        if refusal is None:
+            self.notify(f"Copied {what} of {name} (OSC 52).")
+        else:
+            self.notify(f"Not copied: {refusal}. Select {what} of {name} from its dashboard "
+                        "instead.", severity="warning", timeout=10)
+
     # -- start and stop -------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
         asyncio.get_running_loop().set_exception_handler(self._loop_error)
-        try:
-            self._engine = await self.environment.start(self.options)
-        except RacError as error:
-            self.start_error = error.sentence
-            self.exit(return_code=1)
+        # The first frame shows the fleet as listed; the lab and the engine (and their
+        # imports: asyncssh, dnspython, pydantic) start once it is painted.
+        await self.push_screen(FleetScreen())
+        self.call_after_refresh(self._start_after_first_frame)
+
+    def _start_after_first_frame(self) -> None:
+        self._apply_keymap()
+        self.run_worker(self._start_engine(), group="start", exit_on_error=False)
+
+    def _apply_keymap(self) -> None:
+        """The operator's remaps, checked: unknown ids and clashes are said, not swallowed."""
+        if not self.settings.keymap:
             return
-        self._model = FleetModel(self._engine)
-        for line in self.environment.welcome():
+        from tui.keymap_check import check_keymap
+        from tui.screens.binding_ids import console_binding_ids
+
+        checked = check_keymap(self.settings.keymap, console_binding_ids())
+        self.set_keymap(checked.keymap)
+        where = self.settings.path or "settings.json"
+        for warning in checked.warnings:
+            self.notify(f"{where}: {warning}", severity="warning", timeout=15)
+
+    def key_name(self, binding_id: str) -> str:
+        """The key an action is on now (remaps applied), as the help screen writes it."""
+        from tui.actions import ACTIONS
+
+        for spec in ACTIONS:
+            if spec.id == binding_id:
+                key = self._keymap.get(binding_id, spec.key)
+                return {"question_mark": "?", "slash": "/", "escape": "esc",
+                        "asterisk": "*"}.get(key, key)
+        return binding_id
+
+    async def _start_engine(self) -> None:
+        try:
+            engine = await self.environment.start(self.options)
+        except RacError as error:
+            self.start_failure = error
+            self.start_error = error.sentence
+            self.started.set()
+            self.exit(return_code=error.exit_code)
+            return
+        from tui.fleet_model import FleetModel
+
+        self._engine = engine
+        self._model = FleetModel(engine)
+        for line in self.environment.welcome(self.key_name):
             self._model.add_line("", Level.INFO, line, self.clock())
-        self._engine.subscribe(self._engine_event)
+        engine.subscribe(self._engine_event)
         self._collector.start()
         self.set_interval(COLLECT_CHECK, self._collector.tick)
-        await self.push_screen(FleetScreen())
+        self.started.set()
+        for screen in self.screen_stack:
+            on_started = getattr(screen, "engine_started", None)
+            if on_started is not None:
+                on_started()
+
+    @property
+    def is_started(self) -> bool:
+        """The engine runs: verbs can act."""
+        return self._model is not None
+
+    @contextlib.asynccontextmanager
+    async def run_test(self, *args: Any, **kwargs: Any) -> AsyncIterator[Pilot[None]]:
+        """As Textual's, but the pilot starts once the engine runs (tests drive real tunnels;
+        the first frame before it is measured by `python -m tests.perf`)."""
+        async with super().run_test(*args, **kwargs) as pilot:
+            async with asyncio.timeout(START_DEADLINE):
+                await self.started.wait()
+            await pilot.pause()
+            yield pilot
 
     async def on_unmount(self) -> None:
+        self.started.set()  # nobody waits for an engine that will not come
         self._collector.stop()
         await self.environment.close()
 
@@ -140,6 +220,8 @@ class RacApp(App[None]):
     def flush_model(self) -> None:
         """Hand the appliances changed since the last flush to the screen on top."""
         self._flush_pending = False
+        if self._model is None or not self.screen_stack:  # not started yet, or closing
+            return
         names = self.model.take_changed()
         stack = self.screen_stack  # empty while the app shuts down: nothing to paint then
         if names and stack and isinstance(stack[-1], RacScreen):
@@ -191,6 +273,19 @@ class RacApp(App[None]):
         from tui.screens.probe_screen import ProbeScreen
 
         return self.push_screen(ProbeScreen(name))
+
+    def open_audit(self) -> AwaitMount:
+        """The audit log browser."""
+        from tui.screens.audit_screen import AuditScreen
+
+        return self.push_screen(AuditScreen(self.engine.audit.path))
+
+    def action_audit(self) -> None:
+        """Browse the audit log (not over itself)."""
+        from tui.screens.audit_screen import AuditScreen
+
+        if not isinstance(self.screen, AuditScreen) and self._engine is not None:
+            self.open_audit()
 
     def action_help(self) -> None:
         """Keys and what they do."""
@@ -255,7 +350,7 @@ def run_console(environment: ConsoleEnvironment, *, settings: Settings,
     """Run the console until quit; returns the exit status."""
     app = RacApp(environment, settings=settings, theme=theme)
     app.run()
-    if app.start_error:
-        raise RacError(app.start_error)
+    if app.start_failure is not None:
+        raise app.start_failure
     return app.return_code or 0
 

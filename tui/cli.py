@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import __version__
+from tui.cli_help import describe
 from tui.engine.errors import RacError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -39,13 +40,18 @@ def _json_option(parser: argparse.ArgumentParser, what: str = "machine-readable 
     parser.add_argument("--json", action="store_true", help=what)
 
 
+def _relay_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 9:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of relay nodes from 1 to 9")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command and option of `rac`.
 
     The options several commands share (`--inventory`, `--state-dir`) are declared once on
     the top-level parser and again, with `default=SUPPRESS`, on each subcommand: given before
     or after the command, they land in the same `args` name."""
-    """Every command and option of `rac`."""
     parser = argparse.ArgumentParser(
         prog="rac", description="Remote Access Console: support tunnels for appliances. "
         "With no command, opens the console (on the built-in lab unless --inventory is given).")
@@ -59,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", help="run the built-in lab (relay, DNS, CA) on loopback")
     _state_dir_option(lab, "lab directory")
     _json_option(lab, "print lab.json and nothing else")
+    lab.add_argument("--relays", type=_relay_count, default=1,
+                     help="relay nodes (2-9 start Redis and one process per node)")
 
     relay = commands.add_parser("relay", help="run the support relay, or manage who may "
                                 "connect to it (enrol, revoke, list)")
@@ -164,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="engineer name in the certificate")
     connect.add_argument("--command", metavar="COMMAND",
                          help="run this command and print its output")
+    describe(parser)
     return parser
 
 

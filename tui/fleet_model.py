@@ -34,6 +34,7 @@ _STATE_LEVEL = {
     TunnelState.RETRYING: Level.WARNING,
     TunnelState.HOST_KEY_UNKNOWN: Level.WARNING,
     TunnelState.HOST_KEY_MISMATCH: Level.ERROR,
+    TunnelState.SUPERSEDED: Level.ERROR,
     TunnelState.EXPIRED: Level.WARNING,
     TunnelState.WAITING_GATEWAY: Level.WARNING,
 }

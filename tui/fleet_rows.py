@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from tui.engine.node_links import nodes_label
 from tui.engine.service_port import SERVICE_PORT
 from tui.engine.states import Mode, TunnelState
 from tui.fleet_model import ApplianceView
@@ -27,10 +30,20 @@ class FleetRow:
     expires: str
     engineer: str
     in_service: bool
+    since_at: float | None = None
+    expires_at: float | None = None
+    starting: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """Remote access is on (or being turned off)."""
+        return self.state not in (TunnelState.DISABLED, TunnelState.EXPIRED)
 
     @property
     def state_text(self) -> str:
-        """The state column."""
+        """The state column ("starting…" before the engine reported)."""
+        if self.starting:
+            return "starting…"
         return state_label(self.state, self.attempt)
 
     @property
@@ -52,10 +65,34 @@ def fleet_row(view: ApplianceView, now: float) -> FleetRow:
         state=status.state, attempt=status.attempt,
         port=(str(SERVICE_PORT) if status.mode is Mode.SSHACCESS
               else str(status.port) if status.enabled else str(status.selected_port)),
-        relay=status.relay_host if status.mode.value == "tunnel" else f"via {status.gateway}",
+        relay=nodes_label(status.links, status.relay_host) if status.mode is Mode.TUNNEL
+        else f"via {status.gateway}",
         since=clock_time(status.up_since or status.since) if status.enabled else "—",
         expires=countdown(status.expires_at, now) if status.enabled else "—",
-        engineer=", ".join(engineers), in_service=in_service)
+        engineer=", ".join(engineers), in_service=in_service,
+        since_at=(status.up_since or status.since) if status.enabled else None,
+        expires_at=status.expires_at if status.enabled else None)
+
+
+def preview_rows(appliances: Iterable[Mapping[str, Any]], *, default_port: int = 25,
+                 domain: str = "", hosts: Mapping[str, str] | None = None) -> list[FleetRow]:
+    """The console's first frame, before any engine runs: one "starting…" row per appliance
+    entry of an inventory (plain TOML values)."""
+    rows = []
+    for entry in appliances:
+        series = str(entry.get("series", ""))
+        sshaccess = str(entry.get("mode", "tunnel")).lower() == "sshaccess"
+        relay = (f"via {entry.get('gateway', '')}" if sshaccess
+                 else (hosts or {}).get(series) or
+                 (f"{series.lower()}.tunnels.{domain}" if domain else ""))
+        rows.append(FleetRow(
+            name=str(entry.get("name", "?")), model=str(entry.get("model") or series),
+            serial=str(entry.get("serial", "")),
+            mode="SSHACCESS" if sshaccess else "TUNNEL", state=TunnelState.DISABLED,
+            attempt=0, port="22" if sshaccess else str(entry.get("port") or default_port),
+            relay=relay, since="—", expires="—", engineer="", in_service=False,
+            starting=True))
+    return rows
 
 
 def matches(row: FleetRow, query: str) -> bool:

@@ -64,11 +64,13 @@ def tone_of(report: PortReport) -> Tone:
     return Tone.WARN if report.outcome in _ANSWERS_BUT_NOT_SSH else Tone.BAD
 
 
-def port_row(report: PortReport, recommended: int | None) -> ProbeRow:
-    """The row of a port that has answered (or failed to)."""
+def port_row(report: PortReport, recommended: int | None, *,
+             key_in_says: bool = True) -> ProbeRow:
+    """The row of a port that has answered (or failed to); `key_in_says=False` leaves the
+    host key out, for a view that prints keys on lines of their own (`key_lines`)."""
     says = report.says
     handshake = report.handshake
-    if handshake is not None and handshake.presented:
+    if key_in_says and handshake is not None and handshake.presented:
         says = f"{says}  key {handshake.presented}".strip()
         if handshake.verdict is Handshake.MISMATCH and handshake.pinned:
             says += f" (pinned {', '.join(handshake.pinned)})"
@@ -89,10 +91,23 @@ def pending_row(port: int, dns: DnsReport | None) -> ProbeRow:
 
 
 def probe_rows(ports: Iterable[int], answered: Mapping[int, PortReport],
-               dns: DnsReport | None, recommended: int | None) -> list[ProbeRow]:
+               dns: DnsReport | None, recommended: int | None, *,
+               key_in_says: bool = True) -> list[ProbeRow]:
     """Every port in order: its answer, or where it stands."""
-    return [port_row(answered[port], recommended) if port in answered
+    return [port_row(answered[port], recommended, key_in_says=key_in_says) if port in answered
             else pending_row(port, dns) for port in ports]
+
+
+def key_lines(reports: Iterable[PortReport]) -> list[str]:
+    """`key on port 22: SHA256:… (pinned SHA256:…)`: one line per host key presented, so a
+    key is never wrapped or cut by a narrow column (80 columns, or a pipe)."""
+    lines = []
+    for report in reports:
+        shake = report.handshake
+        if shake is not None and shake.presented:
+            pinned = f" (pinned {', '.join(shake.pinned)})" if shake.pinned else ""
+            lines.append(f"key on port {report.port}: {shake.presented}{pinned}")
+    return lines
 
 
 def recommendation_head(recommendation: Recommendation) -> tuple[Tone, str]:

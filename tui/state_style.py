@@ -33,6 +33,7 @@ _TONES = {
     TunnelState.WAITING_GATEWAY: Tone.RETRYING,
     TunnelState.HOST_KEY_UNKNOWN: Tone.FAILED,
     TunnelState.HOST_KEY_MISMATCH: Tone.FAILED,
+    TunnelState.SUPERSEDED: Tone.FAILED,
     TunnelState.EXPIRED: Tone.DOWN,
     TunnelState.DISABLED: Tone.DOWN,
 }

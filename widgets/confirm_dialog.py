@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from widgets.rac_footer import RacFooter
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Returns True only for an explicit yes."""
@@ -15,7 +17,7 @@ class ConfirmDialog(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="rac.confirm_yes"),
         Binding("n", "answer(False)", "No", id="rac.confirm_no"),
-        Binding("escape", "answer(False)", "Cancel", id="rac.confirm_cancel"),
+        Binding("escape", "cancel", "Cancel", id="rac.confirm_cancel", key_display="esc"),
     ]
 
     def __init__(self, question: str, detail: str = "", *, yes: str = "Yes",
@@ -34,6 +36,7 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self._yes} (y)", id="yes", variant="error")
                 yield Button(f"{self._no} (n)", id="no", variant="primary")
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -43,3 +46,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+    def action_cancel(self) -> None:
+        """esc: the safe answer (its own action, so the footer lists it beside n)."""
+        self.dismiss(False)

@@ -103,12 +103,21 @@ class FleetTable(ScrollView, can_focus=True):
             super().__init__()
             self.name = name
 
+    class HeaderClicked(Message):
+        """The operator clicked a column title (sort by it)."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._rows: list[FleetRow] = []
         self._index: dict[str, int] = {}
         self._columns: list[Column] = list(COLUMNS)
         self.empty_text = "No appliances."
+        self.marked: set[str] = set()
+        self.sorted_by: tuple[str, bool] | None = None
 
     # -- data -----------------------------------------------------------------------------
 
@@ -118,6 +127,28 @@ class FleetTable(ScrollView, can_focus=True):
         if not self._rows:
             return None
         return self._rows[min(self.cursor_row, len(self._rows) - 1)].name
+
+    @property
+    def shown(self) -> list[str]:
+        """The names shown, in order."""
+        return [row.name for row in self._rows]
+
+    def toggle_mark(self, name: str) -> None:
+        """Mark or unmark one row (bulk verbs act on the marked rows)."""
+        self.marked.symmetric_difference_update({name})
+        index = self._index.get(name)
+        if index is not None:
+            self.refresh_line(index - self.scroll_offset.y + 1)
+
+    def set_marks(self, names: set[str]) -> None:
+        """Exactly these rows marked."""
+        self.marked = set(names)
+        self.refresh()
+
+    def show_sort(self, column: str | None, descending: bool) -> None:
+        """The header shows ▲/▼ after the column the rows are sorted by."""
+        self.sorted_by = None if column is None else (column, descending)
+        self.refresh_line(0)
 
     def row(self, name: str) -> FleetRow | None:
         """The row shown for `name`, if it is shown."""
@@ -190,11 +221,24 @@ class FleetTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         index = self.scroll_offset.y + event.y - 1
-        if event.y == 0 or not 0 <= index < len(self._rows):
+        if event.y == 0:
+            column = self._column_at(event.x + self.scroll_offset.x)
+            if column is not None:
+                self.post_message(self.HeaderClicked(column))
+            return
+        if not 0 <= index < len(self._rows):
             return
         self.cursor_row = index
         if event.chain >= 2:
             self.post_message(self.Opened(self._rows[index].name))
+
+    def _column_at(self, x: int) -> str | None:
+        left = 0
+        for column in self._columns:
+            if left <= x < left + column.width + GAP:
+                return column.key
+            left += column.width + GAP
+        return None
 
     # -- drawing --------------------------------------------------------------------------
 
@@ -218,7 +262,10 @@ class FleetTable(ScrollView, can_focus=True):
         style = self.get_component_rich_style("fleet-table--header")
         segments = []
         for column in self._columns:
-            segments.append(Segment(_cell(column.title, column.width), style))
+            title = column.title
+            if self.sorted_by is not None and self.sorted_by[0] == column.key:
+                title += " ▼" if self.sorted_by[1] else " ▲"
+            segments.append(Segment(_cell(title, column.width), style))
             segments.append(Segment(" " * GAP, style))
         return Strip(segments)
 
@@ -231,7 +278,10 @@ class FleetTable(ScrollView, can_focus=True):
                                                           partial=True)
         segments = []
         for column in self._columns:
-            text = _cell(_value(row, column.key), column.width)
+            value = _value(row, column.key)
+            if column.key == "name" and row.name in self.marked:
+                value = f"✓ {value}"  # marked for a bulk verb: readable without colour
+            text = _cell(value, column.width)
             style = base
             if column.key == "state":
                 style = tone_style

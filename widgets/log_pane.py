@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
@@ -17,6 +18,7 @@ from tui.formatting import clock_time
 LEVELS = (Level.DEBUG, Level.INFO, Level.WARNING, Level.ERROR)
 _RANK = {level: rank for rank, level in enumerate(LEVELS)}
 _FILTERS = (Level.INFO, Level.WARNING, Level.ERROR, Level.DEBUG)
+KEEP = 1000
 
 
 class LogPane(Vertical):
@@ -33,10 +35,11 @@ class LogPane(Vertical):
         super().__init__(id=id)
         self._show_appliance = show_appliance
         self._lines: list[LogLine] = []
+        self._width = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
-        yield RichLog(max_lines=1000, wrap=True, auto_scroll=True, min_width=20,
+        yield RichLog(max_lines=KEEP, wrap=True, auto_scroll=True, min_width=20,
                       id="log-lines")
 
     def on_mount(self) -> None:
@@ -58,6 +61,16 @@ class LogPane(Vertical):
             self._lines.append(line)
             if _RANK[line.level] >= _RANK[self.minimum]:
                 log.write(self._format(line), expand=True)
+        if len(self._lines) > 2 * KEEP:
+            del self._lines[:-KEEP]
+
+    def on_resize(self, event: events.Resize) -> None:
+        # RichLog wraps a line when it is written: at a new width, wrap them all again, so a
+        # terminal that narrows never cuts the end of a line off.
+        if event.size.width != self._width:
+            self._width = event.size.width
+            if self._lines and self.is_mounted:
+                self.load(self._lines)
 
     def _format(self, line: LogLine) -> Text:
         text = Text(clock_time(line.ts) + " ", style="dim")

@@ -6,9 +6,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, RadioButton, RadioSet, Static
+from textual.widgets import Button, RadioSet, Static
 
+from widgets.choice_button import ChoiceButton
 from widgets.pick_list import PickList
+from widgets.rac_footer import RacFooter
 
 
 def port_label(port: int, default: int, probe: dict[int, bool]) -> str:
@@ -27,9 +29,10 @@ class PortDialog(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="rac.port_cancel")]
 
     def __init__(self, name: str, ports: tuple[int, ...], *, default: int, selected: int,
-                 probe: dict[int, bool]) -> None:
+                 probe: dict[int, bool], inside: str = "") -> None:
         super().__init__()
         self._name = name
+        self._inside = inside
         self._ports = ports
         self._default = default
         self._selected = selected
@@ -42,13 +45,16 @@ class PortDialog(ModalScreen[int | None]):
             yield Static("↑↓ then enter. A running tunnel reconnects on the new port at once: "
                          "support sessions open over it end (they are told why).",
                          classes="dialog-detail")
+            if self._inside:  # who would be cut off, by name, before the choice
+                yield Static(self._inside, classes="dialog-detail dialog-warning")
             with PickList(id="ports"):
                 for port in self._ports:
-                    yield RadioButton(port_label(port, self._default, self._probe),
+                    yield ChoiceButton(port_label(port, self._default, self._probe),
                                       value=port == self._selected, name=str(port))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Use port", id="use", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.query_one(RadioSet).focus()

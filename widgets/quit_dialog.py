@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from widgets.rac_footer import RacFooter
+
 
 class QuitChoice(StrEnum):
     """What to do on the way out."""
@@ -49,6 +51,7 @@ class QuitDialog(ModalScreen[QuitChoice]):
                 yield Button("Disable, quit (d)", id="disable", variant="error")
                 yield Button("Keep, quit (k)", id="keep", variant="warning")
                 yield Button("Stay (esc)", id="stay", variant="primary")
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.query_one("#stay", Button).focus()

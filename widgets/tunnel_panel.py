@@ -46,6 +46,9 @@ def _facts(status: ApplianceStatus, now: float) -> Text:
     else:
         address = f" → {status.address}" if status.address else ""
         lines.append(f"relay   {status.relay_host}:{status.port}{address}\n")
+        for number, link in enumerate(status.links, 1):
+            why = f" ({link.reason})" if link.reason and not link.state.is_up else ""
+            lines.append(f"node {number}  {link.address or '—'}  {link.state.value}{why}\n")
     if not status.enabled:
         lines.append("remote access is off")
         return lines

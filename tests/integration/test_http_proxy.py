@@ -95,6 +95,6 @@ async def test_the_probe_goes_through_the_proxy_too(lab: RunningLab) -> None:
     assert outcomes[25] is Outcome.PROXY_REFUSED
     assert {outcomes[p] for p in (22, 53, 80, 443, 4766)} == {Outcome.SSH}
     assert report.ports[1].says == "HTTP/1.1 403 Forbidden"
-    assert report.recommended.port == 22
+    assert report.recommended.port == 443  # the firewall-friendly order: 443 first
     assert report.recommended.why.startswith("Port 25 is refused by the HTTP proxy")
     assert report.dns.host == "127.0.0.1"

@@ -152,16 +152,25 @@ def _report(port: int, outcome: Outcome) -> PortReport:
     ("outcomes", "default", "expected"),
     [
         ({22: Outcome.SSH, 25: Outcome.SSH}, 25, 25),
-        ({22: Outcome.SSH, 25: Outcome.SMTP, 443: Outcome.SSH}, 25, 22),
+        ({22: Outcome.SSH, 25: Outcome.SMTP, 443: Outcome.SSH}, 25, 443),
+        ({22: Outcome.SSH, 25: Outcome.SMTP, 80: Outcome.SSH}, 25, 22),
         ({22: Outcome.TIMEOUT, 25: Outcome.RESET, 443: Outcome.SSH}, 25, 443),
         ({22: Outcome.REFUSED, 25: Outcome.TLS}, 25, None),
         ({443: Outcome.SSH, 80: Outcome.SSH}, 25, 443),
     ],
 )
-def test_recommendation_prefers_the_default_then_the_configured_order(
+def test_recommendation_prefers_the_default_then_firewall_friendly_ports(
         outcomes: dict[int, Outcome], default: int, expected: int | None) -> None:
     reports = tuple(_report(port, outcome) for port, outcome in outcomes.items())
     assert recommend(reports, default).port == expected
+
+
+@pytest.mark.parametrize(("in_use", "expected"), [(443, 443), (22, 22), (80, 25)])
+def test_recommendation_prefers_the_port_in_use_when_it_works(in_use: int,
+                                                             expected: int) -> None:
+    outcomes = {22: Outcome.SSH, 25: Outcome.SSH, 80: Outcome.TIMEOUT, 443: Outcome.SSH}
+    reports = tuple(_report(port, outcome) for port, outcome in outcomes.items())
+    assert recommend(reports, 25, in_use).port == expected
 
 
 @given(st.binary(max_size=600))

@@ -37,13 +37,15 @@ async def test_relay_restart_brings_the_agent_back(
     relay.close()
 
 
-async def test_a_reconnecting_agent_takes_over_its_stale_route(
-        lab: RunningLab, established: Established, tmp_path: Path) -> None:
-    events = established.events
-    seed = established.seed
-    key = asyncssh.read_private_key(tmp_path / "state" / "keys" / f"{LAB_C}_ed25519")
+async def test_a_newer_connection_for_the_serial_takes_the_route_and_the_older_stops(
+        lab: RunningLab, make_engine: EngineFactory) -> None:
+    engine, events = await make_engine()
+    await engine.enable(LAB_C)
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    key = asyncssh.read_private_key(engine.state_dir / "keys" / f"{LAB_C}_ed25519")
 
-    # The same appliance comes back on a new connection while the old one still looks alive.
+    # The same appliance key comes in on a new connection while the old one is alive: the
+    # relay keeps the newer one and tells the older one why, so the two never take turns.
     mark = events.mark
     newcomer = await asyncssh.connect(
         "127.0.0.1", lab.info.relay_ports["443"], username=LAB_C_SERIAL, client_keys=[key],
@@ -56,8 +58,13 @@ async def test_a_reconnecting_agent_takes_over_its_stale_route(
         writer.close()
 
     await newcomer.start_server(lambda host, port: greet, LAB_C_SERIAL, 22, encoding=None)
-    lost = await events.wait_state(LAB_C, TunnelState.RETRYING, after=mark)
-    assert lost.reason == Reason.CONNECTION_LOST
+    stopped = await events.wait_state(LAB_C, TunnelState.SUPERSEDED, after=mark)
+    assert stopped.reason == Reason.SUPERSEDED
+    assert "took its route" in stopped.detail
+    agent = engine.agent(LAB_C)
+    assert agent is not None
+    await asyncio.wait_for(agent.wait_stopped(), 5)
+    assert events.states(LAB_C)[-1] is TunnelState.SUPERSEDED
 
     engineer = await relay_connection(lab.info)
     reader, _writer = await engineer.open_connection(LAB_C_SERIAL, 22)
@@ -66,11 +73,6 @@ async def test_a_reconnecting_agent_takes_over_its_stale_route(
     engineer.close()
     newcomer.close()
     await newcomer.wait_closed()
-    # The real agent comes back and owns the route again.
-    await events.wait_state(LAB_C, TunnelState.ESTABLISHED, after=mark)
-    relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
-    appliance.close()
-    relay.close()
 
 
 async def test_changed_relay_host_key_stops_the_agent(

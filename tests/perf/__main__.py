@@ -13,7 +13,8 @@ from pathlib import Path
 from tests.perf.harness import Result, render_table, write_json
 from tests.perf.rig import Missing
 
-BENCHMARKS = ("tunnel_up", "throughput", "fleet", "console", "start", "probe")
+BENCHMARKS = ("tunnel_up", "throughput", "fleet", "console", "start", "probe", "liveness",
+              "cluster")
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _json_lines(*argv: str, count: int, timeout: float) -> list[dict[str, Any]]:
+async def _json_lines(*argv: str, count: int, timeout: float,
+                      on_line: Callable[[dict[str, Any]], None] | None = None,
+                      ) -> list[dict[str, Any]]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert process.stdout is not None
@@ -38,6 +41,8 @@ async def _json_lines(*argv: str, count: int, timeout: float) -> list[dict[str, 
                     error = await process.stderr.read() if process.stderr else b""
                     raise RuntimeError(f"{argv} failed: {error.decode()[-2000:]}")
                 results.append(json.loads(line))
+                if on_line is not None:
+                    on_line(results[-1])
             await process.wait()
     finally:
         if process.returncode is None:

@@ -1,9 +1,13 @@
 """One process holding a fleet's agents: enable N appliances at once against a lab relay in
 another process; report setup time, per-tunnel up times, RSS, and idle CPU and wakeups.
 
-    python -m tests.perf.fleet_worker LAB_JSON STATE_DIR COUNT IDLE_SECONDS REPEATS
+    python -m tests.perf.fleet_worker LAB_JSON STATE_DIR COUNT IDLE_S REPEATS [new|old [marks]]
 
 Prints one JSON object per repeat (the engine is reused; appliances are disabled between).
+`old` runs the keepalive as it was before the liveness work (asyncssh's own, 15 s × 3, no
+sweep), for the idle-cost comparison; the idle window also counts the bytes on the wire.
+With `marks`, a line `{"idle": "start"}` / `{"idle": "end"}` brackets the idle window, so the
+caller can measure the relay's CPU over exactly that window.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import socket
+import struct
 import sys
 import time
 from pathlib import Path
@@ -29,9 +35,18 @@ from tui.engine.toml_source import read_toml
 SERIES = "CXMS"
 
 
-def fleet_inventory(info: LabInfo, count: int, folder: Path) -> Path:
+# asyncssh's keepalive as the agent used it before the liveness work.
+OLD_KEEPALIVE = (15.0, 3)
+# struct tcp_info (linux/tcp.h): bytes_acked and bytes_received (u64), segs_out, segs_in (u32).
+TCP_INFO_TRAFFIC = struct.Struct("=QQII")
+TCP_INFO_TRAFFIC_AT = 120
+
+
+def fleet_inventory(info: LabInfo, count: int, folder: Path, mode: str = "new") -> Path:
     """The lab's relay settings with `count` appliances."""
     data, _ = read_toml(info.inventory)
+    if mode == "old":
+        data["relay"]["keepalive_interval"] = 0.0
     data["appliance"] = [
         {"name": f"appl-{i:04d}", "series": SERIES[i % 4], "model": "V100",
          "serial": f"BENCH{i:06d}-FCH{i:04d}"} for i in range(count)]
@@ -54,7 +69,39 @@ def cpu_and_wakeups() -> tuple[float, int]:
     return usage.ru_utime + usage.ru_stime, usage.ru_nvcsw
 
 
-async def one_setup(engine: Engine, names: list[str], idle: float) -> dict[str, Any]:
+def _sockets(engine: Engine, names: list[str]) -> list[socket.socket]:
+    socks = []
+    for name in names:
+        agent = engine.agent(name)
+        conn = agent._conn if agent is not None else None  # a benchmark looks inside
+        sock = conn.get_extra_info("socket") if conn is not None else None
+        if sock is not None:
+            socks.append(sock)
+    return socks
+
+
+def wire_traffic(socks: list[socket.socket]) -> tuple[int, int]:
+    """TCP payload bytes (sent and acked + received) and segments, over these sockets."""
+    payload = segments = 0
+    for sock in socks:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+        acked, received, out, into = TCP_INFO_TRAFFIC.unpack_from(info, TCP_INFO_TRAFFIC_AT)
+        payload += acked + received
+        segments += out + into
+    return payload, segments
+
+
+def use_old_keepalive(engine: Engine, names: list[str]) -> None:
+    """The agent's keepalive as before: asyncssh's own timer per connection, 15 s × 3."""
+    for name in names:
+        agent = engine.agent(name)
+        conn = agent._conn if agent is not None else None  # a benchmark looks inside
+        if conn is not None:
+            conn.set_keepalive(*OLD_KEEPALIVE)
+
+
+async def one_setup(engine: Engine, names: list[str], idle: float,
+                    mode: str = "new", marks: bool = False) -> dict[str, Any]:
     events = EventRecorder()
     engine.subscribe(events)
     up_at: dict[str, float] = {}
@@ -83,28 +130,42 @@ async def one_setup(engine: Engine, names: list[str], idle: float) -> dict[str, 
         "first_s": ups[0], "cpu_ms_per_tunnel": 1000 * cpu_setup / len(names),
     }
     if idle > 0:
+        if mode == "old":
+            use_old_keepalive(engine, names)
+        socks = _sockets(engine, names)
+        bytes0, segments0 = wire_traffic(socks)
+        if marks:
+            print(json.dumps({"idle": "start"}), flush=True)
         cpu0, woken0 = cpu_and_wakeups()
         wall0 = time.perf_counter()
         await asyncio.sleep(idle)  # the measurement window itself: nothing waits on state here
         cpu1, woken1 = cpu_and_wakeups()
+        if marks:
+            print(json.dumps({"idle": "end"}), flush=True)
         wall = time.perf_counter() - wall0
+        bytes1, segments1 = wire_traffic(socks)
         result.update(idle_s=wall, idle_cpu_percent=100 * (cpu1 - cpu0) / wall,
-                      idle_wakeups_per_min=(woken1 - woken0) * 60 / wall)
+                      idle_wakeups_per_min=(woken1 - woken0) * 60 / wall,
+                      idle_payload_bytes_per_s=(bytes1 - bytes0) / wall,
+                      idle_segments_per_s=(segments1 - segments0) / wall,
+                      idle_sockets=len(socks))
     await engine.disable_all()
     return result
 
 
-async def main(lab_json: Path, state_dir: Path, count: int, idle: float, repeats: int) -> None:
+async def main(lab_json: Path, state_dir: Path, count: int, idle: float, repeats: int,
+               mode: str = "new", marks: bool = False) -> None:
     info = LabInfo.from_json(json.loads(lab_json.read_text()))
-    inventory = load_inventory(fleet_inventory(info, count, state_dir))
+    inventory = load_inventory(fleet_inventory(info, count, state_dir, mode))
     engine = Engine(inventory, state_dir)
     await engine.start()
     names = [a.name for a in inventory.appliance]
     for _ in range(repeats):
-        print(json.dumps(await one_setup(engine, names, idle)), flush=True)
+        print(json.dumps(await one_setup(engine, names, idle, mode, marks)), flush=True)
     await engine.shutdown()
 
 
 if __name__ == "__main__":
     lab, state, count, idle, repeats = sys.argv[1:6]
-    asyncio.run(main(Path(lab), Path(state), int(count), float(idle), int(repeats)))
+    asyncio.run(main(Path(lab), Path(state), int(count), float(idle), int(repeats),
+                     sys.argv[6] if len(sys.argv) > 6 else "new", "marks" in sys.argv[7:]))

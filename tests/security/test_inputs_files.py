@@ -67,3 +67,35 @@ async def test_files_the_inventory_names_must_be_small_regular_files(
     assert err.startswith(f"rac: {inventory}, line {line}, field relay.{field}: {path} ")
     assert called in err
     assert not state.exists()
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("proxy", "http://engineer:Pw-77@proxy.example:0",
+     "'http://engineer:***@proxy.example:0' has a port outside 1-65535"),
+    ("connect_timeout", float("inf"), "Input should be a finite number"),
+    ("lifetime", "91d", "91d is longer than the maximum of 90 days (90d)"),
+])
+async def test_inventory_values_out_of_bounds_are_located(
+        lab: RunningLab, tmp_path: Path, field: str, value: object, said: str) -> None:
+    inventory = lab.inventory_with("bounds.toml", **{field: value})
+    state = tmp_path / "state"
+    code, _, err = await run("agent", "--inventory", str(inventory), "--enable", LAB_C,
+                             "--state-dir", str(state))
+    line = next(n for n, text in enumerate(inventory.read_text().splitlines(), start=1)
+                if text.startswith(f"{field} ="))
+    assert code == 2
+    assert err.startswith(f"rac: {inventory}, line {line}, field relay.{field}: ")
+    assert said in err and "Pw-77" not in err
+    assert not state.exists()
+
+
+async def test_a_key_given_as_known_hosts_is_refused_without_quoting_it(
+        lab: RunningLab, tmp_path: Path) -> None:
+    inventory = lab.inventory_with("keyed.toml", known_hosts=str(lab.info.support_ca_key))
+    code, _, err = await run("agent", "--inventory", str(inventory), "--enable", LAB_C,
+                             "--state-dir", str(tmp_path / "state"))
+    assert code == 2
+    assert f"field relay.known_hosts: {lab.info.support_ca_key}, line " in err
+    assert "is not an OpenSSH known_hosts entry" in err
+    key_text = lab.info.support_ca_key.read_text().splitlines()[1:-1]
+    assert not [line for line in key_text if line[:20] in err]

@@ -79,8 +79,10 @@ async def test_seed_files_must_be_private_regular_files(lab: RunningLab, tmp_pat
     assert not (tmp_path / "s").exists()
 
 
-def _converse(args: list[str], answer: str, timeout: float = 30) -> tuple[int, str]:
-    """Run rac on a terminal, type `answer` when it asks, return (exit code, what showed)."""
+def _converse(args: list[str], answer: str, timeout: float = 30, *, asks: bytes = b"Seed of",
+              until: bytes = b"") -> tuple[int, str]:
+    """Run rac on a terminal, type `answer` when it `asks`; return (exit code, what showed)
+    once it exits (or, if `until` is given, once that shows, stopping it with SIGTERM)."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(args, stdin=follower, stdout=follower, stderr=follower,
                                close_fds=True, env={**os.environ, "TERM": "dumb"})
@@ -99,9 +101,12 @@ def _converse(args: list[str], answer: str, timeout: float = 30) -> tuple[int, s
                 if not chunk:
                     break
                 shown += chunk
-            if not answered and b"Seed of" in shown:
+            if not answered and asks in shown:
                 os.write(leader, answer.encode() + b"\r")
                 answered = True
+            if until and until in shown and process.poll() is None:
+                process.terminate()
+                until = b""
             if process.poll() is not None and not ready:
                 break
         return process.wait(timeout=5), shown.decode(errors="replace")
@@ -126,3 +131,15 @@ async def test_support_connect_asks_for_the_seed_without_echo(
     assert code == 0, shown
     assert LAB_C_SERIAL in shown.split("Seed of", 1)[1]
     assert seed not in shown  # typed, but never echoed
+
+
+async def test_agent_asks_for_the_seed_without_echo_on_a_terminal(
+        lab: RunningLab, tmp_path: Path) -> None:
+    code, shown = await asyncio.to_thread(
+        _converse, [*RAC, "agent", "--inventory", str(lab.info.inventory), "--enable", LAB_C,
+                    "--seed", "-", "--state-dir", str(tmp_path / "state")], SEED,
+        asks=f"Seed for {LAB_C}: ".encode(), until=b"ESTABLISHED")
+    assert f"Seed for {LAB_C}: " in shown
+    assert "seed set as given (not shown)" in shown and "ESTABLISHED" in shown
+    assert code == 0, shown
+    assert SEED not in shown

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from tui.commands.event_loop import run_server_loop
 from tui.commands.seed_input import read_seed
 from tui.commands.signals import stop_on_signals
+from tui.engine.appliance_store import ApplianceStore
 from tui.engine.durations import parse_duration
 from tui.engine.engine import Engine
 from tui.engine.errors import UsageError
@@ -39,7 +41,8 @@ def run_agent_command(args: argparse.Namespace) -> int:
         inventory.get(name)
     if args.port is not None:
         inventory.check_port(args.port)
-    seed = read_seed(args.seed, args.seed_file, prompt="Seed: ", ask_when_missing=False)
+    seed = read_seed(args.seed, args.seed_file, prompt=f"Seed for {args.enable or 'them'}: ",
+                     ask_when_missing=False)
     if seed is not None:
         validate_seed(seed)
     lifetime = None
@@ -49,11 +52,23 @@ def run_agent_command(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise UsageError(f"--lifetime: {error}.") from None
     args.state_dir = args.state_dir or default_state_dir()
+    if not names and not _any_saved_enabled(inventory, args.state_dir):
+        # Before any engine exists: nothing is written (no live.json, no audit line).
+        raise UsageError("Nothing is enabled: name appliances with --enable NAME[,NAME...].")
     lock = lock_state_dir(args.state_dir, "rac agent")
     try:
         return run_server_loop(_run(args, inventory, names, lifetime, seed))
     finally:
         lock.release()
+
+
+def _any_saved_enabled(inventory: Inventory, state_dir: Path) -> bool:
+    """Some appliance was left enabled by an earlier run (the agent resumes it)."""
+    if not state_dir.exists():
+        return False
+    store = ApplianceStore(state_dir, writable=False)
+    return any((record := store.load(a.name)) is not None and record.enabled
+               for a in inventory.appliance)
 
 
 async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],

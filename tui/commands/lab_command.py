@@ -7,6 +7,7 @@ import json
 
 from tui.commands.event_loop import run_server_loop
 from tui.commands.signals import stop_on_signals
+from tui.engine.lab.cluster_lab import ClusterLab
 from tui.engine.lab.lab import Lab, LabInfo, lab_dir_option
 from tui.engine.locations import default_lab_dir
 from tui.engine.state_lock import lock_state_dir
@@ -24,7 +25,8 @@ def run_lab_command(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
-    lab = Lab(args.state_dir)
+    relays = getattr(args, "relays", 1) or 1
+    lab = ClusterLab(args.state_dir, relays=relays) if relays > 1 else Lab(args.state_dir)
     info = await lab.start()
     try:
         if args.json:
@@ -44,6 +46,9 @@ def describe_lab(info: LabInfo) -> str:
         f"rac lab running in {info.directory} (pid {info.pid})",
         f"  relay    {info.relay_host} ports {ports}",
         f"           host key {info.relay_fingerprint}",
+        *(f"  node     {node['id']} pid {node['pid']} on {node['address']}, "
+          f"peer hop {node['peer']}" for node in info.nodes),
+        *([f"  redis    {info.redis} (route directory)"] if info.redis else []),
         f"  dns      {info.dns} serving *.{info.domain}",
         f"  inventory {info.inventory}",
         "Next, in another terminal:",

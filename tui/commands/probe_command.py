@@ -16,7 +16,7 @@ from tui.engine.inventory import DEFAULT_PORT, RELAY_PORTS, Series, load_invento
 from tui.engine.nameserver_address import parse_nameserver
 from tui.engine.probe import ProbeReport, ProbeTarget, probe_target_for, run_probe
 from tui.engine.probe_presets import PRESETS
-from tui.probe_rows import COLUMNS, Tone, probe_rows, recommendation_head
+from tui.probe_rows import COLUMNS, Tone, key_lines, probe_rows, recommendation_head
 
 MAX_TIMEOUT = 120.0
 _STYLES = {Tone.OK: "green", Tone.WARN: "yellow", Tone.BAD: "red", Tone.PENDING: "dim"}
@@ -80,7 +80,7 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
             raise UsageError("With --inventory, name an appliance or give --series.")
         return ProbeTarget(host, ports or inventory.relay.ports, inventory.relay.default_port,
                            nameservers or inventory.relay.nameservers,
-                           {} if ports else dict(inventory.relay.port_map), args.timeout,
+                           dict(inventory.relay.port_map), args.timeout,
                            args.handshake, args.known_hosts or inventory.known_hosts_path,
                            proxy=proxy or inventory.relay.proxy_route)
     if args.preset is not None:
@@ -114,10 +114,14 @@ def print_report(report: ProbeReport, console: Console) -> None:
         for title in COLUMNS:
             table.add_column(title, no_wrap=title != "SAYS")
         answered = {port.port: port for port in report.ports}
-        for row in probe_rows(answered, answered, dns, report.recommended.port):
+        for row in probe_rows(answered, answered, dns, report.recommended.port,
+                              key_in_says=False):
             dialled = f"→{row.dialled}" if row.dialled is not None else ""
             table.add_row(f"{row.port_text}{dialled}", Text(row.result, style=_STYLES[row.tone]),
                           row.connect, row.first_byte, Text(row.says))
         console.print(table)
+        # Keys on lines of their own, never wrapped or cut (80 columns, or a pipe).
+        for key_line in key_lines(report.ports):
+            console.print(key_line, soft_wrap=True, highlight=False)
     tone, head = recommendation_head(report.recommended)
     console.print(Text(head, style=f"bold {_STYLES[tone]}") + Text(report.recommended.why))

@@ -13,6 +13,7 @@ import asyncssh
 from tui.commands.event_loop import run_server_loop
 from tui.commands.signals import stop_on_signals
 from tui.engine.errors import RacError, UsageError
+from tui.engine.relay.cluster_node import describe_cluster
 from tui.engine.relay.enrolments import EnrolmentStore, UnusableFile, read_bounded
 from tui.engine.relay.relay_config import RelayConfig, load_relay_config
 from tui.engine.relay.relay_server import Relay
@@ -55,6 +56,8 @@ async def _serve(config: RelayConfig) -> int:
                        f"ports {list(config.ports)}: {error.strerror or error}.") from None
     print(f"rac relay listening on {config.listen} ports {', '.join(map(str, ports))}; "
           f"host key {relay.host_key.get_fingerprint('sha256')}", flush=True)
+    if relay.cluster is not None:
+        print(describe_cluster(relay.cluster), flush=True)
     try:
         await stop.wait()
     finally:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tui.engine.appliance_store import ApplianceStore
+from tui.engine.appliance_store import ApplianceRecord, ApplianceStore
 from tui.engine.durations import format_duration
-from tui.engine.inventory import Inventory, load_inventory
-from tui.engine.locations import default_state_dir
+from tui.engine.inventory import ApplianceConfig, Inventory, load_inventory
+from tui.engine.locations import default_lab_dir, default_state_dir
 from tui.engine.secure_files import check_private
+from tui.engine.states import Mode
 from tui.engine.storage_health import check_state_dir
 
 NOT_RUNNING = "STOPPED"
@@ -27,7 +29,8 @@ def run_status_command(args: argparse.Namespace) -> int:
     rows = collect_status(inventory, state_dir)
     storage = next((row["storage"] for row in rows if row.get("storage")), "")
     if args.json:
-        print(json.dumps({"appliances": rows, "storage": storage}, indent=2))
+        print(json.dumps({"appliances": [{k: v for k, v in r.items() if k != "known"}
+                                         for r in rows], "storage": storage}, indent=2))
         return 0
     if storage:
         print(f"storage: {storage}")
@@ -36,10 +39,16 @@ def run_status_command(args: argparse.Namespace) -> int:
         expires = row.get("expires_at")
         left = f" expires in {format_duration(expires - now)}" if expires else ""
         service = f" (SERVICE: {len(row['sessions'])})" if row.get("sessions") else ""
+        where = (f"via {row['gateway']}" if row["mode"] == "sshaccess"
+                 else f"port {row['port']}")
         print(f"{row['name']:<14} {row['serial']:<26} {row['mode'].upper():<9} "
-              f"{row['state']:<16} port {row['port']}{left}{service}")
+              f"{row['state']:<16} {where}{left}{service}")
         if row.get("detail"):
             print(f"{'':<14} {row['detail']}")
+    if args.state_dir is None and not any(r["known"] for r in rows):
+        print(f"rac: nothing about these appliances in {state_dir} (the default state "
+              "directory): if they run elsewhere, give its --state-dir (the console's lab "
+              f"keeps its state in {default_lab_dir() / 'state'}).", file=sys.stderr)
     return 0
 
 
@@ -52,7 +61,7 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
     rows = []
     for appliance in inventory.appliance:
         if appliance.name in live:
-            row = live[appliance.name]
+            row = {**live[appliance.name], "known": True}
             row["storage"] = row.get("storage") or problem
             rows.append(row)
             continue
@@ -71,11 +80,21 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
             "mode": (record.mode if record else appliance.mode).value, "enabled": enabled,
             "state": state, "reason": "", "detail": detail,
             "relay_host": inventory.relay_host(appliance),
-            "port": (record.port if record and record.port else inventory.port_for(appliance)),
+            "port": _own_port(inventory, appliance, record),
+            "gateway": (record.gateway if record else None) or appliance.gateway or "",
             "expires_at": record.expires_at if enabled and record else None,
-            "sessions": [], "storage": problem,
+            "sessions": [], "storage": problem, "known": record is not None,
         })
     return rows
+
+
+def _own_port(inventory: Inventory, appliance: ApplianceConfig,
+              record: ApplianceRecord | None) -> int | None:
+    """The relay port the appliance dials; None for SSHACCESS (its gateway dials)."""
+    mode = record.mode if record else appliance.mode
+    if mode is Mode.SSHACCESS:
+        return None
+    return record.port if record and record.port else inventory.port_for(appliance)
 
 
 def _live_view(state_dir: Path) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,22 +20,25 @@ import asyncssh
 
 from tui.engine.backoff import FIRST_DELAY, backoff_delay
 from tui.engine.events import Level
+from tui.engine.handshake_budget import DEFAULT_HANDSHAKE, HandshakeBudget, HandshakeLimits
 from tui.engine.http_proxy import ProxyHop, ProxyRoute
+from tui.engine.keepalive import DEFAULT_KEEPALIVE, KeepaliveSettings, sweep_for, watch_connection
 from tui.engine.pinned_hosts import PinCheck, PinVerdict, check_pin
-from tui.engine.port_check import Outcome, open_ssh_socket, reason_for
+from tui.engine.port_check import Outcome, check_port, open_ssh_socket, reason_for
+from tui.engine.reachability import CHECK_IDENT, ReachabilityChecks
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.resolver import ResolveError, resolve
 from tui.engine.route_notice import DROPPED, RouteNotice, parse_notice
+from tui.engine.route_superseded import was_superseded
 from tui.engine.service_port import SERVICE_PORT
 from tui.engine.service_sessions import ServiceSessions
-from tui.engine.ssh_options import (
-    CHANNEL_MAX_PACKET,
-    CHANNEL_WINDOW,
-    ENCRYPTION_ALGS,
-    KEEPALIVE_COUNT_MAX,
-    KEEPALIVE_INTERVAL,
-)
+from tui.engine.socket_options import tune_liveness
+from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, ENCRYPTION_ALGS
 from tui.engine.states import TunnelState
+
+_ON_A_NODE = frozenset({TunnelState.CONNECTING, TunnelState.HANDSHAKE,
+                       TunnelState.AUTHENTICATING, TunnelState.FORWARDING,
+                       TunnelState.ESTABLISHED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,10 @@ class AgentSetup:
     client_key: asyncssh.SSHKey
     known_hosts: Path
     proxy: ProxyRoute | None = None
+    keepalive: KeepaliveSettings = DEFAULT_KEEPALIVE
+    handshake: HandshakeLimits = DEFAULT_HANDSHAKE
+    connections: int = 1
+    """Tunnels this appliance holds, each to a different relay node (a cluster: 2)."""
 
     def real_port(self, nominal: int) -> int:
         """The TCP port dialled for a nominal relay port."""
@@ -113,10 +121,16 @@ class TunnelAgent:
                  rng: random.Random, clock: Callable[[], float],
                  first_retry_delay: float = FIRST_DELAY,
                  gate: asyncio.Semaphore | None = None,
+                 checks: ReachabilityChecks | None = None,
                  report: Callable[[LinkUpdate], None],
                  log: Callable[[Level, str], None],
-                 on_route: Callable[[str, bool, Failure | None], None]) -> None:
+                 on_route: Callable[[str, bool, Failure | None], None],
+                 slot: int = 0,
+                 avoid: Callable[[], set[str]] | None = None) -> None:
         self.setup = setup
+        self.slot = slot
+        """Which of the appliance's tunnels this is (0: the first)."""
+        self._avoid = avoid
         self.port = port
         self.presented_key: asyncssh.SSHKey | None = None
         self._rng = rng
@@ -133,11 +147,22 @@ class TunnelAgent:
         self._task: asyncio.Task[None] | None = None
         self._current = LinkUpdate(TunnelState.DISABLED, port)
         self._attempt = 0
+        self._checks = checks
+        self._budget = HandshakeBudget(setup.handshake)
+        # Whether the relay said anything (its SSH banner) in the last attempt: if not, the
+        # path was down and a reachability check may end the backoff early.
+        self._relay_spoke = False
+        self._stage_since: tuple[TunnelState, float] = (TunnelState.DISABLED, 0.0)
 
     @property
     def running(self) -> bool:
         """The agent task is alive (connecting, up or waiting to retry)."""
         return self._task is not None and not self._task.done()
+
+    @property
+    def node_address(self) -> str:
+        """The relay node address this tunnel is on or connecting to ('' otherwise)."""
+        return self._current.address if self._current.state in _ON_A_NODE else ""
 
     @property
     def connected(self) -> bool:
@@ -163,6 +188,9 @@ class TunnelAgent:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._close_connection()
+        # Not reported (the caller says what state this leaves), but no longer connected:
+        # a rider enabled later must not wait for a forward that is gone.
+        self._current = LinkUpdate(TunnelState.DISABLED, self.port)
 
     async def restart(self, port: int | None = None) -> None:
         """Reconnect now, on `port` if given (a port change or an accepted host key)."""
@@ -173,6 +201,7 @@ class TunnelAgent:
 
     def stage(self, state: TunnelState) -> None:
         """Report reaching a connection stage."""
+        self._stage_since = (state, asyncio.get_running_loop().time())
         self._publish(replace(self._current, state=state, failure=None, retry_at=None,
                               fingerprint=""))
 
@@ -226,14 +255,51 @@ class TunnelAgent:
                     self._publish(LinkUpdate(state, self.port, why, attempt=self._attempt,
                                              fingerprint=fingerprint))
                     return
+                if why.reason is Reason.SUPERSEDED:
+                    self._publish(LinkUpdate(TunnelState.SUPERSEDED, self.port, why,
+                                             attempt=self._attempt))
+                    return
                 self._attempt += 1
-                delay = backoff_delay(self._attempt, self._rng, first=self._first_retry_delay)
+                delay = backoff_delay(self._attempt, self._rng, first=self._first_retry_delay,
+                                      full_jitter=self.setup.connections > 1)
                 self._publish(LinkUpdate(TunnelState.RETRYING, self.port, why,
                                          address=self._current.address, attempt=self._attempt,
                                          retry_at=self._clock() + delay))
-                await asyncio.sleep(delay)
+                await self._wait_to_retry(delay)
         finally:
             await self._close_connection()
+
+    async def _wait_to_retry(self, delay: float) -> None:
+        """The backoff; cut short when the relay answers again after a path failure."""
+        if self._checks is None or self._relay_spoke:
+            await asyncio.sleep(delay)
+            return
+        port = self.port
+        target = (self.setup.relay_host, self.setup.proxy, self.setup.real_port(port))
+        if await self._checks.wait(target, lambda: self._relay_answers(port), delay):
+            self._log(Level.INFO, "the relay answers again: reconnecting now")
+
+    async def _relay_answers(self, port: int) -> bool:
+        """Resolve, connect and read the SSH banner: the relay is back (no handshake)."""
+        setup = self.setup
+        name = setup.proxy.host if setup.proxy else setup.relay_host
+        try:
+            resolution = await resolve(name, setup.nameservers,
+                                       timeout=setup.connect_timeout, shared=True)
+        except ResolveError:
+            return False
+        for address in resolution.addresses:
+            hop = ProxyHop(address, setup.proxy, setup.relay_host) if setup.proxy else None
+            answer = await check_port(address, setup.real_port(port), nudge=False,
+                                      keep_ssh_socket=True, timeout=setup.connect_timeout,
+                                      via=hop)
+            if answer.sock is not None:
+                with contextlib.suppress(OSError):
+                    answer.sock.send(CHECK_IDENT + b"\r\n")
+                answer.close()
+            if answer.outcome is Outcome.SSH:
+                return True
+        return False
 
     def _port_order(self) -> list[int]:
         if not self.setup.fallback:
@@ -259,12 +325,15 @@ class TunnelAgent:
             if port != self.port:
                 self._log(Level.INFO, f"port fallback: using port {port}")
                 self.port = port
-            return await self._hold(conn, client), True
+            lost = await self._hold(conn, client)
+            self._relay_spoke = False  # an established tunnel that died lost its path
+            return lost, True
         assert first is not None
         return first, False
 
     async def _connect(self, port: int) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
         setup = self.setup
+        self._relay_spoke = False
         self._publish(LinkUpdate(TunnelState.RESOLVING, port, attempt=self._attempt))
         # Through a proxy, the appliance resolves the proxy; the proxy resolves the relay.
         name = setup.proxy.host if setup.proxy else setup.relay_host
@@ -277,7 +346,7 @@ class TunnelAgent:
         self._log(Level.DEBUG, f"{name} is {', '.join(resolution.addresses)} "
                   f"(resolver {resolution.resolver}, {resolution.elapsed_ms:.0f} ms)")
         failures: list[Failure] = []
-        for address in resolution.addresses:
+        for address in self._node_order(resolution.addresses, port):
             hop = (ProxyHop(address, setup.proxy, setup.relay_host) if setup.proxy
                    else None)
             where = f"proxy {address}:{setup.proxy.port}" if setup.proxy else address
@@ -291,29 +360,63 @@ class TunnelAgent:
                                         detail=f"{where}: {seen}"))
                 continue
             if answer.outcome is Outcome.SSH:
-                self._log(Level.DEBUG, f"{address} port {port} says {answer.shown}")
+                self._relay_spoke = True
+                self._log(Level.DEBUG, f"{address} port {port} says {answer.shown} "
+                          f"(connect {answer.connect_ms or 0:.0f} ms, banner "
+                          f"{answer.first_byte_ms or 0:.0f} ms)")
+            tune_liveness(answer.sock)
             self.stage(TunnelState.HANDSHAKE)
+            banner = answer.first_byte_ms / 1000 if answer.first_byte_ms else None
             try:
-                return await self._ssh(answer.sock, port)
+                return await self._ssh(answer.sock, port, self._budget.for_attempt(banner))
             except AttemptFailed as error:
                 if error.failure.reason in (Reason.HOST_KEY_UNKNOWN, Reason.HOST_KEY_MISMATCH):
                     raise
                 failures.append(error.failure)
         raise AttemptFailed(failures[0])
 
-    async def _ssh(self, sock: socket.socket,
-                   port: int) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
+    def _node_order(self, addresses: list[str], port: int) -> list[str]:
+        """With several tunnels, each goes to a node the others are not on; tunnel k starts
+        at its own offset (from the serial) so a fleet's tunnels spread over the nodes."""
+        if self._avoid is None:
+            return list(addresses)
+        taken = self._avoid()
+        free = [address for address in addresses if address not in taken]
+        if not free:
+            raise AttemptFailed(failure(Reason.NO_OTHER_NODE, host=self.setup.relay_host,
+                                        port=port, detail=", ".join(addresses)))
+        start = (zlib.crc32(self.setup.serial.encode()) + self.slot) % len(free)
+        return free[start:] + free[:start]
+
+    async def _ssh(self, sock: socket.socket, port: int,
+                   budget: float) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
+        """Handshake, log in and request the forward, all within `budget` seconds."""
+        try:
+            async with asyncio.timeout(budget):
+                return await self._handshake(sock, port)
+        except TimeoutError:
+            sock.close()
+            self._budget.timed_out()
+            stage, since = self._stage_since
+            slow = asyncio.get_running_loop().time() - since
+            raise AttemptFailed(failure(
+                Reason.SSH_TIMEOUT, host=self.setup.relay_host, port=port,
+                detail=f"no progress in {stage} for {slow:.1f} s (handshake budget "
+                       f"{budget:.0f} s; the next attempt gets "
+                       f"{self._budget.for_attempt(None):.0f} s or more)")) from None
+
+    async def _handshake(self, sock: socket.socket,
+                         port: int) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
         setup = self.setup
         host = setup.relay_host
         client = _AgentClient(self)
         try:
+            # Liveness is the sweep's (keepalive.py): asyncssh's own keepalive stays off.
             conn = await asyncssh.connect(
                 host, setup.real_port(port), sock=sock, client_factory=lambda: client,
                 username=setup.serial, client_keys=[setup.client_key], known_hosts=([], [], []),
                 agent_path=None, config=None, preferred_auth="publickey",
-                encryption_algs=ENCRYPTION_ALGS, keepalive_interval=KEEPALIVE_INTERVAL,
-                keepalive_count_max=KEEPALIVE_COUNT_MAX, login_timeout=setup.connect_timeout,
-                connect_timeout=setup.connect_timeout)
+                encryption_algs=ENCRYPTION_ALGS, keepalive_interval=0, connect_timeout=None)
         except asyncssh.HostKeyNotVerifiable:
             sock.close()
             self.presented_key = client.presented
@@ -327,9 +430,6 @@ class TunnelAgent:
         except asyncssh.PermissionDenied:
             sock.close()
             raise AttemptFailed(failure(Reason.AUTH_REJECTED, host=host, port=port)) from None
-        except TimeoutError:
-            sock.close()
-            raise AttemptFailed(failure(Reason.SSH_TIMEOUT, host=host, port=port)) from None
         except ConnectionResetError:
             sock.close()
             raise AttemptFailed(failure(Reason.RESET, host=host, port=port)) from None
@@ -347,21 +447,34 @@ class TunnelAgent:
             detail = self._notices.pop(setup.serial.lower(), "") or str(error)
             raise AttemptFailed(failure(Reason.FORWARD_REJECTED, host=host, port=port,
                                         detail=detail)) from None
+        except BaseException:
+            conn.close()
+            raise
+        self._budget.succeeded()
         return conn, client
 
     async def _hold(self, conn: asyncssh.SSHClientConnection, client: _AgentClient) -> Failure:
         """Serve the tunnel until it closes; return why it closed."""
         self._conn = conn
-        self.stage(TunnelState.ESTABLISHED)
-        for serial in list(self._routes):
-            if serial != self.setup.serial:
-                await self._open_route(conn, serial)
-        await conn.wait_closed()
+        watch = watch_connection(conn, self.setup.keepalive)
+        try:
+            self.stage(TunnelState.ESTABLISHED)
+            for serial in list(self._routes):
+                if serial != self.setup.serial:
+                    await self._open_route(conn, serial)
+            await conn.wait_closed()
+        finally:
+            if watch is not None:
+                sweep_for(self.setup.keepalive.tick).forget(watch)
         self._conn = None
         self._drop_routes()
-        lost = str(client.lost or "")
-        reason = Reason.KEEPALIVE_TIMEOUT if "keepalive" in lost else Reason.CONNECTION_LOST
-        return failure(reason, host=self.setup.relay_host, port=self.port, detail=lost)
+        settings = self.setup.keepalive
+        if watch is not None and watch.silent:
+            reason = Reason.KEEPALIVE_TIMEOUT
+            detail = f"nothing heard from the relay for {settings.timeout:g} s"
+        else:
+            reason, detail = _why_lost(client.lost)
+        return failure(reason, host=self.setup.relay_host, port=self.port, detail=detail)
 
     async def _open_route(self, conn: asyncssh.SSHClientConnection, serial: str) -> None:
         sessions = self._routes.get(serial)
@@ -399,3 +512,12 @@ class TunnelAgent:
             with contextlib.suppress(Exception):
                 await conn.wait_closed()
             self._drop_routes()
+
+
+def _why_lost(lost: Exception | None) -> tuple[Reason, str]:
+    """The reason an established tunnel closed, from what asyncssh reported."""
+    if was_superseded(lost):
+        return Reason.SUPERSEDED, str(lost)
+    if isinstance(lost, ConnectionResetError):
+        return Reason.RESET, str(lost) or "connection reset by peer"
+    return Reason.CONNECTION_LOST, str(lost or "")

@@ -36,9 +36,12 @@ from tui.engine.events import (
     StateChanged,
     StorageChanged,
 )
+from tui.engine.handshake_budget import HandshakeLimits
 from tui.engine.inventory import ApplianceConfig, Inventory
+from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import load_or_create_key
 from tui.engine.live_status import LiveStatusFile
+from tui.engine.node_links import NodeLink
 from tui.engine.pinned_hosts import pin_host_key, replace_pin
 from tui.engine.probe import (
     DEFAULT_TIMEOUT,
@@ -49,12 +52,12 @@ from tui.engine.probe import (
     probe_target_for,
     run_probe,
 )
+from tui.engine.reachability import ReachabilityChecks
 from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.refusal_tally import RefusalSummary, RefusedLogin
 from tui.engine.secure_files import ensure_own_private_dir
 from tui.engine.seeds import Chooser, generate_seed, validate_seed
 from tui.engine.service_endpoint import BuiltinServiceEndpoint, EndpointHooks, EndpointIdentity
-from tui.engine.service_port import SERVICE_PORT
 from tui.engine.service_sessions import ServiceSessions, ServiceTarget
 from tui.engine.states import Mode, TunnelState
 from tui.engine.status import ApplianceStatus, SessionView, status_lines
@@ -94,6 +97,15 @@ class _Runtime:
     route_pending: bool = False
     children: set[str] = field(default_factory=set)
     disabling: bool = False
+    spares: list[TunnelAgent] = field(default_factory=list)
+    """More tunnels to other relay nodes (`relay.connections` > 1)."""
+    spare_links: dict[int, LinkUpdate] = field(default_factory=dict)
+    routed_by: set[int] = field(default_factory=set)
+    """SSHACCESS: which of the gateway's tunnels carry this appliance's route now."""
+
+    def agents(self) -> list[TunnelAgent]:
+        """Every tunnel agent of this appliance, the first one first."""
+        return ([self.agent] if self.agent is not None else []) + self.spares
 
 
 class Engine:
@@ -133,6 +145,8 @@ class Engine:
             busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.active],
             health=self.storage)
         self._gate: asyncio.Semaphore | None = None
+        # Its own jitter source: the engine's seeded one stays as tests and snapshots expect.
+        self._reachability = ReachabilityChecks(random.Random())
         started = clock()
         for config in inventory.appliance:
             record = self._store.load(config.name) or ApplianceRecord(
@@ -200,10 +214,11 @@ class Engine:
                 runtime.expiry_timer.cancel()
             runtime.sessions.stop_accepting("The appliance is shutting down.")
             await runtime.sessions.end_all("its remote access console is shutting down")
-            if runtime.agent is not None:
-                await runtime.agent.stop()
+            for agent in runtime.agents():
+                await agent.stop()
             if isinstance(runtime.sessions.target, BuiltinServiceEndpoint):
                 await runtime.sessions.target.close()
+        await self._reachability.close()
         if self._storage_timer is not None:
             self._storage_timer.cancel()
         self.live.flush()
@@ -248,7 +263,7 @@ class Engine:
         runtime.record = record
         runtime.expiring = False
         self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
-                         port=self._selected_port(runtime), gateway=gateway,
+                         port=self._own_port(runtime), gateway=gateway,
                          expires_at=round(now + life, 3))
         self._emit(SeedIssued(name, config.serial, chosen_seed, now, typed=seed is not None))
         self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
@@ -323,10 +338,16 @@ class Engine:
         self.audit.write("port", appliance=name, port=port)
         self._log(name, Level.INFO, f"relay port set to {port}")
         if runtime.agent is not None and runtime.agent.running:
+            # Say the tunnel is moving before its sessions end: otherwise their end shows the
+            # old port as ESTABLISHED once more, after "relay port set to" the new one.
+            runtime.link = LinkUpdate(TunnelState.RESOLVING, port)
+            self._publish(runtime)
             await self._end_sessions_riding(runtime, "the tunnel moves to another relay port")
-            await runtime.agent.restart(port)
-        elif runtime.agent is not None:
-            runtime.agent.port = port
+            for agent in runtime.agents():
+                await agent.restart(port)
+        else:
+            for agent in runtime.agents():
+                agent.port = port
 
     async def new_seed(self, name: str, seed: str | None = None) -> str:
         """Replace the seed: every support session and credential of the old one ends now."""
@@ -363,7 +384,8 @@ class Engine:
         self.audit.write("host-key-accepted", appliance=name, host=host,
                          fingerprint=fingerprint, replaced=state is TunnelState.HOST_KEY_MISMATCH)
         self._log(name, Level.WARNING, f"relay host key {fingerprint} pinned for {host}")
-        await agent.restart()
+        for each in runtime.agents():
+            await each.restart()
         return fingerprint
 
     def status(self, name: str) -> ApplianceStatus:
@@ -380,8 +402,11 @@ class Engine:
         runtime = self._runtime(name)
         config = runtime.config.model_copy(update={"mode": runtime.record.mode,
                                                    "gateway": runtime.record.gateway})
-        return probe_target_for(self.inventory, config, timeout=timeout, handshake=handshake,
-                                timer=self.timer)
+        target = probe_target_for(self.inventory, config, timeout=timeout,
+                                  handshake=handshake, timer=self.timer)
+        status = self._status(runtime)
+        in_use = status.port if status.enabled and status.port else status.selected_port
+        return dataclasses.replace(target, in_use=in_use)
 
     async def probe(self, name: str, *, on_dns: DnsListener | None = None,
                     on_port: PortListener | None = None) -> ProbeReport:
@@ -555,6 +580,12 @@ class Engine:
     def _selected_port(self, runtime: _Runtime) -> int:
         return runtime.record.port or self.inventory.port_for(runtime.config)
 
+    def _own_port(self, runtime: _Runtime) -> int | None:
+        """The relay port this appliance dials; none for SSHACCESS (its gateway dials)."""
+        if runtime.record.mode is Mode.SSHACCESS:
+            return None
+        return self._selected_port(runtime)
+
     def _make_sessions(self, config: ApplianceConfig) -> ServiceSessions:
         name = config.name
         target: ServiceTarget
@@ -604,22 +635,27 @@ class Engine:
         runtime.sessions.open()
         self._arm_expiry(runtime)
         if record.mode is Mode.TUNNEL:
-            agent = runtime.agent or self._make_agent(runtime)
-            runtime.agent = agent
-            agent.port = self._selected_port(runtime)
-            for child_name in runtime.children:  # SSHACCESS riders enabled before their gateway
-                child = self._runtimes[child_name]
-                if child.record.enabled:
-                    agent.announce(child.config.serial, child.sessions)
-            agent.start()
+            runtime.agent = runtime.agent or self._make_agent(runtime)
+            while len(runtime.spares) < self.inventory.relay.connections - 1:
+                runtime.spares.append(self._make_agent(runtime, slot=len(runtime.spares) + 1))
+            for agent in runtime.agents():
+                agent.port = self._selected_port(runtime)
+                for child_name in runtime.children:  # SSHACCESS riders enabled before
+                    child = self._runtimes[child_name]
+                    if child.record.enabled:
+                        agent.announce(child.config.serial, child.sessions)
+                agent.start()
         else:
             gateway = self._runtimes[record.gateway or ""]
             gateway.children.add(name)
             runtime.route_up = False
             runtime.route_failure = None
-            runtime.route_pending = gateway.agent is not None and gateway.agent.connected
-            if gateway.agent is not None and gateway.record.enabled:
-                gateway.agent.announce(runtime.config.serial, runtime.sessions)
+            runtime.routed_by.clear()
+            runtime.route_pending = gateway.record.enabled and any(
+                agent.connected for agent in gateway.agents())
+            if gateway.record.enabled:
+                for agent in gateway.agents():
+                    agent.announce(runtime.config.serial, runtime.sessions)
             self._publish(runtime)
 
     async def _end_sessions_riding(self, runtime: _Runtime, goodbye: str) -> None:
@@ -644,15 +680,17 @@ class Engine:
             gateway = self._runtimes.get(runtime.record.gateway or "")
             if gateway is not None:
                 gateway.children.discard(name)
-                if gateway.agent is not None:
-                    gateway.agent.withdraw(runtime.config.serial)
+                for agent in gateway.agents():
+                    agent.withdraw(runtime.config.serial)
             runtime.route_up = False
         elif runtime.agent is not None:
-            await runtime.agent.stop()
+            for agent in runtime.agents():
+                await agent.stop()
             runtime.link = None
+            runtime.spare_links.clear()
         self._log(name, Level.INFO, why)
 
-    def _make_agent(self, runtime: _Runtime) -> TunnelAgent:
+    def _make_agent(self, runtime: _Runtime, slot: int = 0) -> TunnelAgent:
         config = runtime.config
         relay = self.inventory.relay
         key = load_or_create_key(self.state_dir / "keys" / f"{config.name}_ed25519",
@@ -662,15 +700,31 @@ class Engine:
             nameservers=relay.nameservers, ports=relay.ports, port_map=dict(relay.port_map),
             fallback=relay.fallback, connect_timeout=relay.connect_timeout,
             client_key=key, known_hosts=self.inventory.known_hosts_path,
-            proxy=relay.proxy_route)
+            proxy=relay.proxy_route,
+            keepalive=KeepaliveSettings.of(relay.keepalive_interval, relay.keepalive_timeout),
+            handshake=HandshakeLimits(relay.handshake_timeout, relay.handshake_timeout_max),
+            connections=relay.connections)
         name = config.name
+        several = relay.connections > 1
+
+        def others() -> set[str]:
+            return {a.node_address for a in runtime.agents() if a.slot != slot} - {""}
+
+        def report(update: LinkUpdate) -> None:
+            if slot:
+                self._spare_link_changed(name, slot, update)
+            else:
+                self._link_changed(name, update)
+
         return TunnelAgent(
             setup, runtime.sessions, port=self._selected_port(runtime), rng=self._rng,
             first_retry_delay=self.first_retry_delay, gate=self._handshake_gate(),
+            checks=self._reachability,
             clock=self.clock,
-            report=lambda update: self._link_changed(name, update),
-            log=lambda level, message: self._log(name, level, message),
-            on_route=self._route_changed)
+            report=report, slot=slot, avoid=others if several else None,
+            log=lambda level, message: self._log(
+                name, level, f"tunnel {slot + 1}: {message}" if several else message),
+            on_route=lambda serial, up, why: self._route_changed(serial, up, why, slot))
 
     def _handshake_gate(self) -> asyncio.Semaphore:
         if self._gate is None:
@@ -688,10 +742,23 @@ class Engine:
             asyncio.get_running_loop().create_task(self.accept_host_key(name))
         self._publish(runtime)
 
-    def _route_changed(self, serial: str, up: bool, why: Failure | None) -> None:
+    def _spare_link_changed(self, name: str, slot: int, update: LinkUpdate) -> None:
+        runtime = self._runtimes[name]
+        runtime.spare_links[slot] = update
+        if update.failure is not None and update.failure.detail:
+            self._log(name, Level.INFO, f"tunnel {slot + 1}: {update.failure.reason}: "
+                      f"{update.failure.detail}")
+        self._publish(runtime)
+
+    def _route_changed(self, serial: str, up: bool, why: Failure | None,
+                       slot: int = 0) -> None:
         for runtime in self._runtimes.values():
             if runtime.config.serial == serial and runtime.record.mode is Mode.SSHACCESS:
-                runtime.route_up = up and runtime.record.enabled
+                if up:
+                    runtime.routed_by.add(slot)
+                else:
+                    runtime.routed_by.discard(slot)
+                runtime.route_up = bool(runtime.routed_by) and runtime.record.enabled
                 runtime.route_failure = why
                 runtime.route_pending = False
                 if why is not None and why.detail:
@@ -747,13 +814,15 @@ class Engine:
         self.audit.write("expired", appliance=name, serial=runtime.config.serial)
         runtime.sessions.stop_accepting("Remote access has expired on this appliance.")
         if runtime.agent is not None:
-            agent = runtime.agent
             runtime.link = None
-            asyncio.get_running_loop().create_task(agent.stop())
+            runtime.spare_links.clear()
+            for agent in runtime.agents():
+                asyncio.get_running_loop().create_task(agent.stop())
         if runtime.record.mode is Mode.SSHACCESS:
             gateway = self._runtimes.get(runtime.record.gateway or "")
-            if gateway is not None and gateway.agent is not None:
-                gateway.agent.withdraw(runtime.config.serial)
+            if gateway is not None:
+                for agent in gateway.agents():
+                    agent.withdraw(runtime.config.serial)
         self._publish(runtime)
 
     # -- state composition --------------------------------------------------------------
@@ -769,7 +838,7 @@ class Engine:
         now = self.clock()
         record = runtime.record
         busy = runtime.sessions.active > 0
-        port = self._selected_port(runtime)
+        port = self._own_port(runtime) or 0
         host = self._relay_host(runtime)
         if runtime.disabling:
             return StateChanged(name, TunnelState.DISABLING, now, port=port, relay_host=host)
@@ -781,15 +850,17 @@ class Engine:
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
                 state = TunnelState.SERVICE if busy else TunnelState.READY
-                return StateChanged(name, state, now, port=SERVICE_PORT, relay_host=host)
+                return StateChanged(name, state, now, relay_host=host)
             if runtime.route_pending:
-                return StateChanged(name, TunnelState.FORWARDING, now, port=SERVICE_PORT,
-                                    relay_host=host)
+                return StateChanged(name, TunnelState.FORWARDING, now, relay_host=host)
             why = runtime.route_failure or failure(Reason.GATEWAY_DOWN,
                                                    gateway=record.gateway or "")
             return StateChanged(name, TunnelState.WAITING_GATEWAY, now, reason=why.reason,
-                                detail=why.sentence, port=SERVICE_PORT, relay_host=host)
+                                detail=why.sentence, relay_host=host)
         link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
+        if not link.state.is_up:  # another tunnel on another node carries support meanwhile
+            link = next((spare for spare in runtime.spare_links.values()
+                         if spare.state.is_up), link)
         state = link.state
         if state is TunnelState.ESTABLISHED and busy:
             state = TunnelState.SERVICE
@@ -797,7 +868,17 @@ class Engine:
         return StateChanged(name, state, now, reason=why.reason if why else None,
                             detail=why.sentence if why else "", port=link.port,
                             relay_host=host, address=link.address, attempt=link.attempt,
-                            retry_at=link.retry_at, fingerprint=link.fingerprint)
+                            retry_at=link.retry_at, fingerprint=link.fingerprint,
+                            links=self._links(runtime))
+
+    def _links(self, runtime: _Runtime) -> tuple[NodeLink, ...]:
+        if not runtime.spares:
+            return ()
+        links = [runtime.link, *(runtime.spare_links.get(a.slot) for a in runtime.spares)]
+        return tuple(NodeLink(link.address, link.state,
+                              link.failure.reason.value if link.failure else "")
+                     if link is not None else NodeLink("", TunnelState.RESOLVING)
+                     for link in links)
 
     def _publish(self, runtime: _Runtime) -> None:
         event = self._compose(runtime)
@@ -821,7 +902,7 @@ class Engine:
         return ApplianceStatus(
             name=config.name, serial=config.serial, series=config.series.value,
             model=config.model, mode=record.mode, enabled=record.enabled, state=event.state,
-            relay_host=event.relay_host, port=event.port or self._selected_port(runtime),
+            relay_host=event.relay_host, port=event.port or self._own_port(runtime) or 0,
             selected_port=self._selected_port(runtime), since=runtime.since,
             up_since=runtime.up_since,
             reason=event.reason, detail=event.detail, address=event.address,
@@ -831,7 +912,8 @@ class Engine:
             storage=self.storage.problem,
             sessions=tuple(SessionView(s.session_id, s.engineer, s.source, s.started,
                                        s.bytes_in, s.bytes_out)
-                           for s in runtime.sessions.sessions))
+                           for s in runtime.sessions.sessions),
+            links=event.links)
 
 
 def _same_state(before: StateChanged, after: StateChanged) -> bool:
@@ -839,4 +921,4 @@ def _same_state(before: StateChanged, after: StateChanged) -> bool:
     return (before.state, before.reason, before.detail, before.port, before.address,
             before.attempt, before.retry_at, before.fingerprint) == (
         after.state, after.reason, after.detail, after.port, after.address, after.attempt,
-        after.retry_at, after.fingerprint)
+        after.retry_at, after.fingerprint) and before.links == after.links

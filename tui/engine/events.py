@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from tui.engine.node_links import NodeLink
 from tui.engine.reasons import Reason
 from tui.engine.states import TunnelState
 
@@ -36,6 +37,8 @@ class StateChanged:
     attempt: int = 0
     retry_at: float | None = None
     fingerprint: str = ""
+    links: tuple[NodeLink, ...] = ()
+    """With `relay.connections` > 1: each tunnel's relay node and state."""
 
 
 @dataclass(frozen=True, slots=True)

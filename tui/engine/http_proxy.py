@@ -37,9 +37,11 @@ def parse_proxy_url(value: str) -> ProxyRoute:
         raise ValueError(f"{redacted_url(value)!r} is not an HTTP proxy URL: use "
                          '"http://HOST:PORT" (optionally http://USER:PASSWORD@HOST:PORT)')
     try:
-        port = parts.port or 3128
+        port = 3128 if parts.port is None else parts.port
     except ValueError:
         raise ValueError(f"{redacted_url(value)!r} has a port outside 1-65535") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{redacted_url(value)!r} has a port outside 1-65535")
     authorization = ""
     if parts.username is not None:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"

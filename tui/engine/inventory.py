@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import asyncssh
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from tui.engine.bounded_files import CONFIG_LIMIT, KEY_LIMIT, UnreadableFile, read_bounded
 from tui.engine.durations import parse_duration
@@ -56,8 +63,17 @@ class RelaySettings(_Strict):
     support_ca: str
     fallback: bool = False
     lifetime: float = DEFAULT_LIFETIME
-    connect_timeout: float = Field(default=10.0, gt=0)
+    # TCP connect and the relay's first bytes; the SSH handshake has its own budget, from
+    # `handshake_timeout` up to `handshake_timeout_max` as the link measures slow.
+    connect_timeout: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    handshake_timeout: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    handshake_timeout_max: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+    # Probe the relay after this long quiet; give up after this long silent (0 turns it off).
+    keepalive_interval: float = Field(default=15.0, ge=0, allow_inf_nan=False)
+    keepalive_timeout: float = Field(default=19.0, ge=0, allow_inf_nan=False)
     proxy: str | None = Field(default=None, repr=False)  # may hold a password
+    connections: int = Field(default=1, ge=1, le=3)
+    """Tunnels each appliance holds, each to a different relay node (2 for a cluster)."""
 
     @field_validator("proxy")
     @classmethod
@@ -70,6 +86,11 @@ class RelaySettings(_Strict):
     def proxy_route(self) -> ProxyRoute | None:
         """The HTTP CONNECT proxy the agents go through, if any."""
         return parse_proxy_url(self.proxy) if self.proxy else None
+
+    @field_validator("keepalive_timeout")
+    @classmethod
+    def _timeout_outlasts_interval(cls, value: float, info: ValidationInfo) -> float:
+        return outlasts_interval(value, info.data.get("keepalive_interval"), "keepalive")
 
     @field_validator("ports")
     @classmethod
@@ -222,12 +243,20 @@ def _check_known_hosts(inventory: Inventory, text: str) -> None:
     read it at every connection, and a FIFO or a device there would block or exhaust them."""
     path = inventory.known_hosts_path
     try:
-        read_bounded(path, CONFIG_LIMIT)
+        data = read_bounded(path, CONFIG_LIMIT)
     except UnreadableFile as error:
         if not path.exists() and not path.is_symlink():
             return  # made on the first accepted host key
         raise config_error(inventory.source, text, ["relay", "known_hosts"],
                            f"{path} {error}") from None
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+        try:
+            asyncssh.import_known_hosts(line)
+        except (ValueError, asyncssh.KeyImportError):
+            # The entry itself is not quoted: a key file given here by mistake is a secret.
+            raise config_error(inventory.source, text, ["relay", "known_hosts"],
+                               f"{path}, line {number}, is not an OpenSSH known_hosts "
+                               "entry (HOSTS KEYTYPE KEY)") from None
 
 
 def _check_relations(inventory: Inventory, text: str) -> None:
@@ -277,3 +306,11 @@ def _check_relations(inventory: Inventory, text: str) -> None:
             raise config_error(path, text, ["relay", "domain"],
                                f"set a domain or relay.hosts.{appliance.series} "
                                f"for {appliance.name!r}")
+
+
+def outlasts_interval(timeout: float, interval: float | None, prefix: str) -> float:
+    """A keepalive timeout shorter than the heartbeat interval would drop every idle tunnel."""
+    if timeout and interval and timeout <= interval:
+        raise ValueError(f"must be longer than {prefix}_interval ({interval:g} s): the peer "
+                         "sends a heartbeat only that often")
+    return timeout

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncssh
 
+from tui.engine.bounded_files import CONFIG_LIMIT, read_bounded_text
 from tui.engine.keys import fingerprint
 from tui.engine.reread import parsed
 from tui.engine.secure_files import append_private, write_private
@@ -43,7 +44,14 @@ def check_pin(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> PinCheck:
 
 
 def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts:
-    return asyncssh.read_known_hosts(str(path))
+    """A small regular file only; a bad line is named by number, never quoted (a key file
+    put here by mistake is a secret)."""
+    text = read_bounded_text(path, CONFIG_LIMIT)
+    try:
+        return asyncssh.import_known_hosts(text)
+    except (ValueError, asyncssh.KeyImportError):
+        raise ValueError(f"{path} holds a line that is not an OpenSSH known_hosts "
+                         "entry") from None
 
 
 def _pins(known_hosts: Path, host: str) -> list[asyncssh.SSHKey]:

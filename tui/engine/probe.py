@@ -18,6 +18,7 @@ from tui.engine.host_key_check import Handshake, HandshakeResult, check_handshak
 from tui.engine.http_proxy import ProxyHop, ProxyRoute
 from tui.engine.inventory import ApplianceConfig, Inventory
 from tui.engine.port_check import Outcome, check_port, open_ssh_socket
+from tui.engine.port_preference import preference_order
 from tui.engine.reasons import Reason
 from tui.engine.resolver import Answer, ResolveError, resolve
 from tui.engine.states import Mode
@@ -48,6 +49,7 @@ class ProbeTarget:
     known_hosts: Path | None = None
     timer: Callable[[], float] = time.perf_counter
     proxy: ProxyRoute | None = None
+    in_use: int | None = None
 
     def dialled(self, port: int) -> int:
         """The TCP port dialled for a nominal port."""
@@ -171,21 +173,25 @@ def _failure_words(report: PortReport) -> str:
     return _WHY.get(report.outcome, report.outcome.value)
 
 
-def recommend(ports: tuple[PortReport, ...], default_port: int) -> Recommendation:
-    """The default port if it works, else the first port that works in the configured order."""
+def recommend(ports: tuple[PortReport, ...], default_port: int,
+              in_use: int | None = None) -> Recommendation:
+    """The first port that works in the one preference order (see `port_preference`): the
+    port in use, the default, then the ports firewalls most often let out."""
     by_port = {report.port: report for report in ports}
-    default = by_port.get(default_port)
-    if default is not None and default.usable:
-        return Recommendation(default_port, f"Port {default_port}, the default, answers "
-                              "with SSH.")
-    for report in ports:
-        if report.usable:
-            if default is None:
-                return Recommendation(report.port, f"Port {report.port} is the first port "
-                                      "that answers with SSH.")
-            return Recommendation(report.port, f"Port {default_port} "
-                                  f"{_failure_words(default)}; port {report.port} is the "
-                                  "first port that answers with SSH.")
+    order = preference_order((r.port for r in ports), default=default_port, in_use=in_use)
+    for port in order:
+        report = by_port[port]
+        if not report.usable:
+            continue
+        if port == in_use:
+            return Recommendation(port, f"Port {port}, the port in use, answers with SSH.")
+        if port == default_port:
+            return Recommendation(port, f"Port {port}, the default, answers with SSH.")
+        skipped = [by_port[p] for p in (in_use, default_port) if p in by_port]
+        before = "; ".join(f"port {r.port} {_failure_words(r)}"
+                           for r in dict.fromkeys(skipped))
+        lead = f"{before[0].upper()}{before[1:]}; p" if before else "P"
+        return Recommendation(port, f"{lead}ort {port} is the first port that answers with SSH.")
     if any(r.handshake is not None and r.handshake.verdict is Handshake.MISMATCH
            for r in ports):
         return Recommendation(None, "The relay answers SSH but presents a host key different "
@@ -226,7 +232,8 @@ async def run_probe(target: ProbeTarget, *, on_dns: DnsListener | None = None,
         return report
 
     reports = tuple(await asyncio.gather(*(one(port) for port in target.ports)))
-    return ProbeReport(target, dns, reports, recommend(reports, target.default_port))
+    return ProbeReport(target, dns, reports,
+                       recommend(reports, target.default_port, target.in_use))
 
 
 async def probe_port(target: ProbeTarget, address: str, port: int) -> PortReport:

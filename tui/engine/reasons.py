@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tui.engine.port_preference import next_port_to_try
 from tui.engine.stages import Stage
 
 
@@ -47,10 +48,12 @@ class Reason(StrEnum):
     ROUTE_REFUSED = "route-refused", Stage.FORWARD
     KEEPALIVE_TIMEOUT = "keepalive-timeout", Stage.READY
     CONNECTION_LOST = "connection-lost", Stage.READY
+    SUPERSEDED = "superseded", Stage.READY
     EXPIRED = "expired", Stage.READY
     GATEWAY_DOWN = "gateway-down", Stage.READY
     PROXY_REFUSED = "proxy-refused", Stage.TCP
     PROXY_AUTH = "proxy-auth", Stage.TCP
+    NO_OTHER_NODE = "no-other-node", Stage.DNS
 
     @property
     def stage(self) -> Stage:
@@ -98,8 +101,7 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
                       gateway: str = "") -> str:
     """The sentence shown for `reason`; it says what happened and what to try next."""
     where = f"port {port}" if port is not None else "the relay port"
-    other = ALTERNATIVE_PORT if port != ALTERNATIVE_PORT else 4766
-    try_other = f"Try port {other}."
+    try_other = f"Try port {next_port_to_try(port)}."
     sentences: dict[Reason, str] = {
         Reason.DNS_NXDOMAIN: f"The name {host} does not exist in DNS (NXDOMAIN). "
         "Check the appliance's DNS servers and the relay domain.",
@@ -146,6 +148,9 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         Reason.KEEPALIVE_TIMEOUT: "The relay stopped answering keepalives: the connection "
         "is gone. Reconnecting.",
         Reason.CONNECTION_LOST: "The connection to the relay was lost. Reconnecting.",
+        Reason.SUPERSEDED: "Another agent with this appliance's serial connected to the "
+        "relay and took its route (a second machine or process). This one stopped so the two "
+        "do not take turns: stop the other one, then enable remote access here again.",
         Reason.EXPIRED: "Remote access reached the end of its lifetime. Enable it again to "
         "give support a new window.",
         Reason.GATEWAY_DOWN: f"Waiting for the gateway appliance {gateway} to bring its "
@@ -154,6 +159,9 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         "its administrator to allow CONNECT to the relay on this port, or try another port.",
         Reason.PROXY_AUTH: "The HTTP proxy wants credentials: put them in the proxy URL "
         "(http://USER:PASSWORD@HOST:PORT).",
+        Reason.NO_OTHER_NODE: f"The name {host} resolves to no relay node this appliance is "
+        "not already connected to: the second tunnel waits for another node (the first one "
+        "carries support meanwhile).",
     }
     return sentences[reason]
 

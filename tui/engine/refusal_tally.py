@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 INTERVAL = 60.0
 FULL_PER_INTERVAL = 20
+KEYS_PER_SUMMARY = 20
+"""Distinct sources (and reasons) named in one summary; the rest are counted as `other`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +70,8 @@ class RefusalTally:
             self._written += 1
             self._write(login)
             return
-        self._sources[login.source.rpartition(":")[0] or login.source] += 1
-        self._reasons[login.why] += 1
+        _count(self._sources, login.source.rpartition(":")[0] or login.source)
+        _count(self._reasons, login.why)
         if self._timer is None:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(max(0.0, self._window_end - now), self.flush)
@@ -85,3 +87,10 @@ class RefusalTally:
                                            self.interval))
         self._sources.clear()
         self._reasons.clear()
+
+
+def _count(counter: Counter[str], key: str) -> None:
+    """Count under `key`, or under `other` once the summary names enough keys."""
+    if key not in counter and len(counter) >= KEYS_PER_SUMMARY:
+        key = "other"
+    counter[key] += 1

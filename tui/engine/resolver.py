@@ -100,11 +100,22 @@ class _SharedLookups:
             return kept[1]
         pending = self._pending.get(key)
         if pending is not None and pending.get_loop() is loop:
-            return await asyncio.shield(pending)
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if pending.cancelled() and task is not None and not task.cancelling():
+                    # The lookup we joined was cancelled by its owner (an agent stopped, a
+                    # check ended), not us: ask ourselves rather than die of its cancellation.
+                    return await self.resolve(host, nameservers, timeout, timer)
+                raise
         future: asyncio.Future[Resolution] = loop.create_future()
         self._pending[key] = future
         try:
             resolution = await _query(host, nameservers, timeout, timer)
+        except asyncio.CancelledError:
+            future.cancel()  # the owner stopped: a waiter asks again itself
+            raise
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # retrieved: waiters get it, nobody logs it as lost

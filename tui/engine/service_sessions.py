@@ -19,6 +19,7 @@ import asyncssh
 from tui.engine.channel_bridge import CountingForwarder
 from tui.engine.events import EventSink, Level, LogRecord, ServiceEnded, ServiceStarted
 from tui.engine.service_endpoint import BuiltinServiceEndpoint
+from tui.engine.socket_options import tune_liveness
 
 # How long a session told to end may take to say goodbye before it is cut: support must be
 # out within a second.
@@ -127,7 +128,8 @@ class ServiceSessions:
             _, protocol = await loop.create_connection(CountingForwarder, sock=ours)
         else:
             host, port = self.target
-            _, protocol = await loop.create_connection(CountingForwarder, host, port)
+            transport, protocol = await loop.create_connection(CountingForwarder, host, port)
+            tune_liveness(transport.get_extra_info("socket"))
         return protocol
 
     def authenticated(self, connection_id: str, engineer: str) -> None:

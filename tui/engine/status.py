@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from tui.engine.durations import format_duration
+from tui.engine.node_links import NodeLink
 from tui.engine.reasons import Reason
 from tui.engine.states import Mode, TunnelState
 
@@ -50,6 +51,8 @@ class ApplianceStatus:
     sessions: tuple[SessionView, ...] = ()
     storage: str = ""
     """Why changes cannot be saved right now ('' when the state dir takes writes)."""
+    links: tuple[NodeLink, ...] = ()
+    """With `relay.connections` > 1: each tunnel's relay node and state."""
 
     def to_json(self) -> dict[str, object]:
         """The `--json` form (no seed: status output may be pasted anywhere)."""
@@ -58,12 +61,14 @@ class ApplianceStatus:
             "model": self.model, "mode": self.mode.value, "enabled": self.enabled,
             "state": self.state.value, "reason": self.reason.value if self.reason else "",
             "detail": self.detail,
-            "relay_host": self.relay_host, "port": self.port, "address": self.address,
+            "relay_host": self.relay_host, "port": self.port or None, "address": self.address,
             "gateway": self.gateway, "enabled_at": self.enabled_at,
             "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,
             "attempt": self.attempt,
             "retry_at": self.retry_at, "fingerprint": self.fingerprint,
             "storage": self.storage,
+            "links": [{"address": link.address, "state": link.state.value,
+                       "reason": link.reason} for link in self.links],
             "sessions": [
                 {"id": s.session_id, "engineer": s.engineer, "source": s.source,
                  "started": s.started, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}

@@ -6,12 +6,13 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from tui.engine.bounded_files import CONFIG_LIMIT, UnreadableFile, read_bounded_text
 from tui.engine.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError  # only its type: reading a file needs no pydantic
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _BARE_OR_QUOTED = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)"""

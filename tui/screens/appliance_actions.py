@@ -13,6 +13,7 @@ from textual.widget import Widget
 from tui.engine.service_port import SERVICE_PORT
 from tui.engine.states import Mode, TunnelState
 from tui.screens.rac_screen import RacScreen
+from tui.support_inside import inside_sentence, support_inside
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.log_pane import LogPane
 
@@ -30,11 +31,15 @@ class ApplianceActions(RacScreen):
 
     def action_log_level(self) -> None:
         """Cycle the level the log pane shows."""
-        self.query_one(LogPane).action_cycle_level()
+        for log in self.query(LogPane):  # none while the console starts
+            log.action_cycle_level()
 
     def action_log(self) -> None:
         """Give the log pane the whole screen, or take it back (focus returns where it was)."""
-        log = self.query_one(LogPane)
+        panes = self.query(LogPane)
+        if not panes:
+            return  # the console is starting: no log yet
+        log = panes.first()
         if self.maximized is log:
             self.minimize()
             log.enlarged = False
@@ -51,6 +56,9 @@ class ApplianceActions(RacScreen):
         raise NotImplementedError
 
     def _target(self) -> str | None:
+        if not self.rac.is_started:
+            self.notify(f"Starting {self.rac.environment.title}: a moment…")
+            return None
         name = self.selected_appliance
         if name is None:
             self.notify("No appliance selected.", severity="warning")
@@ -90,6 +98,11 @@ class ApplianceActions(RacScreen):
             probe=rac.model.views[name].probe)
 
         def chosen(request: EnableRequest | None) -> None:
+            if request is not None and request.mode is Mode.SSHACCESS and request.gateway \
+                    and not rac.model.views[request.gateway].status.enabled:
+                self.notify(f"The gateway {request.gateway} is off: {name} waits for it "
+                            f"(WAITING_GATEWAY) until remote access is enabled on "
+                            f"{request.gateway}.", severity="warning", timeout=10)
             if request is not None:
                 rac.call_engine(rac.engine.enable(name, mode=request.mode, seed=request.seed,
                                                   port=request.port, gateway=request.gateway),
@@ -138,8 +151,10 @@ class ApplianceActions(RacScreen):
             if port is not None and port != view.status.selected_port:
                 rac.call_engine(rac.engine.set_port(name, port), f"{name} now uses port {port}.")
 
+        inside = support_inside(rac.model, name)
         self.app.push_screen(PortDialog(name, relay.ports, default=relay.default_port,
-                                        selected=view.status.selected_port, probe=view.probe),
+                                        selected=view.status.selected_port, probe=view.probe,
+                                        inside=inside_sentence(inside) if inside else ""),
                              chosen)
 
     def action_new_seed(self) -> None:
@@ -164,16 +179,30 @@ class ApplianceActions(RacScreen):
             answered)
 
     def action_copy_seed(self) -> None:
-        """Put the seed on the clipboard with OSC 52."""
+        """Copy the seed, the serial and seed, or the whole login line (OSC 52)."""
         name = self._target()
         if name is None:
             return
-        seed = self.rac.model.views[name].seed
-        if seed is None or not self.rac.model.views[name].status.enabled:
+        view = self.rac.model.views[name]
+        seed = view.seed
+        if seed is None or not view.status.enabled:
             self.notify(f"{name} has no seed: remote access is off.", severity="warning")
             return
-        self.app.copy_to_clipboard(seed)
-        self.notify(f"Seed of {name} copied to the clipboard (OSC 52).")
+        from widgets.copy_dialog import CopyChoice, CopyDialog
+
+        serial = view.status.serial
+        choices = [CopyChoice("s", "the seed", seed),
+                   CopyChoice("b", "serial and seed", f"serial {serial} seed {seed}")]
+        line = self.rac.support_command(serial, seed)
+        if line is not None:
+            choices.append(CopyChoice("l", "the whole login line (rac support connect …)",
+                                      line))
+
+        def chosen(choice: CopyChoice | None) -> None:
+            if choice is not None:
+                self.rac.copy_for_support(name, choice.label, choice.text)
+
+        self.app.push_screen(CopyDialog(name, choices), chosen)
 
     def action_accept_host_key(self) -> None:
         """Pin the relay key the agent was shown, after a warning."""
@@ -200,18 +229,32 @@ class ApplianceActions(RacScreen):
         self.app.push_screen(ConfirmDialog(question, detail, yes="Pin it"), answered)
 
     def action_capture(self) -> None:
-        """tcpdump one connection attempt; the result is a notice and a log line."""
+        """Ask, then tcpdump one connection attempt; the result is a notice and a log line."""
         name = self._target()
         if name is None:
             return
         rac = self.rac
-        self.notify(f"Capturing one connection attempt of {name}…")
+        status = rac.model.views[name].status
+        if status.mode is Mode.SSHACCESS:
+            self.notify(f"{name} has no tunnel of its own: capture its gateway "
+                        f"{status.gateway}.", severity="warning")
+            return
 
         async def capture() -> None:
             report = await rac.engine.capture(name)
             self.app.notify(report.sentence, timeout=12)
 
-        rac.call_engine(capture())
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify(f"Capturing one connection attempt of {name}…")
+                rac.call_engine(capture())
+
+        self.app.push_screen(ConfirmDialog(
+            f"Start a packet capture (tcpdump) for {name}?",
+            f"tcpdump records one connection attempt to {status.relay_host} on port "
+            f"{status.selected_port} (at most 5 s), filtered on the relay's addresses; the "
+            ".pcap is saved 0600 under the state directory's captures/. The tunnel itself is "
+            "not touched.", yes="Capture"), answered)
 
     def action_probe(self) -> None:
         """The connectivity test (see the probe screen)."""

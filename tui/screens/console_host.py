@@ -52,3 +52,16 @@ class ConsoleHost(Protocol):
     def open_probe(self, name: str) -> AwaitMount:
         """Show the connectivity test of one appliance."""
         ...
+
+    @property
+    def is_started(self) -> bool:
+        """The engine runs (before it, screens show the fleet as listed, "starting…")."""
+        ...
+
+    def copy_for_support(self, name: str, what: str, text: str) -> None:
+        """Copy with OSC 52, saying plainly when the terminal is known to drop it."""
+        ...
+
+    def open_audit(self) -> AwaitMount:
+        """Show the audit log browser."""
+        ...

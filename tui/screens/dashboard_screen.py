@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from tui.actions import Scope, bindings_for
 from tui.fleet_model import lines_after
@@ -14,6 +14,7 @@ from tui.state_style import state_label
 from widgets.access_panel import AccessPanel
 from widgets.log_pane import LogPane
 from widgets.port_panel import PortPanel
+from widgets.rac_footer import RacFooter
 from widgets.seed_panel import SeedPanel
 from widgets.service_banner import ServiceBanner
 from widgets.session_list import SessionList
@@ -47,7 +48,7 @@ class DashboardScreen(ApplianceActions):
                 yield AccessPanel(id="access", classes="panel")
             yield SessionList(id="sessions", classes="panel")
         yield LogPane(id="appliance-log")
-        yield Footer()
+        yield RacFooter()
 
     def on_mount(self) -> None:
         titles = {"#tunnel": "Tunnel", "#seed": "Seed", "#port": "Port", "#access": "Access",

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.actions import ACTIONS, Scope, key_label
+from widgets.rac_footer import RacFooter
 
 _WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.APP: "everywhere"}
 
@@ -17,7 +18,8 @@ _WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.APP: "everyw
 class HelpScreen(ModalScreen[None]):
     """A table of actions: key, what it does, where it applies."""
 
-    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="rac.help_close")]
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="rac.help_close",
+                        key_display="esc")]
 
     def __init__(self, keymap: dict[str, str], settings_path: str) -> None:
         super().__init__()
@@ -42,6 +44,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(f"Remap any key in {self._settings_path}: "
                          '{"keymap": {"rac.enable": "E"}}. ↑↓ scroll · esc closes.',
                          classes="dialog-detail")
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.query_one("#help", VerticalScroll).focus()

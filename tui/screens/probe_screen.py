@@ -8,12 +8,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.engine.errors import RacError
 from tui.engine.probe import DnsReport, PortReport, ProbeReport, ProbeTarget
 from tui.probe_rows import COLUMNS, Tone, probe_rows, recommendation_head
 from tui.screens.rac_screen import RacScreen
+from tui.support_inside import inside_sentence, support_inside
+from widgets.confirm_dialog import ConfirmDialog
+from widgets.rac_footer import RacFooter
 
 
 class ProbeScreen(RacScreen):
@@ -42,7 +45,7 @@ class ProbeScreen(RacScreen):
             yield Static(id="probe-dns")
             yield Static(id="probe-matrix")
             yield Static(id="probe-recommendation")
-        yield Footer()
+        yield RacFooter()
 
     def on_mount(self) -> None:
         self.title = f"Connectivity test — {self.appliance}"
@@ -138,9 +141,26 @@ class ProbeScreen(RacScreen):
         port = self.report.recommended.port
         if port == app.engine.status(self.appliance).port:
             self.notify(f"{self.appliance} already uses port {port}.")
-        else:
-            app.call_engine(app.engine.set_port(self.appliance, port),
-                            f"{self.appliance} now uses port {port}.")
+            self.app.pop_screen()
+            return
+        inside = support_inside(app.model, self.appliance)
+        if not inside:
+            self._move(port)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._move(port)
+
+        self.app.push_screen(ConfirmDialog(
+            f"Move {self.appliance} to port {port}?",
+            f"The tunnel reconnects on port {port}. {inside_sentence(inside)}",
+            yes=f"Move to {port}"), answered)
+
+    def _move(self, port: int) -> None:
+        app = self.rac
+        app.call_engine(app.engine.set_port(self.appliance, port),
+                        f"{self.appliance} now uses port {port}.")
         self.app.pop_screen()
 
     def action_close(self) -> None:

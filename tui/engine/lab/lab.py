@@ -47,10 +47,14 @@ class LabInfo:
     support_ca_key: Path
     state_dir: Path
     pid: int
+    nodes: tuple[dict[str, Any], ...] = ()
+    """`rac lab --relays N`: each relay node's id, pid, address, port map and peer port."""
+    redis: str = ""
+    """`rac lab --relays N`: the route directory's Redis, host:port."""
 
     def to_json(self) -> dict[str, Any]:
         """The `lab.json` document."""
-        return {
+        document: dict[str, Any] = {
             "pid": self.pid, "directory": str(self.directory),
             "relay": {"host": self.relay_host, "ports": self.relay_ports,
                       "fingerprint": self.relay_fingerprint,
@@ -59,6 +63,10 @@ class LabInfo:
             "engineer": self.engineer, "engineer_key": str(self.engineer_key),
             "support_ca_key": str(self.support_ca_key), "state_dir": str(self.state_dir),
         }
+        if self.nodes:
+            document["nodes"] = list(self.nodes)
+            document["redis"] = self.redis
+        return document
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LabInfo:
@@ -68,7 +76,8 @@ class LabInfo:
                    relay["host"], relay["fingerprint"], Path(relay["known_hosts"]),
                    data["dns"], data["domain"], Path(data["inventory"]),
                    Path(data["engineer_key"]), data["engineer"], Path(data["support_ca_key"]),
-                   Path(data["state_dir"]), int(data["pid"]))
+                   Path(data["state_dir"]), int(data["pid"]),
+                   tuple(data.get("nodes", ())), str(data.get("redis", "")))
 
 
 def read_lab_info(directory: Path) -> LabInfo:
@@ -108,9 +117,11 @@ def _alive(pid: int) -> bool:
 class Lab:
     """Start and stop the lab's servers; files live in one directory."""
 
-    def __init__(self, directory: Path, *, dns_port: int = 0) -> None:
+    def __init__(self, directory: Path, *, dns_port: int = 0,
+                 relay_settings: dict[str, Any] | None = None) -> None:
         self.directory = directory.expanduser().resolve()
         self.dns_port = dns_port
+        self.relay_settings = relay_settings or {}
         self.relay: Relay | None = None
         self.dns: DnsResponder | None = None
         self.info: LabInfo | None = None
@@ -126,7 +137,8 @@ class Lab:
         # Everyone in the lab is on loopback: penalties would only lock the newcomer out.
         relay_config = RelayConfig(listen=LOOPBACK, ports=(0,) * len(RELAY_PORTS),
                                    enroll_on_first_use=True, source=relay_dir / "relay.toml",
-                                   preauth=PreauthLimits(penalty_exempt=LAB_PENALTY_EXEMPT))
+                                   **{"preauth": PreauthLimits(penalty_exempt=LAB_PENALTY_EXEMPT),
+                                      **self.relay_settings})
         relay = Relay(relay_config)
         ports = await relay.start()
         self.relay = relay
@@ -139,7 +151,7 @@ class Lab:
         write_private(known_hosts,
                       f"{hosts} {relay.host_key.export_public_key().decode().strip()}\n")
         inventory = directory / "inventory.toml"
-        write_private(inventory, tomli_w.dumps(_inventory(dns_address, port_map)))
+        write_private(inventory, tomli_w.dumps(inventory_document(dns_address, port_map)))
         info = LabInfo(directory, port_map, LOOPBACK, fingerprint(relay.host_key), known_hosts,
                        dns_address, LAB_DOMAIN, inventory, directory / "engineer_ed25519",
                        LAB_ENGINEER, directory / "support_ca_ed25519",
@@ -176,7 +188,8 @@ class Lab:
         (self.directory / "lab.json").unlink(missing_ok=True)
 
 
-def _inventory(dns_address: str, port_map: dict[str, int]) -> dict[str, Any]:
+def inventory_document(dns_address: str, port_map: dict[str, int]) -> dict[str, Any]:
+    """The lab's inventory: its relay names, DNS, pins and appliances."""
     return {
         "relay": {
             "domain": LAB_DOMAIN,

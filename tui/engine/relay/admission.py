@@ -33,6 +33,7 @@ class Outcome(StrEnum):
     AUTH_FAILED = "auth_failed"
     TOO_MANY_TRIES = "too_many_tries"
     GRACE_EXCEEDED = "grace_exceeded"
+    REACHABILITY_CHECK = "reachability_check"  # an agent checking the relay is back: no penalty
 
 
 def source_of(address: str) -> str:

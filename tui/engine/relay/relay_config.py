@@ -5,8 +5,16 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.toml_source import read_toml, validation_error
 
 RELAY_VERSION = "rac-relay_0.1"
@@ -54,9 +62,26 @@ class RelayConfig(BaseModel):
     enroll_on_first_use: bool = False
     audit_log: str = "relay-audit.jsonl"
     version: str = RELAY_VERSION
+    # An agent silent this long loses its route (the agent gives up on the same window);
+    # 0 turns the relay's keepalive off.
+    agent_keepalive_interval: float = Field(default=15.0, ge=0)
+    agent_keepalive_timeout: float = Field(default=19.0, ge=0)
+    # An engineer whose channel the appliance does not answer gets a sentence after this.
+    channel_open_timeout: float = Field(default=8.0, gt=0)
     enrolment_refresh: float = Field(default=2.0, gt=0, le=3600)
     preauth: PreauthLimits = PreauthLimits()
+    cluster: ClusterConfig | None = None
+    """Several nodes sharing routes through Redis; absent: one node, routes in memory."""
     source: Path = Field(default=Path("relay.toml"), exclude=True)
+
+    @field_validator("agent_keepalive_timeout")
+    @classmethod
+    def _timeout_outlasts_interval(cls, value: float, info: ValidationInfo) -> float:
+        interval = info.data.get("agent_keepalive_interval")
+        if value and interval and value <= interval:
+            raise ValueError(f"must be longer than agent_keepalive_interval ({interval:g} s): "
+                             "the agent sends a heartbeat only that often")
+        return value
 
     @field_validator("ports")
     @classmethod

@@ -19,8 +19,12 @@ from asyncssh.session import SSHTCPSession
 
 from tui.engine.audit import AuditLog
 from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwarded_channel
+from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import fingerprint
+from tui.engine.reachability import CHECK_IDENT
 from tui.engine.relay.admission import Admission, Outcome, source_of
+from tui.engine.relay.agent_liveness import AgentLiveness
+from tui.engine.relay.cluster_node import ClusterNode
 from tui.engine.relay.credentials import CredentialCache
 from tui.engine.relay.enrolments import SERIAL, Enrolments, valid_serial
 from tui.engine.relay.refusal_counters import RefusalCounters
@@ -28,7 +32,9 @@ from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.relay.routes import Route, RouteListener, RouteTable
 from tui.engine.relay.startup_checks import StartupPlan, check_relay_start
 from tui.engine.route_notice import DROPPED, REFUSED, RouteNotice
+from tui.engine.route_superseded import supersede
 from tui.engine.service_port import SERVICE_PORT
+from tui.engine.socket_options import tune_liveness
 from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, RELAY_ENCRYPTION_ALGS
 
 SERIAL_PATTERN = SERIAL
@@ -76,6 +82,7 @@ class _RelayConnection(asyncssh.SSHServer):
             return
         self._relay.connections.add(conn)
         self.local_port = int((conn.get_extra_info("sockname") or ("", 0))[1])
+        tune_liveness(conn.get_extra_info("socket"))
 
     def begin_auth(self, username: str) -> bool:
         if self.username and username != self.username and self._conn is not None:
@@ -118,6 +125,8 @@ class _RelayConnection(asyncssh.SSHServer):
         self._relay.admission.authenticated(self.source, agent=self.role is Role.AGENT)
         if self.role is Role.AGENT and not self._relay.first_use(self._conn, self.username, key):
             return
+        if self.role is Role.AGENT:
+            self._relay.liveness.start(self._conn, self.username, self.peer)
         self._relay.audit.write(f"{self.role.value}-login", user=self.username,
                                 name=self.name, peer=self.peer, fingerprint=fingerprint(key))
 
@@ -127,7 +136,7 @@ class _RelayConnection(asyncssh.SSHServer):
         if self._conn is not None:
             self._relay.connections.discard(self._conn)
         if self.role is Role.UNKNOWN:
-            outcome = self._outcome or (
+            outcome = self._outcome or checked_reachability(self._conn) or (
                 Outcome.GRACE_EXCEEDED if LOGIN_TIMEOUT_MESSAGE in str(exc or "")
                 else Outcome.AUTH_FAILED if self._rejected_keys else Outcome.NO_AUTH)
             self._relay.admission.failed(self.source, outcome)
@@ -135,7 +144,9 @@ class _RelayConnection(asyncssh.SSHServer):
             return
         if self._conn is not None and self.role is Role.AGENT:
             self._relay.admission.agent_closed(self.source)
-            self._relay.agent_gone(self._conn, self.username, str(exc or ""))
+            silent = self._relay.liveness.stop(self._conn)
+            self._relay.agent_gone(self._conn, self.username,
+                                   "keepalive-timeout" if silent else str(exc or ""))
 
     def session_requested(self) -> bool:
         return False
@@ -157,6 +168,12 @@ class _RelayConnection(asyncssh.SSHServer):
                 asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
                 f"Only port {SERVICE_PORT} of an appliance can be reached.")
         route = self._relay.routes.get(dest_host)
+        cluster = self._relay.cluster
+        if route is None and cluster is not None:
+            channel = self._conn.create_tcp_channel(window=CHANNEL_WINDOW,
+                                                    max_pktsize=CHANNEL_MAX_PACKET)
+            return channel, cluster.join_remote(dest_host, engineer=self.name or self.username,
+                                                peer=self.peer)
         if route is None:
             self._relay.audit.write("engineer-no-route", engineer=self.name or self.username,
                                     serial=dest_host, peer=self.peer)
@@ -191,6 +208,14 @@ class Relay:
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._agent_keys: dict[asyncssh.SSHServerConnection, tuple[str, bytes]] = {}
         self.ports: list[int] = []
+        self.liveness = AgentLiveness(
+            KeepaliveSettings.of(config.agent_keepalive_interval,
+                                 config.agent_keepalive_timeout),
+            self.audit, config.channel_open_timeout)
+        self.cluster: ClusterNode | None = None
+        if config.cluster is not None:
+            self.cluster = ClusterNode(config.cluster, self)
+            self.routes.on_change = self.cluster.route_changed
 
     @property
     def host_key(self) -> asyncssh.SSHKey:
@@ -223,6 +248,8 @@ class Relay:
                                                                name="rac-relay-audit")
         self.audit.write("relay-start", listen=self.config.listen, ports=self.ports,
                          fingerprint=fingerprint(plan.host_key))
+        if self.cluster is not None:
+            await self.cluster.start()
         return self.ports
 
     async def _stop_listening(self) -> None:
@@ -235,6 +262,8 @@ class Relay:
     async def close(self) -> None:
         """Stop listening and drop every connection."""
         started = bool(self._servers)
+        if self.cluster is not None:
+            await self.cluster.close()  # entries go first: nobody is sent to a closing node
         for server in self._servers:
             server.close()
         for conn in list(self.connections):
@@ -341,7 +370,7 @@ class Relay:
             self.audit.write("route-takeover", serial=serial, owner=owner, peer=peer,
                              previous_owner=previous.owner)
             if previous.owner.lower() == owner.lower():
-                previous.conn.close()
+                supersede(previous.conn)
         self.audit.write("agent-up" if own else "route-up", serial=serial, owner=owner,
                          peer=peer, port=port)
         return RouteListener(self.routes, route)
@@ -390,27 +419,40 @@ class Relay:
             self.routes.drop(route)
         self.audit.write("agent-down", serial=owner, why=why)
 
-    async def join(self, route: Route, *, engineer: str,
-                   peer: str) -> SSHTCPSession[bytes]:
-        """Open the forwarded channel to the appliance and join it to the engineer's."""
-        host, _, port = peer.rpartition(":")
+    async def join(self, route: Route, *, engineer: str, peer: str,
+                   via: str = "") -> SSHTCPSession[bytes]:
+        """Open the forwarded channel to the appliance and join it to the engineer's
+        (`via`: the relay node the engineer came from, over the node-to-node hop)."""
+        hop = {"via_node": via} if via else {}
+        if via:
+            host, _, port = engineer.rpartition(":")
+        else:
+            host, _, port = peer.rpartition(":")
         try:
-            appliance_side = await open_forwarded_channel(
-                route.conn, route.listen_host, SERVICE_PORT, host, int(port or 0))
+            shown = route.owner if route.owner.lower() == route.serial.lower() else route.serial
+            opening = open_forwarded_channel(route.conn, route.listen_host, SERVICE_PORT,
+                                             host, int(port or 0))
+            appliance_side = await self.liveness.answer_in_time(shown, opening)
         except asyncssh.ChannelOpenError as error:
             self.audit.write("engineer-refused", engineer=engineer, serial=route.serial,
-                             peer=peer, why=error.reason)
+                             peer=peer, why=error.reason, **hop)
             raise
         started = time.monotonic()
         self.audit.write("engineer-session-start", engineer=engineer, serial=route.serial,
-                         peer=peer)
+                         peer=peer, **hop)
 
         def ended() -> None:
             self.audit.write("engineer-session-end", engineer=engineer, serial=route.serial,
                              peer=peer, bytes_to_appliance=engineer_side.received,
                              bytes_from_appliance=appliance_side.received,
-                             duration=round(time.monotonic() - started, 3))
+                             duration=round(time.monotonic() - started, 3), **hop)
 
         engineer_side = CountingForwarder(appliance_side, on_close=ended)
         return as_session(engineer_side)
 
+
+def checked_reachability(conn: asyncssh.SSHServerConnection | None) -> Outcome | None:
+    """An agent's reachability check (banner read, identified, closed) is not a failed login."""
+    if conn is not None and conn.get_extra_info("client_version") == CHECK_IDENT.decode():
+        return Outcome.REACHABILITY_CHECK
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncssh
@@ -22,6 +23,8 @@ class RouteTable:
 
     def __init__(self) -> None:
         self._routes: dict[str, Route] = {}
+        self.on_change: Callable[[Route, bool], None] | None = None
+        """Told of every route that comes (True) or goes (False): the cluster publishes it."""
 
     def get(self, serial: str) -> Route | None:
         """The live route for `serial`."""
@@ -32,6 +35,8 @@ class RouteTable:
         key = route.serial.lower()
         previous = self._routes.get(key)
         self._routes[key] = route
+        if self.on_change is not None and previous is not route:
+            self.on_change(route, True)
         return previous if previous is not route else None
 
     def drop(self, route: Route) -> bool:
@@ -39,6 +44,8 @@ class RouteTable:
         key = route.serial.lower()
         if self._routes.get(key) is route:
             del self._routes[key]
+            if self.on_change is not None:
+                self.on_change(route, False)
             return True
         return False
 

@@ -1,0 +1,272 @@
+"""The route directory in Redis: one hash per serial, one field per node that holds it.
+
+Each field is `generation connection-id deadline-ms peer-address`. A write is a Lua script
+(atomic compare-and-set): a new claim takes a fresh generation from a counter, a refresh
+keeps its own and is refused when the field already carries a newer one, so a stale node can
+never write over a newer entry. Deadlines use Redis's own clock (`TIME`), so node clocks do
+not matter; readers skip and remove expired fields. Entries are refreshed every third of the
+TTL with jitter and deleted on a clean shutdown. Pub/sub carries only a hint that a serial
+changed: correctness comes from the keys and their expiry.
+
+While Redis is down, tunnels already up keep working: routes stay local, the writes wait,
+and when Redis answers again the node publishes every route it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError
+
+from tui.engine.relay.directory import (
+    DEFAULT_ROUTE_TTL,
+    DirectoryUnavailable,
+    RouteEntry,
+    SingleFlight,
+    newest_first,
+)
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "rac:route:"
+GENERATION_KEY = "rac:route-generation"
+HINT_CHANNEL = "rac:route-changed"
+RETRY_DELAY = 0.5
+
+# KEYS: route hash, generation counter. ARGV: node, connection, generation (0 = new claim),
+# ttl ms, peer address. Returns the generation written, or -1 when a newer one is there.
+_CLAIM = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local generation = tonumber(ARGV[3])
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local held = tonumber(string.match(current, '^(%d+)'))
+  if generation ~= 0 and held > generation then return -1 end
+end
+if generation == 0 then
+  generation = redis.call('INCR', KEYS[2])
+elseif tonumber(redis.call('GET', KEYS[2]) or '0') < generation then
+  redis.call('SET', KEYS[2], generation)  -- a Redis that lost its data counts on from here
+end
+local ttl = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[1],
+  generation .. ' ' .. ARGV[2] .. ' ' .. (now_ms + ttl) .. ' ' .. ARGV[5])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return generation
+"""
+
+# KEYS: route hash. ARGV: node, connection. Deletes the field only if it is still ours.
+_RELEASE = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and string.match(current, '^%d+ (%S+)') == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+# KEYS: route hash. Returns node, value pairs whose deadline has not passed (drops the rest).
+_LOOKUP = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local fields = redis.call('HGETALL', KEYS[1])
+local live = {}
+for i = 1, #fields, 2 do
+  local deadline = tonumber(string.match(fields[i + 1], '^%d+ %S+ (%d+)'))
+  if deadline and deadline > now_ms then
+    live[#live + 1] = fields[i]
+    live[#live + 1] = fields[i + 1]
+  else
+    redis.call('HDEL', KEYS[1], fields[i])
+  end
+end
+return live
+"""
+
+
+@dataclass(slots=True)
+class _Claim:
+    connection_id: str
+    generation: int = 0
+
+
+def redacted(url: str) -> str:
+    """The Redis URL with any password replaced, for logs and messages."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user + ':' if user else ':'}***@{host}"
+
+
+class RedisDirectory:
+    """The shared directory of a relay cluster (see the module docstring)."""
+
+    def __init__(self, node_id: str, peer_address: str, url: str, *,
+                 ttl: float = DEFAULT_ROUTE_TTL, rng: random.Random | None = None,
+                 on_state: Callable[[bool, str], None] | None = None) -> None:
+        self.node_id = node_id
+        self.peer_address = peer_address
+        self.ttl = ttl
+        self.url_shown = redacted(url)
+        self._client: aioredis.Redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=2.0, socket_timeout=2.0, retry_on_timeout=False,
+            decode_responses=True)
+        self._rng = rng or random.Random()
+        self._claims: dict[str, _Claim] = {}
+        self._dirty: set[str] = set()
+        self._releases: dict[str, str] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._flights = SingleFlight()
+        self._claim_script = self._client.register_script(_CLAIM)
+        self._release_script = self._client.register_script(_RELEASE)
+        self._lookup_script = self._client.register_script(_LOOKUP)
+        self.available: bool | None = None
+        """None until the first answer (or failure) from Redis."""
+        self.refused: list[str] = []
+        """Serials whose refresh found a newer generation of our own field (a race we lost)."""
+        self._on_state: Callable[[bool, str], None] | None = on_state
+        self.published = asyncio.Event()
+        """Set each time every pending write has reached Redis (tests wait for it)."""
+
+    @property
+    def lookups(self) -> int:
+        """Lookups that reached Redis (concurrent ones for a serial count once)."""
+        return self._flights.calls
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._writer(),
+                                                            name=f"rac-directory-{self.node_id}")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(RedisError, OSError):
+            for serial, claim in self._claims.items():
+                await self._release_script(keys=[KEY_PREFIX + serial],
+                                           args=[self.node_id, claim.connection_id])
+        self._claims.clear()
+        await self._client.aclose()
+
+    def claim(self, serial: str, connection_id: str) -> None:
+        key = serial.lower()
+        self._claims[key] = _Claim(connection_id)
+        self._releases.pop(key, None)
+        self._dirty.add(key)
+        self.published.clear()
+        self._wake.set()
+
+    def release(self, serial: str, connection_id: str) -> None:
+        key = serial.lower()
+        claim = self._claims.get(key)
+        if claim is not None and claim.connection_id == connection_id:
+            del self._claims[key]
+            self._dirty.discard(key)
+            self._releases[key] = connection_id
+            self.published.clear()
+            self._wake.set()
+
+    async def lookup(self, serial: str) -> list[RouteEntry]:
+        return await self._flights.run(serial.lower(), lambda: self._lookup(serial.lower()))
+
+    async def _lookup(self, serial: str) -> list[RouteEntry]:
+        try:
+            fields = await self._lookup_script(keys=[KEY_PREFIX + serial])
+        except (RedisError, OSError) as error:
+            self._set_available(False, error)
+            raise DirectoryUnavailable(
+                f"The route directory ({self.url_shown}) cannot be reached: appliances "
+                "connected to other relay nodes cannot be reached from this node until it "
+                "is back.") from None
+        entries = []
+        for node, value in zip(fields[::2], fields[1::2], strict=True):
+            if node == self.node_id:
+                continue
+            generation, connection_id, _, peer = value.split(" ", 3)
+            entries.append(RouteEntry(serial, node, connection_id, int(generation), peer))
+        return newest_first(entries)
+
+    # -- the writer -------------------------------------------------------------------
+
+    def _refresh_delay(self) -> float:
+        return self.ttl / 3 * self._rng.uniform(0.8, 1.2)
+
+    async def _writer(self) -> None:
+        """Write what changed at once; everything every third of the TTL; wait out outages."""
+        loop = asyncio.get_running_loop()
+        next_refresh = loop.time()
+        while True:
+            everything = loop.time() >= next_refresh or not self.available
+            self._wake.clear()  # a claim made while we write wakes the next round
+            try:
+                await self._write(everything)
+            except (RedisError, OSError, NoScriptError) as error:
+                self._set_available(False, error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), RETRY_DELAY)
+                continue
+            if everything:
+                next_refresh = loop.time() + self._refresh_delay()
+            self._set_available(True, None)
+            if self._dirty or self._releases:
+                continue
+            self.published.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_refresh - loop.time()))
+
+    async def _write(self, everything: bool) -> None:
+        serials = list(self._claims) if everything else list(self._dirty)
+        releases = dict(self._releases)
+        if not serials and not releases:
+            if everything:
+                await self._client.ping()
+            return
+        ttl_ms = int(self.ttl * 1000)
+        async with self._client.pipeline(transaction=False) as pipe:
+            claims = [(serial, self._claims[serial]) for serial in serials]
+            for serial, claim in claims:
+                await self._claim_script(keys=[KEY_PREFIX + serial, GENERATION_KEY],
+                                         args=[self.node_id, claim.connection_id,
+                                               claim.generation, ttl_ms, self.peer_address],
+                                         client=pipe)
+            for serial, connection_id in releases.items():
+                await self._release_script(keys=[KEY_PREFIX + serial],
+                                           args=[self.node_id, connection_id], client=pipe)
+            changed = [s for s, c in claims if c.generation == 0] + list(releases)
+            for serial in changed:
+                pipe.publish(HINT_CHANNEL, serial)
+            results = await pipe.execute()
+        for (serial, claim), written in zip(claims, results, strict=False):
+            if int(written) < 0:
+                self.refused.append(serial)
+            else:
+                claim.generation = int(written)
+            if self._claims.get(serial) is claim:
+                self._dirty.discard(serial)
+        for serial, connection_id in releases.items():
+            if self._releases.get(serial) == connection_id:
+                del self._releases[serial]
+
+    def _set_available(self, available: bool, error: BaseException | None) -> None:
+        if available == self.available:
+            return
+        self.available = available
+        if available:
+            log.warning("route directory %s reachable; every route of %s published",
+                        self.url_shown, self.node_id)
+        else:
+            log.warning("route directory %s unreachable (%s); local routes keep serving",
+                        self.url_shown, error)
+        if self._on_state is not None:
+            self._on_state(available, str(error or ""))
