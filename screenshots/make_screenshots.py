@@ -32,8 +32,10 @@ def main() -> int:
     for name in MAIN_SCREENS:
         scenario = SCENARIOS[name]
         with tempfile.TemporaryDirectory(prefix="rac-screenshot-") as home:
-            # The lab in a throw-away default place: the hints read as on an operator's lab.
-            os.environ["XDG_STATE_HOME"] = home
+            # The lab in a throw-away default place under a throw-away home: the hints and
+            # paths read as on an operator's lab (`~/.local/state/rac/lab`).
+            os.environ["HOME"] = home
+            os.environ["XDG_STATE_HOME"] = str(Path(home) / ".local" / "state")
             app, run_before = scenario.build(default_lab_dir())
             svg = svg_screenshot(app, size=scenario.size, press=scenario.press,
                                  run_before=run_before, title="rac")

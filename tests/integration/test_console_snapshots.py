@@ -5,7 +5,8 @@ terminal size, appliances brought up one after another, notifications cleared. E
 looked at as a picture before it was accepted (`--snapshot-update`, then open the SVG).
 
 Every test has its own lab in a temporary directory (the default lab directory of the test,
-so no path shows) with its resolver on a free port: the snapshots run in parallel.
+under a temporary home, so no path shows and the audit log reads `~/.local/state/…`) with its
+resolver on a free port: the snapshots run in parallel.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class ConsoleSnapshots(SVGImageExtension):  # type: ignore[misc]  # the plugin i
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_screen(name: str, snapshot: SnapshotAssertion, tmp_path: Path,
                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("HOME", str(tmp_path))  # paths under it read `~/…`, as on any machine
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / ".local" / "state"))
     scenario = SCENARIOS[name]
     app, run_before = scenario.build(default_lab_dir())
     svg = svg_screenshot(app, size=scenario.size, press=scenario.press, run_before=run_before)

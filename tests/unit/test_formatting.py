@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tui.engine.durations import MAX_SECONDS, format_duration, parse_duration
-from tui.formatting import countdown, elapsed, format_bytes, source_host
+from tui.formatting import countdown, elapsed, format_bytes, home_path, source_host
 
 
 @pytest.mark.parametrize(("count", "shown"), [(0, "0 B"), (812, "812 B"), (1023, "1023 B"),
@@ -53,3 +55,10 @@ def test_elapsed_and_countdown() -> None:
                                               ("host:ssh", "host:ssh")])
 def test_the_source_port_is_dropped(source: str, host: str) -> None:
     assert source_host(source) == host
+
+
+def test_a_path_under_home_reads_with_a_tilde(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/home/ana")
+    assert home_path(Path("/home/ana/.local/state/rac/audit.jsonl")) == \
+        "~/.local/state/rac/audit.jsonl"
+    assert home_path(Path("/var/lib/rac/audit.jsonl")) == "/var/lib/rac/audit.jsonl"
