@@ -12,9 +12,10 @@ import asyncssh
 
 from tui.commands.event_loop import run_server_loop
 from tui.commands.signals import stop_on_signals
+from tui.engine.bounded_files import UnreadableFile, read_bounded
 from tui.engine.errors import RacError, UsageError
 from tui.engine.relay.cluster_node import describe_cluster
-from tui.engine.relay.enrolments import EnrolmentStore, UnusableFile, read_bounded
+from tui.engine.relay.enrolments import EnrolmentStore
 from tui.engine.relay.relay_config import RelayConfig, load_relay_config
 from tui.engine.relay.relay_server import Relay
 from tui.engine.relay.startup_checks import check_relay_start
@@ -69,7 +70,7 @@ def _public_key(path: str) -> asyncssh.SSHKey:
     try:
         data = sys.stdin.buffer.read(64 * 1024) if path == "-" else read_bounded(
             Path(path).expanduser(), 64 * 1024)
-    except UnusableFile as error:
+    except UnreadableFile as error:
         raise UsageError(f"KEYFILE {path}: cannot be used ({error}).") from None
     text = data.decode("utf-8", errors="replace").strip()
     if "PRIVATE KEY" in text:

@@ -38,6 +38,8 @@ class Outcome(StrEnum):
 
 def source_of(address: str) -> str:
     """The address a limit applies to: IPv4 as is, IPv6 by its /64."""
+    if ":" not in address:
+        return address  # IPv4 as the kernel writes it: already canonical, nothing to parse
     try:
         parsed = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:

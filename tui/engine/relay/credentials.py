@@ -18,16 +18,15 @@ from pathlib import Path
 
 import asyncssh
 
+from tui.engine.atomic_write import replace_durably
+from tui.engine.bounded_files import UnreadableFile, read_bounded
 from tui.engine.relay.enrolments import (
     GATEWAY_SUFFIX,
     KEY_SUFFIX,
     AgentKey,
     Enrolments,
-    UnusableFile,
     directory_stamp,
-    read_bounded,
     scan,
-    write_atomic,
 )
 from tui.engine.secure_files import PRIVATE_DIR
 
@@ -167,7 +166,7 @@ class CredentialCache:
         try:
             return parse_engineers(read_bounded(self.engineers_path, MAX_ENGINEERS_BYTES)), \
                 stamp, ""
-        except UnusableFile as error:
+        except UnreadableFile as error:
             return (), stamp, f"{self.engineers_path}: cannot be used ({error}); no engineer " \
                               "can log in until it is fixed."
 
@@ -228,7 +227,7 @@ class CredentialCache:
     def _write(self, name: str, data: bytes) -> str:
         try:
             self.agents_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-            write_atomic(self.agents_dir / name, data)
+            replace_durably(self.agents_dir / name, data)
         except OSError as error:
             return error.strerror or str(error)
         return ""

@@ -9,18 +9,18 @@ devices (only regular files, of bounded size) and written atomically, 0600.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
 
+from tui.engine.atomic_write import replace_durably, sync_directory
+from tui.engine.bounded_files import UnreadableFile, read_bounded
 from tui.engine.errors import UsageError
-from tui.engine.secure_files import PRIVATE_DIR, PRIVATE_FILE
+from tui.engine.secure_files import PRIVATE_DIR
 
 SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,63}")
 KEY_SUFFIX = ".pub"
@@ -35,68 +35,14 @@ def valid_serial(name: str) -> bool:
     return SERIAL.fullmatch(name) is not None
 
 
-class UnusableFile(Exception):
-    """An enrolment file exists but cannot be used; the message says why."""
-
-
-def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
-    """A regular file's bytes; FIFOs, devices, directories and big files are refused, and
-    opening never blocks (O_NONBLOCK), so a FIFO planted in the directory cannot freeze us."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as error:
-        raise UnusableFile(error.strerror or str(error)) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnusableFile("not a regular file")
-        if info.st_size > limit:
-            raise UnusableFile(f"larger than {limit} bytes")
-        data = os.read(fd, limit + 1)
-        if len(data) > limit:
-            raise UnusableFile(f"larger than {limit} bytes")
-        return data
-    except OSError as error:
-        raise UnusableFile(error.strerror or str(error)) from None
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`: temp file, fsync, rename, fsync of the folder; 0600."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
-                 PRIVATE_FILE)
-    try:
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        temporary.replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
 def remove_durably(path: Path) -> bool:
     """Delete `path` and make the deletion durable; False if it was not there."""
     try:
         path.unlink()
     except FileNotFoundError:
         return False
-    _fsync_dir(path.parent)
+    sync_directory(path.parent)
     return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +153,10 @@ def scan(directory: Path, previous: Enrolments | None = None) -> Enrolments:
 
 def _read_entry(path: Path, serial: str, kind: str) -> AgentKey | Binding:
     try:
-        text = read_bounded(path).decode("utf-8")
+        text = read_bounded(path, MAX_FILE_BYTES).decode("utf-8")
     except UnicodeDecodeError:
         text, problem = "", "not UTF-8 text"
-    except UnusableFile as error:
+    except UnreadableFile as error:
         text, problem = "", str(error)
     else:
         problem = ""
@@ -258,13 +204,13 @@ class EnrolmentStore:
         self.directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         changes = []
         before = current.agent(serial)
-        write_atomic(self.directory / f"{serial}{KEY_SUFFIX}", key.export_public_key())
+        replace_durably(self.directory / f"{serial}{KEY_SUFFIX}", key.export_public_key())
         verb = "re-keyed" if before is not None else "enrolled"
         changes.append(f"{verb} {serial} ({key.get_fingerprint('sha256')})")
         for child in children:
             if current.gateway_of(child) == serial:
                 continue
-            write_atomic(self.directory / f"{child}{GATEWAY_SUFFIX}", f"{serial}\n".encode())
+            replace_durably(self.directory / f"{child}{GATEWAY_SUFFIX}", f"{serial}\n".encode())
             changes.append(f"bound {child} to gateway {serial}")
         return changes
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import asyncssh
 
+from tui.engine.atomic_write import replace_durably
+from tui.engine.bounded_files import UnreadableFile, read_bounded
 from tui.engine.errors import ConfigError
-from tui.engine.relay.enrolments import UnusableFile, read_bounded, write_atomic
 from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.secure_files import PRIVATE_DIR
 from tui.engine.toml_source import config_error
@@ -38,9 +39,9 @@ class StartupPlan:
             directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         if self.new_host_key is not None:
             self.new_host_key.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-            write_atomic(self.new_host_key, self.host_key.export_private_key())
+            replace_durably(self.new_host_key, self.host_key.export_private_key())
             public = self.new_host_key.with_name(self.new_host_key.name + ".pub")
-            write_atomic(public, self.host_key.export_public_key())
+            replace_durably(public, self.host_key.export_public_key())
             public.chmod(0o644)
             self.new_host_key = None
 
@@ -69,7 +70,7 @@ def _fail(config: RelayConfig, field: str, message: str) -> ConfigError:
 def _host_key(config: RelayConfig, path: Path) -> tuple[asyncssh.SSHKey, bool]:
     try:
         data = read_bounded(path, MAX_KEY_BYTES)
-    except UnusableFile as error:
+    except UnreadableFile as error:
         if path.exists() or path.is_symlink():
             raise _fail(config, "host_key", f"{path} cannot be read ({error}).") from None
         _check_creatable(config, "host_key", path)
@@ -98,7 +99,7 @@ def _check_readable_file(config: RelayConfig, field: str, path: Path) -> None:
         return  # no engineers yet: nobody can jump through, and that is allowed
     try:
         read_bounded(path, 1024 * 1024)
-    except UnusableFile as error:
+    except UnreadableFile as error:
         raise _fail(config, field, f"{path} cannot be used ({error}).") from None
 
 
