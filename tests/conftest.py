@@ -13,21 +13,28 @@ from typing import Any
 
 import pytest
 import tomli_w
+from textual.app import App
 
+from tests.console_support import (
+    CONSOLE_SIZE,
+    EnabledConsole,
+    enable_first_row,
+    lab_app,
+    recorder_for,
+)
+from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_LAN, LAB_LAN_SERIAL
 from tests.recorder import EventRecorder
 from tui.engine.engine import Engine
 from tui.engine.inventory import Inventory, load_inventory
 from tui.engine.lab.lab import Lab, LabInfo
+from tui.engine.states import TunnelState
 from tui.engine.toml_source import read_toml
 
 # Screens show local times: pin the zone so snapshots read the same on every machine.
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-LAB_C = "mail-gw-1"
-LAB_C_SERIAL = "0C4A1D8E2F61-FCH2143V0AB"
-LAB_LAN = "mgmt-lan"
-LAB_LAN_SERIAL = "0C4A1D8E5B13-FCH2205V1QP"
+__all__ = ["LAB_C", "LAB_C_SERIAL", "LAB_LAN", "LAB_LAN_SERIAL"]  # importable from here too
 
 
 @dataclass
@@ -108,3 +115,48 @@ def require_openssh() -> None:
     if os.environ.get("RAC_REQUIRE_OPENSSH") == "1":
         pytest.fail("OpenSSH (ssh, sshd, ssh-keygen) is required here but not installed")
     pytest.skip("OpenSSH is not installed")
+
+
+@dataclass
+class Established:
+    """An engine on the lab with LAB_C enabled and its tunnel ESTABLISHED."""
+
+    engine: Engine
+    events: EventRecorder
+    seed: str
+    name: str = LAB_C
+    serial: str = LAB_C_SERIAL
+
+
+@pytest.fixture
+async def established(make_engine: EngineFactory) -> Established:
+    """LAB_C enabled on a fresh engine, up through the lab relay."""
+    engine, events = await make_engine()
+    seed = await engine.enable(LAB_C)
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    return Established(engine, events, seed)
+
+
+@pytest.fixture
+async def enabled_console(tmp_path: Path) -> AsyncIterator[EnabledConsole]:
+    """The console (Pilot, real clock) on a fresh lab, LAB_C enabled from the fleet and up."""
+    app = lab_app(tmp_path / "lab", frozen=False)
+    async with app.run_test(size=CONSOLE_SIZE) as pilot:
+        events = recorder_for(app)
+        seed = await enable_first_row(pilot, events)
+        yield EnabledConsole(app, pilot, events, seed)
+
+
+@pytest.fixture
+def notices(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every notification the console raised during the test, in order (the toasts the
+    operator saw, whatever their timeout)."""
+    seen: list[str] = []
+    notify = App.notify
+
+    def recording(app: App[Any], message: str, *args: Any, **kwargs: Any) -> None:
+        seen.append(str(message))
+        notify(app, message, *args, **kwargs)
+
+    monkeypatch.setattr(App, "notify", recording)
+    return seen

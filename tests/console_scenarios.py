@@ -10,14 +10,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncssh
 from textual.pilot import Pilot
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, LAB_LAN
 from tests.console_support import SnapshotLab, recorder_for, settle, snapshot_app
 from tests.engineer import login
+from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_LAN, LAB_M, LAB_X
 from tui.app import START_DEADLINE, RacApp
 from tui.engine.states import TunnelState
 
@@ -38,9 +39,10 @@ class Scenario:
     size: tuple[int, int] = SIZE
     notes: dict[str, str] = field(default_factory=dict)
 
-    def build(self) -> tuple[RacApp, Callable[[Pilot[None]], Awaitable[None]]]:
-        """A fresh app and the run_before that brings it to this scenario's state."""
-        env = SnapshotLab(faults=self.faults)
+    def build(self, directory: Path) -> tuple[RacApp, Callable[[Pilot[None]], Awaitable[None]]]:
+        """A fresh app on a lab in `directory`, and the run_before that brings it to this
+        scenario's state."""
+        env = SnapshotLab(directory, faults=self.faults)
         app = snapshot_app(env, theme=self.theme)
 
         async def run_before(pilot: Pilot[None]) -> None:
@@ -90,9 +92,9 @@ async def mixed_fleet(pilot: Pilot[None], env: SnapshotLab) -> None:
     app = _app(pilot)
     seed = await up(app, LAB_C, port=443)
     await support_login(app, env, LAB_C_SERIAL, seed)
-    await up(app, "mgmt-1", port=443)
+    await up(app, LAB_M, port=443)
     await up(app, LAB_LAN, TunnelState.READY)
-    await up(app, "mail-gw-x", TunnelState.RETRYING)
+    await up(app, LAB_X, TunnelState.RETRYING)
 
 
 async def dashboard_established(pilot: Pilot[None], env: SnapshotLab) -> None:

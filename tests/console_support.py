@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import random
-import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
 from textual.pilot import Pilot
 
 from tests.fault_servers import closed_port, fault_server
+from tests.lab_names import LAB_C
 from tests.recorder import EventRecorder
 from tui.app import RacApp
 from tui.engine.engine import Engine
 from tui.engine.inventory import load_inventory
 from tui.engine.secure_files import write_private
+from tui.engine.states import TunnelState
 from tui.engine.toml_source import read_toml
 from tui.environment import EngineOptions, LabEnvironment
 from tui.settings import Settings
@@ -41,6 +43,33 @@ def lab_app(directory: Path, *, theme: str | None = None, frozen: bool = True,
                   settings=Settings(settings_path), theme=theme, blink=False)
 
 
+CONSOLE_SIZE = (140, 40)
+
+
+@dataclass
+class EnabledConsole:
+    """The console on a fresh lab with LAB_C enabled from the fleet and ESTABLISHED."""
+
+    app: RacApp
+    pilot: Pilot[None]
+    events: EventRecorder
+    seed: str
+
+
+async def enable_first_row(pilot: Pilot[None], events: EventRecorder) -> str:
+    """Enable the selected (first) fleet row with the dialogue's defaults; wait until up."""
+    from widgets.enable_dialog import EnableDialog
+
+    await pilot.press("e")
+    assert isinstance(pilot.app.screen, EnableDialog)
+    await pilot.press("tab", "tab", "tab", "enter")  # mode → seed → port → Enable
+    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+    await settle(pilot)
+    app = pilot.app
+    assert isinstance(app, RacApp)
+    return str(app.engine.seed(LAB_C))
+
+
 def recorder_for(app: RacApp) -> EventRecorder:
     """Record the app engine's events from now on."""
     recorder = EventRecorder()
@@ -56,25 +85,26 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
-SNAPSHOT_LAB = Path("/tmp/rac-snapshot-lab")
-# What snapshots show must not change from run to run: the relay key's fingerprint and the
-# lab resolver's port. A fixed test key, and a fixed port outside the ephemeral range.
+# What snapshots show must not change from run to run: the relay key's fingerprint (a fixed
+# test key) and the lab resolver's address. The resolver listens on a free port, and the
+# pictures show it as this one (`mask_lab_dns`), so snapshot tests can run in parallel.
 SNAPSHOT_RELAY_KEY = Path(__file__).with_name("keys") / "snapshot_relay_host_ed25519"
 SNAPSHOT_DNS_PORT = 15353
 
 
 class SnapshotLab(LabEnvironment):
-    """The lab at a fixed path (paths show on screen), with middleboxes on some ports.
+    """A fresh lab in `directory` with a fixed relay key, and middleboxes on some ports.
 
+    Put it in the default lab directory (`XDG_STATE_HOME` pointed at a temporary directory)
+    and the support hints read as for any operator's lab, with no path that changes per run.
     `faults` maps a nominal relay port to what answers there instead of the relay: "smtp",
     "http", "tls", "reset", "closed" (fault servers) or "refused" (nothing listening).
     """
 
-    def __init__(self, *, faults: dict[int, str] | None = None) -> None:
-        shutil.rmtree(SNAPSHOT_LAB, ignore_errors=True)
-        write_private(SNAPSHOT_LAB / "relay" / "relay_host_ed25519",
+    def __init__(self, directory: Path, *, faults: dict[int, str] | None = None) -> None:
+        write_private(directory / "relay" / "relay_host_ed25519",
                       SNAPSHOT_RELAY_KEY.read_bytes())
-        super().__init__(SNAPSHOT_LAB, dns_port=SNAPSHOT_DNS_PORT)
+        super().__init__(directory)
         self._faults = faults or {}
         self._stack = contextlib.AsyncExitStack()
         self.cleanups: list[Callable[[], object]] = []
@@ -98,6 +128,17 @@ class SnapshotLab(LabEnvironment):
             cleanup()
         await super().close()
         await self._stack.aclose()
+
+
+def mask_lab_dns(svg: str, environment: SnapshotLab) -> str:
+    """The picture as if the lab resolver listened on SNAPSHOT_DNS_PORT (same width, so the
+    layout is the one the operator saw)."""
+    info = environment.info
+    if info is None:
+        return svg
+    host, _, port = info.dns.rpartition(":")
+    assert len(port) == len(str(SNAPSHOT_DNS_PORT)), f"lab DNS port {port}: not 5 digits"
+    return svg.replace(info.dns, f"{host}:{SNAPSHOT_DNS_PORT}")
 
 
 def snapshot_app(environment: SnapshotLab, *, theme: str | None = None) -> RacApp:

@@ -21,6 +21,16 @@ class Scope(StrEnum):
     APP = "app"
 
 
+KEY_LABELS = {"question_mark": "?", "slash": "/", "escape": "esc", "asterisk": "*", "plus": "+",
+              "minus": "-"}
+"""How a key Textual names in words reads on screen (footer and help alike)."""
+
+
+def key_label(key: str) -> str:
+    """`question_mark` → `?`: the key as the operator reads it."""
+    return KEY_LABELS.get(key, key)
+
+
 @dataclass(frozen=True, slots=True)
 class ActionSpec:
     """A console action: its key, what it does, and where it applies."""
@@ -33,11 +43,14 @@ class ActionSpec:
     scopes: frozenset[Scope]
     footer: bool = True
     key_display: str | None = None
+    """What the footer shows instead of the key's label (`⏎` for enter)."""
 
     def binding(self, key: str | None = None) -> Binding:
         """The Textual binding for this action."""
-        return Binding(key or self.key, self.action, self.label, show=self.footer, id=self.id,
-                       key_display=self.key_display)
+        key = key or self.key
+        display = self.key_display or (key_label(key) if key in KEY_LABELS else None)
+        return Binding(key, self.action, self.label, show=self.footer, id=self.id,
+                       key_display=display)
 
 
 _BOTH = frozenset({Scope.FLEET, Scope.DASHBOARD})
@@ -46,7 +59,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("rac.open", "enter", "open", "Open", "Open the dashboard of the selected "
                "appliance", frozenset({Scope.FLEET}), key_display="⏎"),
     ActionSpec("rac.back", "escape", "back", "Back", "Back to the fleet overview",
-               frozenset({Scope.DASHBOARD}), key_display="esc"),
+               frozenset({Scope.DASHBOARD})),
     ActionSpec("rac.enable", "e", "enable", "Enable", "Enable remote access: mode, seed, "
                "port or gateway, confirm", _BOTH),
     ActionSpec("rac.disable", "d", "disable", "Disable", "Disable remote access (asks first); "
@@ -68,7 +81,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("rac.log_level", "f", "log_level", "Log level", "Cycle the log level shown: "
                "info and up, warnings, errors, everything", _BOTH, footer=False),
     ActionSpec("rac.filter", "slash", "filter", "Filter", "Filter the fleet by name, serial, "
-               "state or mode", frozenset({Scope.FLEET}), key_display="/"),
+               "state or mode", frozenset({Scope.FLEET})),
     ActionSpec("rac.sort", "s", "sort", "Sort", "Sort the fleet by the next column (a click "
                "on a column title sorts by it; again: the other way)", frozenset({Scope.FLEET}),
                footer=False),
@@ -91,7 +104,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                footer=False),
     ActionSpec("rac.mark_all", "asterisk", "mark_all", "Mark all shown", "Mark every row "
                "shown (after a filter), or clear the marks", frozenset({Scope.FLEET}),
-               footer=False, key_display="*"),
+               footer=False),
     ActionSpec("rac.audit", "A", "audit", "Audit log", "Browse the audit log (enable, disable, "
                "seeds, ports, sessions) with a filter", frozenset({Scope.APP}), footer=False),
     ActionSpec("rac.watch", "w", "watch", "Watch", "Watch a support session live: what the "
@@ -115,7 +128,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "desktop notification (OSC 9) when support enters or leaves: on or off",
                frozenset({Scope.APP}), footer=False),
     ActionSpec("rac.help", "question_mark", "help", "Help", "Keys and what they do",
-               frozenset({Scope.APP}), key_display="?"),
+               frozenset({Scope.APP})),
     ActionSpec("rac.quit", "q", "quit", "Quit", "Quit (asks whether to disable running "
                "tunnels first)", frozenset({Scope.APP})),
 )

@@ -241,10 +241,10 @@ class RacApp(App[None]):
         if self._model is None or not self.screen_stack:  # not started yet, or closing
             return
         names = self.model.take_changed()
-        screen = self.screen
-        if names and isinstance(screen, RacScreen):
+        stack = self.screen_stack  # empty while the app shuts down: nothing to paint then
+        if names and stack and isinstance(stack[-1], RacScreen):
             with self.batch_update():
-                screen.apply_changes(names)
+                stack[-1].apply_changes(names)
 
     def call_engine(self, call: Coroutine[Any, Any, object], success: str | None = None) -> None:
         """Run an engine call as an app-owned worker; errors become a notice, never a trace."""

@@ -202,11 +202,6 @@ class FleetModel:
             view.probe = dict(results)
             self.changed.add(name)
 
-    @property
-    def names(self) -> list[str]:
-        """Appliance names in inventory order."""
-        return list(self.views)
-
 
 def lines_after(lines: deque[LogLine], seq: int) -> list[LogLine]:
     """The lines newer than `seq`, oldest first (walks back from the tail only)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui.engine.node_links import nodes_label
+from tui.engine.service_port import SERVICE_PORT
 from tui.engine.states import Mode, TunnelState
 from tui.fleet_model import ApplianceView
 from tui.formatting import clock_time, countdown
@@ -62,7 +63,7 @@ def fleet_row(view: ApplianceView, now: float) -> FleetRow:
     return FleetRow(
         name=status.name, model=model, serial=status.serial, mode=status.mode.value.upper(),
         state=status.state, attempt=status.attempt,
-        port=("22" if status.mode is Mode.SSHACCESS
+        port=(str(SERVICE_PORT) if status.mode is Mode.SSHACCESS
               else str(status.port) if status.enabled else str(status.selected_port)),
         relay=nodes_label(status.links, status.relay_host) if status.mode is Mode.TUNNEL
         else f"via {status.gateway}",

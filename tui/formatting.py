@@ -1,8 +1,9 @@
-"""How times, durations, byte counts and addresses read on screen."""
+"""How times, durations, byte counts, addresses and paths read on screen."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from tui.engine.durations import format_duration
 
@@ -48,3 +49,13 @@ def source_host(source: str) -> str:
     """`127.0.0.1:40236` → `127.0.0.1` (the port is noise for an operator)."""
     host, sep, port = source.rpartition(":")
     return host if sep and port.isdigit() else source
+
+
+def home_path(path: Path) -> str:
+    """`/home/ana/.local/state/rac/…` → `~/.local/state/rac/…`: a file under the home
+    directory reads as the shell writes it (shorter in a title, and the same on every
+    machine)."""
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except (ValueError, RuntimeError):  # elsewhere, or no home directory to speak of
+        return str(path)

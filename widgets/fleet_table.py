@@ -110,13 +110,6 @@ class FleetTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    class Highlighted(Message):
-        """The cursor moved to another appliance."""
-
-        def __init__(self, name: str) -> None:
-            super().__init__()
-            self.name = name
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._rows: list[FleetRow] = []
@@ -207,7 +200,6 @@ class FleetTable(ScrollView, can_focus=True):
         self.refresh_line(old + 1)
         self.refresh_line(new + 1)
         self._scroll_cursor_into_view()
-        self.post_message(self.Highlighted(self._rows[new].name))
 
     def _scroll_cursor_into_view(self) -> None:
         line = self.cursor_row + 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import LAB_C
 from tests.console_support import lab_app, recorder_for, settle
+from tests.lab_names import LAB_C
 from tui.engine.events import StorageChanged
 from tui.engine.states import TunnelState
 from tui.screens.dashboard_screen import DashboardScreen
@@ -16,7 +16,7 @@ SIZE = (140, 40)
 
 
 async def test_an_audit_log_that_cannot_be_written_shows_in_the_console(
-        tmp_path: Path) -> None:
+        tmp_path: Path, notices: list[str]) -> None:
     audit = tmp_path / "lab" / "state" / "audit.jsonl"
     audit.parent.parent.mkdir(mode=0o700)
     audit.parent.mkdir(mode=0o700)
@@ -29,7 +29,7 @@ async def test_an_audit_log_that_cannot_be_written_shows_in_the_console(
         await events.wait_for(lambda e: isinstance(e, StorageChanged) and bool(e.problem))
         await settle(pilot)
         expected = f"Cannot write {audit}: it is a directory where rac keeps a file"
-        assert any(expected in n.message for n in app._notifications)
+        assert any(expected in notice for notice in notices)
         assert any(expected in line.text for line in app.model.fleet_log)
         await pilot.press("enter")
         assert isinstance(app.screen, DashboardScreen)

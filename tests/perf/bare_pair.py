@@ -60,7 +60,7 @@ async def clients(port: int, count: int) -> None:
         conn = await asyncssh.connect("127.0.0.1", port, username=f"s{index}",
                                       client_keys=[keys[index]], known_hosts=None,
                                       agent_path=None, config=None)
-        await conn.create_server(lambda h, p: None, f"s{index}", 22)  # type: ignore[arg-type,return-value]
+        await conn.create_server(lambda h, p: None, f"s{index}", 22)
         conns.append(conn)
         return time.perf_counter()
 

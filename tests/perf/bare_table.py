@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from textual import events
 from textual.app import App, ComposeResult
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 ROWS = 1000
@@ -36,7 +38,7 @@ async def keypress_latencies(presses: int, interval: float) -> list[float]:
     latencies: list[float] = []
     original = DataTable.render_line
 
-    def render_line(table: DataTable[str], y: int):  # type: ignore[no-untyped-def]
+    def render_line(table: DataTable[Any], y: int) -> Strip:
         strip = original(table, y)
         index = table.scroll_offset.y + y - 1  # line 0 is the header
         started = waiting.get(index)
@@ -45,7 +47,7 @@ async def keypress_latencies(presses: int, interval: float) -> list[float]:
             latencies.append((time.perf_counter() - started) * 1000)
         return strip
 
-    DataTable.render_line = render_line  # type: ignore[method-assign]
+    DataTable.render_line = render_line  # type: ignore[method-assign,assignment]
     try:
         app = BareTable()
         async with app.run_test(size=(160, 50)) as pilot:

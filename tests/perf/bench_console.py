@@ -60,7 +60,7 @@ class _RepaintClock:
                 clock.latencies.append((time.perf_counter() - started) * 1000)
             return strip
 
-        FleetTable.render_line = render_line  # type: ignore[method-assign]
+        FleetTable.render_line = render_line  # type: ignore[method-assign,assignment]
 
     def remove(self) -> None:
         FleetTable.render_line = self._original  # type: ignore[method-assign]

@@ -118,5 +118,5 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    values = sorted(r[key] for r in runs)
+    values = sorted(float(r[key]) for r in runs)
     return values[len(values) // 2]

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
@@ -77,7 +78,7 @@ async def _straddling_login(lab: RunningLab, key: tuple[object, object],
     certificate only after."""
 
     class Straddler(asyncssh.SSHClient):
-        async def public_key_auth_requested(self) -> object:
+        async def public_key_auth_requested(self) -> Any:
             if self.offered:
                 return None
             self.offered = True

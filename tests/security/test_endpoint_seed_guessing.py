@@ -17,7 +17,9 @@ import pytest
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
 from tests.engineer import certificate, login, relay_connection
+from tests.recorder import EventRecorder
 from tests.security.endpoint_attacker import audit, guesses, try_keys
+from tui.engine.engine import Engine
 from tui.engine.events import LogRecord
 from tui.engine.login_throttle import LoginPolicy
 from tui.engine.states import TunnelState
@@ -25,7 +27,7 @@ from tui.engine.states import TunnelState
 POLICY = LoginPolicy()
 
 
-async def _enabled(make_engine: EngineFactory) -> tuple[object, object, str]:
+async def _enabled(make_engine: EngineFactory) -> tuple[Engine, EventRecorder, str]:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -40,14 +42,14 @@ async def test_one_connection_gets_six_attempts_each_audited_with_its_reason(
 
     assert outcome == "denied: Too many authentication failures"
     await events.wait_for(lambda e: isinstance(e, LogRecord) and "rejected" in e.message)
-    rejected = audit(engine.audit.path, "support-login-rejected")  # type: ignore[attr-defined]
+    rejected = audit(engine.audit.path, "support-login-rejected")
     assert len(rejected) == 1
     assert rejected[0]["attempts"] == [
         "a certificate that does not name this serial and the current seed",
         "a plain key without a support certificate"] * 3
     assert rejected[0]["why"] == "a certificate that does not name this serial and the " \
                                  "current seed"
-    assert seed not in engine.audit.path.read_text()  # type: ignore[attr-defined]
+    assert seed not in engine.audit.path.read_text()
 
 
 async def test_repeated_failures_delay_new_logins_but_the_right_seed_gets_in_after(
@@ -70,7 +72,7 @@ async def test_repeated_failures_delay_new_logins_but_the_right_seed_gets_in_aft
     assert LAB_C_SERIAL in str(result.stdout)
     appliance.close()
     relay.close()
-    await events.wait_state(LAB_C, TunnelState.SERVICE)  # type: ignore[attr-defined]
+    await events.wait_state(LAB_C, TunnelState.SERVICE)
 
     # a success forgives: the next login is immediate again
     outcome, took = await try_keys(lab.info, LAB_C_SERIAL,
@@ -95,8 +97,8 @@ async def test_logins_in_progress_are_capped_and_a_flood_is_audited_in_aggregate
         for _, writer in held:
             writer.close()
         relay.close()
-    await engine.shutdown()  # type: ignore[attr-defined]
-    path = engine.audit.path  # type: ignore[attr-defined]
+    await engine.shutdown()
+    path = engine.audit.path
     full = audit(path, "support-login-rejected")
     summaries = audit(path, "support-login-rejected-summary")
     assert len(full) == 20  # one minute's worth in full, then counted

@@ -36,7 +36,7 @@ from tui.engine.storage_health import StorageError
 
 def run_agent_command(args: argparse.Namespace) -> int:
     """Validate everything first (nothing starts on bad input), then run until a signal."""
-    inventory = load_inventory(args.agent_inventory)
+    inventory = load_inventory(args.inventory)
     names = [n.strip() for n in (args.enable or "").split(",") if n.strip()]
     for name in names:
         inventory.get(name)
@@ -54,11 +54,11 @@ def run_agent_command(args: argparse.Namespace) -> int:
             lifetime = parse_duration(args.lifetime)
         except ValueError as error:
             raise UsageError(f"--lifetime: {error}.") from None
-    args.agent_state_dir = args.agent_state_dir or default_state_dir()
-    if not names and not _any_saved_enabled(inventory, args.agent_state_dir):
+    args.state_dir = args.state_dir or default_state_dir()
+    if not names and not _any_saved_enabled(inventory, args.state_dir):
         # Before any engine exists: nothing is written (no live.json, no audit line).
         raise UsageError("Nothing is enabled: name appliances with --enable NAME[,NAME...].")
-    lock = lock_state_dir(args.agent_state_dir, "rac agent")
+    lock = lock_state_dir(args.state_dir, "rac agent")
     try:
         return run_server_loop(_run(args, inventory, names, lifetime, seed,
                                           restrictions))
@@ -79,7 +79,7 @@ async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
                lifetime: float | None, seed: str | None,
                restrictions: SessionRestrictions) -> int:
     stop = stop_on_signals()
-    engine = Engine(inventory, args.agent_state_dir,
+    engine = Engine(inventory, args.state_dir,
                     accept_new_host_keys=args.accept_new_host_key)
     engine.subscribe(_printer(args.json))
     await engine.start()

@@ -15,8 +15,8 @@ from tui.engine.state_lock import lock_state_dir
 
 def run_lab_command(args: argparse.Namespace) -> int:
     """Start the lab, say where everything is, run until told to stop; exit 0."""
-    args.lab_dir = (args.lab_dir or default_lab_dir()).expanduser().resolve()
-    lock = lock_state_dir(args.lab_dir, "rac lab", role="the lab directory")
+    args.state_dir = (args.state_dir or default_lab_dir()).expanduser().resolve()
+    lock = lock_state_dir(args.state_dir, "rac lab", role="the lab directory")
     try:
         return run_server_loop(_run(args))
     finally:
@@ -26,7 +26,7 @@ def run_lab_command(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     relays = getattr(args, "relays", 1) or 1
-    lab = ClusterLab(args.lab_dir, relays=relays) if relays > 1 else Lab(args.lab_dir)
+    lab = ClusterLab(args.state_dir, relays=relays) if relays > 1 else Lab(args.state_dir)
     info = await lab.start()
     try:
         if args.json:

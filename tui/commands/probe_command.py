@@ -13,15 +13,13 @@ from rich.text import Text
 from tui.engine.errors import UsageError
 from tui.engine.http_proxy import parse_proxy_url
 from tui.engine.inventory import DEFAULT_PORT, RELAY_PORTS, Series, load_inventory
-from tui.engine.port_check import Outcome
+from tui.engine.nameserver_address import parse_nameserver
 from tui.engine.probe import ProbeReport, ProbeTarget, probe_target_for, run_probe
 from tui.engine.probe_presets import PRESETS
+from tui.probe_rows import COLUMNS, Tone, key_lines, probe_rows, recommendation_head
 
 MAX_TIMEOUT = 120.0
-_COLOURS = {Outcome.SSH: "green", Outcome.SMTP: "yellow", Outcome.HTTP: "yellow",
-            Outcome.TLS: "yellow", Outcome.OTHER: "yellow", Outcome.REFUSED: "red",
-            Outcome.TIMEOUT: "red", Outcome.RESET: "red", Outcome.CLOSED: "red",
-            Outcome.UNREACHABLE: "red", Outcome.PROXY_REFUSED: "red", Outcome.PROXY_AUTH: "red"}
+_STYLES = {Tone.OK: "green", Tone.WARN: "yellow", Tone.BAD: "red", Tone.PENDING: "dim"}
 
 
 def run_probe_command(args: argparse.Namespace) -> int:
@@ -55,17 +53,18 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
     ports = _ports(args.ports) if args.ports else None
     nameservers = tuple(args.nameserver or ())
     for server in nameservers:
-        host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
-        if port and not port.isdigit():
-            raise UsageError(f"--nameserver {server!r}: write IP or IP:PORT.")
+        try:
+            parse_nameserver(server)
+        except ValueError as error:
+            raise UsageError(f"--nameserver: {error}; write IP or IP:PORT.") from None
     proxy = None
     if args.proxy:
         try:
             proxy = parse_proxy_url(args.proxy)
         except ValueError as error:
             raise UsageError(f"--proxy: {error}.") from None
-    if args.probe_inventory is not None:
-        inventory = load_inventory(args.probe_inventory)
+    if args.inventory is not None:
+        inventory = load_inventory(args.inventory)
         names = {a.name: a for a in inventory.appliance}
         if args.host in names and not ports and not nameservers and not proxy:
             return probe_target_for(inventory, names[args.host], timeout=args.timeout,
@@ -98,10 +97,6 @@ def probe_target(args: argparse.Namespace) -> ProbeTarget:
                        args.timeout, args.handshake, args.known_hosts, proxy=proxy)
 
 
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} ms"
-
-
 def print_report(report: ProbeReport, console: Console) -> None:
     """The compact matrix: DNS line, one row per port, the recommendation."""
     dns = report.dns
@@ -116,26 +111,17 @@ def print_report(report: ProbeReport, console: Console) -> None:
     console.print(line)
     if report.ports:
         table = Table(box=None, padding=(0, 2), show_edge=False)
-        for title in ("PORT", "RESULT", "CONNECT", "FIRST BYTE", "SAYS"):
+        for title in COLUMNS:
             table.add_column(title, no_wrap=title != "SAYS")
-        for port in report.ports:
-            mark = "★ " if port.port == report.recommended.port else "  "
-            label = Text(port.label, style=_COLOURS.get(port.outcome, ""))
-            if port.handshake is not None and port.handshake.verdict.value != "ssh-ok":
-                label.stylize("bold red")
-            says = port.says
-            dialled = f"→{port.dialled}" if port.dialled != port.port else ""
-            table.add_row(f"{mark}{port.port}{dialled}", label, _ms(port.connect_ms),
-                          _ms(port.first_byte_ms), Text(says))
+        answered = {port.port: port for port in report.ports}
+        for row in probe_rows(answered, answered, dns, report.recommended.port,
+                              key_in_says=False):
+            dialled = f"→{row.dialled}" if row.dialled is not None else ""
+            table.add_row(f"{row.port_text}{dialled}", Text(row.result, style=_STYLES[row.tone]),
+                          row.connect, row.first_byte, Text(row.says))
         console.print(table)
         # Keys on lines of their own, never wrapped or cut (80 columns, or a pipe).
-        for port in report.ports:
-            shake = port.handshake
-            if shake is not None and shake.presented:
-                pinned = f" (pinned {', '.join(shake.pinned)})" if shake.pinned else ""
-                console.print(f"key on port {port.port}: {shake.presented}{pinned}",
-                              soft_wrap=True, highlight=False)
-    style = "bold green" if report.usable else "bold red"
-    head = (f"Recommended: port {report.recommended.port}. " if report.usable
-            else "No usable port. ")
-    console.print(Text(head, style=style) + Text(report.recommended.why))
+        for key_line in key_lines(report.ports):
+            console.print(key_line, soft_wrap=True, highlight=False)
+    tone, head = recommendation_head(report.recommended)
+    console.print(Text(head, style=f"bold {_STYLES[tone]}") + Text(report.recommended.why))

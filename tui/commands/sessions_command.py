@@ -18,7 +18,7 @@ from tui.formatting import date_time, elapsed, format_bytes, source_host
 
 def run_sessions_command(args: argparse.Namespace) -> int:
     """List sessions, or replay one in this terminal."""
-    state_dir = (args.sessions_state_dir or default_state_dir()).expanduser()
+    state_dir = (args.state_dir or default_state_dir()).expanduser()
     words = list(args.words)
     if words and words[0] == "play":
         if len(words) != 2:

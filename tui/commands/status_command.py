@@ -23,8 +23,8 @@ NOT_RUNNING = "STOPPED"
 
 def run_status_command(args: argparse.Namespace) -> int:
     """Print one line (or one JSON object) per appliance."""
-    inventory = load_inventory(args.status_inventory)
-    state_dir = args.status_state_dir or default_state_dir()
+    inventory = load_inventory(args.inventory)
+    state_dir = args.state_dir or default_state_dir()
     check_private(state_dir, "the state directory")
     rows = collect_status(inventory, state_dir)
     storage = next((row["storage"] for row in rows if row.get("storage")), "")
@@ -45,7 +45,7 @@ def run_status_command(args: argparse.Namespace) -> int:
               f"{row['state']:<16} {where}{left}{service}")
         if row.get("detail"):
             print(f"{'':<14} {row['detail']}")
-    if args.status_state_dir is None and not any(r["known"] for r in rows):
+    if args.state_dir is None and not any(r["known"] for r in rows):
         print(f"rac: nothing about these appliances in {state_dir} (the default state "
               "directory): if they run elsewhere, give its --state-dir (the console's lab "
               f"keeps its state in {default_lab_dir() / 'state'}).", file=sys.stderr)

@@ -26,13 +26,13 @@ def run_support_command(args: argparse.Namespace) -> int:
     seed = read_seed(args.seed, args.seed_file, prompt=f"Seed of {args.serial}: ",
                      ask_when_missing=True)
     assert seed is not None
-    return asyncio.run(_connect(route, args.serial, seed, args.remote_command))
+    return asyncio.run(_connect(route, args.serial, seed, args.command))
 
 
 def _route(args: argparse.Namespace) -> SupportRoute:
     identity = args.identity or getpass.getuser()
     if args.lab:
-        info = read_lab_info((args.support_lab_dir or default_lab_dir()).expanduser().resolve())
+        info = read_lab_info((args.state_dir or default_lab_dir()).expanduser().resolve())
         return SupportRoute(info.relay_host, info.relay_ports["22"], info.known_hosts,
                             info.engineer_key, info.support_ca_key, args.identity or
                             info.engineer, info.directory / "appliance_known_hosts")

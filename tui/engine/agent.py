@@ -30,12 +30,12 @@ from tui.engine.reasons import Failure, Reason, failure
 from tui.engine.resolver import ResolveError, resolve
 from tui.engine.route_notice import DROPPED, RouteNotice, parse_notice
 from tui.engine.route_superseded import was_superseded
+from tui.engine.service_port import SERVICE_PORT
 from tui.engine.service_sessions import ServiceSessions
 from tui.engine.socket_options import tune_liveness
 from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, ENCRYPTION_ALGS
 from tui.engine.states import TunnelState
 
-SERVICE_PORT = 22
 _ON_A_NODE = frozenset({TunnelState.CONNECTING, TunnelState.HANDSHAKE,
                        TunnelState.AUTHENTICATING, TunnelState.FORWARDING,
                        TunnelState.ESTABLISHED})

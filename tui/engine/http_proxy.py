@@ -1,5 +1,5 @@
 """Reaching the relay through an HTTP CONNECT proxy (asyncssh has none: we open the tunnel on
-the socket ourselves and hand the socket over, as DESIGN §2 says).
+the socket ourselves and hand asyncssh the connected socket).
 
 The proxy's answer is read with the socket's peek, and only the header is consumed, so an SSH
 banner that arrives in the same segment as `200 Connection established` stays for asyncssh.

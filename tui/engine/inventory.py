@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from tui.engine.durations import parse_duration
 from tui.engine.errors import ConfigError, PortNotAllowedError, UnknownApplianceError
 from tui.engine.http_proxy import ProxyRoute, parse_proxy_url
 from tui.engine.locations import default_inventory_path
+from tui.engine.nameserver_address import parse_nameserver
 from tui.engine.states import Mode
 from tui.engine.toml_source import config_error, read_toml, validation_error
 
@@ -46,13 +46,7 @@ class _Strict(BaseModel):
 
 
 def _nameserver(value: str) -> str:
-    host, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
-    try:
-        ipaddress.ip_address((host or value).strip("[]"))
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IP address or IP:PORT") from None
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
-        raise ValueError(f"{value!r} has a port outside 1-65535")
+    parse_nameserver(value)
     return value
 
 

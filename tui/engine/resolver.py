@@ -1,4 +1,5 @@
-"""Name resolution of the relay with dnspython, every failure named (DESIGN §1: DNS is a must)."""
+"""Name resolution of the relay with dnspython, every failure named: an appliance reaches its
+relay by name, so a DNS failure must say which one it is."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
+from tui.engine.nameserver_address import DNS_PORT, parse_nameserver
 from tui.engine.reasons import Reason
 
-DNS_PORT = 53
 SYSTEM_RESOLV_CONF = "/etc/resolv.conf"
 
 
@@ -54,21 +55,10 @@ class ResolveError(Exception):
         self.elapsed_ms = elapsed_ms
 
 
-def split_nameserver(value: str) -> tuple[str, int]:
-    """`127.0.0.1:5353` → (`127.0.0.1`, 5353); `::1` and `[::1]:53` work too."""
-    if value.startswith("["):
-        host, _, port = value[1:].partition("]:")
-        return host.rstrip("]"), int(port or DNS_PORT)
-    if value.count(":") == 1:
-        host, port = value.split(":")
-        return host, int(port)
-    return value, DNS_PORT
-
-
 def _build_resolver(nameservers: Sequence[str]) -> dns.asyncresolver.Resolver:
     if nameservers:
         resolver = dns.asyncresolver.Resolver(configure=False)
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(*split_nameserver(value))
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(*parse_nameserver(value))
                                 for value in nameservers]
         return resolver
     try:

@@ -29,7 +29,8 @@ from tui.engine.service_endpoint import BuiltinServiceEndpoint
 from tui.engine.session_tap import SessionTap
 from tui.engine.socket_options import tune_liveness
 
-# How long a session told to end may take to say goodbye before it is cut (DESIGN: < 1 s).
+# How long a session told to end may take to say goodbye before it is cut: support must be
+# out within a second.
 GOODBYE_GRACE = 0.5
 
 

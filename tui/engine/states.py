@@ -1,4 +1,4 @@
-"""Tunnel states and access modes (DESIGN §3)."""
+"""Tunnel states and access modes."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ CLOCK_SKEW = 60.0
 
 
 def support_principal(serial: str, seed: str) -> str:
-    """The principal a support certificate must carry: `SERIAL:SEED` (DESIGN §2.4)."""
+    """The principal a support certificate must carry: `SERIAL:SEED`, so a
+    certificate opens one appliance for one enablement only."""
     return f"{serial}:{seed}"
 
 

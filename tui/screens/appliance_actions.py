@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual.widget import Widget
 
+from tui.engine.service_port import SERVICE_PORT
 from tui.engine.states import Mode, TunnelState
 from tui.screens.session_actions import SessionActions
 from tui.support_inside import inside_sentence, support_inside
@@ -142,8 +143,8 @@ class ApplianceActions(SessionActions):
         rac = self.rac
         view = rac.model.views[name]
         if view.status.mode is Mode.SSHACCESS:
-            self.notify(f"{name} is reached through {view.status.gateway} on port 22: it has "
-                        "no relay port of its own.", severity="warning")
+            self.notify(f"{name} is reached through {view.status.gateway} on port "
+                        f"{SERVICE_PORT}: it has no relay port of its own.", severity="warning")
             return
         relay = rac.engine.inventory.relay
         from widgets.port_dialog import PortDialog

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import Header, Input
 
 from tui.audit_lines import AuditLine, read_after, read_tail
+from tui.formatting import home_path
 from tui.screens.rac_screen import RacScreen
 from widgets.audit_view import AuditView
 from widgets.rac_footer import RacFooter
@@ -42,7 +43,7 @@ class AuditScreen(RacScreen):
 
     def on_mount(self) -> None:
         self.title = "Audit log"
-        self.sub_title = str(self.path)
+        self.sub_title = home_path(self.path)
         box = self.query_one("#audit-filter", Input)
         box.cursor_blink = self.rac.blink
         self._lines, self._offset = read_tail(self.path)
@@ -62,10 +63,10 @@ class AuditScreen(RacScreen):
         shown = [text for text in texts if needle in text.lower()] if needle else texts
         view = self.query_one(AuditView)
         view.empty_text = (f"No audit record matches “{self._query}”. esc clears the filter."
-                           if self._query else f"No audit records yet in {self.path}.")
+                           if self._query else f"No audit records yet in {home_path(self.path)}.")
         view.set_lines(shown)
         count = f"{len(shown)} of {len(texts)}" if needle else str(len(texts))
-        self.sub_title = f"{self.path} · {count} records, newest first"
+        self.sub_title = f"{home_path(self.path)} · {count} records, newest first"
 
     def action_filter(self) -> None:
         """Focus the filter box."""

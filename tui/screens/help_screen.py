@@ -9,17 +9,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.actions import ACTIONS, Scope
+from tui.actions import ACTIONS, Scope, key_label
 from widgets.rac_footer import RacFooter
 
 _WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.WATCH: "watch",
           Scope.SESSIONS: "sessions", Scope.APP: "everywhere"}
-
-
-def key_label(key: str) -> str:
-    """How a key reads in the help table."""
-    return {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter",
-            "plus": "+", "minus": "-", "asterisk": "*"}.get(key, key)
 
 
 class HelpScreen(ModalScreen[None]):

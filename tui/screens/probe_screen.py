@@ -11,15 +11,12 @@ from textual.containers import Vertical
 from textual.widgets import Header, Static
 
 from tui.engine.errors import RacError
-from tui.engine.port_check import Outcome
 from tui.engine.probe import DnsReport, PortReport, ProbeReport, ProbeTarget
+from tui.probe_rows import COLUMNS, Tone, probe_rows, recommendation_head
 from tui.screens.rac_screen import RacScreen
 from tui.support_inside import inside_sentence, support_inside
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.rac_footer import RacFooter
-
-_TONE = {Outcome.SSH: "ok", Outcome.SMTP: "warn", Outcome.HTTP: "warn", Outcome.TLS: "warn",
-         Outcome.OTHER: "warn"}
 
 
 class ProbeScreen(RacScreen):
@@ -112,39 +109,25 @@ class ProbeScreen(RacScreen):
 
     def _matrix(self, target: ProbeTarget) -> Table:
         table = Table(box=None, padding=(0, 2), show_edge=False, expand=True)
-        for title in ("PORT", "RESULT", "CONNECT", "FIRST BYTE", "SAYS"):
+        for title in COLUMNS:
             table.add_column(title, no_wrap=title != "SAYS")
         recommended = self.report.recommended.port if self.report else None
-        for port in target.ports:
-            report = self._ports.get(port)
-            marker = "★ " if port == recommended else "  "
-            port_cell = Text(f"{marker}{port}", self._style("recommended")
-                             if port == recommended else "")
-            if report is None:
-                pending = "waiting for DNS" if self._dns is None else "testing…"
-                if self._dns is not None and self._dns.error:
-                    pending = "not tried"
-                table.add_row(port_cell, Text(pending, self._style("pending")), "", "", "")
-                continue
-            tone = "ok" if report.usable else _TONE.get(report.outcome, "bad")
-            if report.outcome is Outcome.SSH and not report.usable:
-                tone = "bad"
-            says = report.says
-            if report.handshake is not None and report.handshake.presented:
-                says = f"{says}  key {report.handshake.presented}".strip()
-            table.add_row(port_cell, Text(report.label, self._style(tone)),
-                          _ms(report.connect_ms), _ms(report.first_byte_ms), Text(says))
+        for row in probe_rows(target.ports, self._ports, self._dns, recommended):
+            port_cell = Text(row.port_text, self._style("recommended") if row.recommended
+                             else "")
+            table.add_row(port_cell, Text(row.result, self._style(row.tone)), row.connect,
+                          row.first_byte, Text(row.says))
         return table
 
     def _recommendation(self) -> Text:
         if self.report is None:
-            return Text("Testing every port at once…", self._style("pending"))
+            return Text("Testing every port at once…", self._style(Tone.PENDING))
         recommended = self.report.recommended
+        tone, head = recommendation_head(recommended)
         if recommended.port is None:
-            return Text.assemble(("No usable port. ", self._style("bad")), recommended.why)
-        return Text.assemble((f"Recommended: port {recommended.port}. ", self._style("ok")),
-                             recommended.why, ("\nenter uses it · r tests again · esc back",
-                                               "dim"))
+            return Text.assemble((head, self._style(tone)), recommended.why)
+        return Text.assemble((head, self._style(tone)), recommended.why,
+                             ("\nenter uses it · r tests again · esc back", "dim"))
 
     def _style(self, role: str) -> Style:
         return self.get_component_rich_style(f"probe--{role}")
@@ -184,6 +167,3 @@ class ProbeScreen(RacScreen):
         """Back to where the test was started."""
         self.app.pop_screen()
 
-
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} ms"

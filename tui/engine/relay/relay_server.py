@@ -33,10 +33,10 @@ from tui.engine.relay.routes import Route, RouteListener, RouteTable
 from tui.engine.relay.startup_checks import StartupPlan, check_relay_start
 from tui.engine.route_notice import DROPPED, REFUSED, RouteNotice
 from tui.engine.route_superseded import supersede
+from tui.engine.service_port import SERVICE_PORT
 from tui.engine.socket_options import tune_liveness
 from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, RELAY_ENCRYPTION_ALGS
 
-SERVICE_PORT = 22
 SERIAL_PATTERN = SERIAL
 LOGIN_TIMEOUT_MESSAGE = "Login timeout expired"  # asyncssh's words when login grace runs out
 

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, RunningLab
+from tests.conftest import RunningLab
+from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_M
 from tui.engine.secure_files import write_private
 
 RAC = [sys.executable, "-m", "tui"]
@@ -35,7 +36,7 @@ async def _next_json(process: asyncio.subprocess.Process, want: dict[str, Any],
         while True:
             line = await process.stdout.readline()
             assert line, "the process ended before the expected event"
-            event = json.loads(line)
+            event: dict[str, Any] = json.loads(line)
             if all(event.get(k) == v for k, v in want.items()):
                 return event
 
@@ -67,7 +68,7 @@ async def test_agent_json_events_support_login_status_and_sigterm(
         assert code == 0
         rows = {row["name"]: row for row in json.loads(out)["appliances"]}
         assert rows[LAB_C]["state"] == "ESTABLISHED" and rows[LAB_C]["enabled"] is True
-        assert rows["mgmt-1"]["state"] == "DISABLED"
+        assert rows[LAB_M]["state"] == "DISABLED"
         assert seed_event["seed"] not in out
 
         agent.send_signal(signal.SIGTERM)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LAB_C, RunningLab
+from tests.conftest import RunningLab
+from tests.lab_names import LAB_C
 from tui.engine import capture
 from tui.engine.capture import CaptureUnavailable, capture_appliance
 from tui.engine.inventory import load_inventory

@@ -9,9 +9,10 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
+from tests.conftest import EngineFactory, Established, RunningLab
 from tests.engineer import login, relay_connection
 from tests.fault_servers import fault_server
+from tests.lab_names import LAB_C, LAB_C_RELAY, LAB_C_SERIAL, LAB_X
 from tui.engine import resolver
 from tui.engine.lab.dns_responder import DnsFault, DnsResponder
 from tui.engine.reasons import Reason
@@ -19,10 +20,9 @@ from tui.engine.states import TunnelState
 
 
 async def test_relay_restart_brings_the_agent_back(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
-    engine, events = await make_engine()
-    seed = await engine.enable(LAB_C)
-    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    events = established.events
+    seed = established.seed
     mark = events.mark
 
     await lab.lab.restart_relay()
@@ -79,7 +79,7 @@ async def test_changed_relay_host_key_stops_the_agent(
         lab: RunningLab, make_engine: EngineFactory) -> None:
     impostor = asyncssh.generate_private_key("ssh-ed25519")
     lab.info.known_hosts.write_text(
-        f"c.tunnels.rac.test {impostor.export_public_key().decode()}")
+        f"{LAB_C_RELAY} {impostor.export_public_key().decode()}")
     engine, events = await make_engine()
     await engine.enable(LAB_C)
 
@@ -121,16 +121,16 @@ async def test_nxdomain_is_named(lab: RunningLab, make_engine: EngineFactory) ->
 
 async def test_servfail_and_silent_dns_are_named(lab: RunningLab,
                                                  make_engine: EngineFactory) -> None:
-    broken = DnsResponder({}, {"c.tunnels.rac.test": DnsFault.SERVFAIL,
+    broken = DnsResponder({}, {LAB_C_RELAY: DnsFault.SERVFAIL,
                                "x.tunnels.rac.test": DnsFault.DROP})
     nameserver = await broken.start()
     try:
         engine, events = await make_engine(
             lab.inventory_with(nameservers=[nameserver], connect_timeout=0.5))
         await engine.enable(LAB_C)
-        await engine.enable("mail-gw-x")
+        await engine.enable(LAB_X)
         servfail = await events.wait_state(LAB_C, TunnelState.RETRYING)
-        timeout = await events.wait_state("mail-gw-x", TunnelState.RETRYING)
+        timeout = await events.wait_state(LAB_X, TunnelState.RETRYING)
     finally:
         broken.close()
     assert servfail.reason == Reason.DNS_SERVFAIL
@@ -174,10 +174,8 @@ async def test_fallback_moves_to_the_next_port(lab: RunningLab,
 
 
 async def test_port_change_reconnects_on_the_new_port(lab: RunningLab,
-                                                      make_engine: EngineFactory) -> None:
-    engine, events = await make_engine()
-    await engine.enable(LAB_C)
-    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+                                                      established: Established) -> None:
+    engine, events = established.engine, established.events
     mark = events.mark
     await engine.set_port(LAB_C, 443)
     up = await events.wait_state(LAB_C, TunnelState.ESTABLISHED, after=mark)

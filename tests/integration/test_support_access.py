@@ -10,12 +10,13 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
+from tests.conftest import EngineFactory, RunningLab
 from tests.engineer import certificate, login, login_with
+from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_X_SERIAL
 from tui.engine.events import LogRecord, ServiceStarted
 from tui.engine.states import TunnelState
 
-OTHER_SERIAL = "0C4A1D8E3A02-FCH1911Z1KX"
+OTHER_SERIAL = LAB_X_SERIAL
 
 
 async def _enabled(make_engine: EngineFactory) -> tuple[object, object, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncssh
 import tomli_w
 
+from tests.lab_names import LAB_C_SERIAL
 from tests.recorder import EventRecorder
 from tui.engine.engine import Engine
 from tui.engine.inventory import load_inventory
@@ -19,7 +20,7 @@ from tui.engine.keys import load_or_create_key
 from tui.engine.reasons import Reason
 from tui.engine.states import TunnelState
 
-SERIAL = "0C4A1D8E2F61-FCH2143V0AB"
+SERIAL = LAB_C_SERIAL
 
 
 async def _start_relay(folder: Path) -> tuple[asyncio.subprocess.Process, list[int]]:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import LAB_C, EngineFactory, RunningLab
+from tests.conftest import EngineFactory, RunningLab
+from tests.lab_names import LAB_C, LAB_C_SERIAL
 from tui.engine.errors import ConfigError, PortNotAllowedError, SeedError, UnknownApplianceError
 from tui.engine.inventory import load_inventory
 from tui.engine.relay.relay_config import load_relay_config
@@ -65,7 +66,7 @@ support_ca = "{ca}"
 [[appliance]]
 name = "esa1"
 series = "C"
-serial = "0C4A1D8E2F61-FCH2143V0AB"
+serial = "{LAB_C_SERIAL}"
 {appliances}'''
 
 

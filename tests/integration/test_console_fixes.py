@@ -7,15 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, LAB_LAN, EngineFactory, RunningLab
+from tests.conftest import EngineFactory, RunningLab
 from tests.console_support import lab_app, recorder_for, settle
 from tests.engineer import login
 from tests.fault_servers import fault_server
+from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_LAN
 from tui.engine.events import StateChanged
 from tui.engine.lab.lab import Lab
 from tui.engine.states import TunnelState
 from tui.screens.fleet_screen import FleetScreen
+from tui.screens.probe_screen import ProbeScreen
 from widgets.confirm_dialog import ConfirmDialog
 
 SIZE = (140, 40)
@@ -33,9 +36,7 @@ async def _support_inside_on_443(pilot, events, tmp_path: Path):  # type: ignore
     return relay, appliance
 
 
-async def _run_probe(pilot):  # type: ignore[no-untyped-def]
-    from tui.screens.probe_screen import ProbeScreen
-
+async def _run_probe(pilot: Pilot[None]) -> ProbeScreen:
     await pilot.press("t")
     screen = pilot.app.screen
     assert isinstance(screen, ProbeScreen)
@@ -46,18 +47,19 @@ async def _run_probe(pilot):  # type: ignore[no-untyped-def]
 
 
 async def test_probe_prefers_the_port_in_use_and_enter_leaves_support_alone(
-        tmp_path: Path) -> None:
+        tmp_path: Path, notices: list[str]) -> None:
     app = lab_app(tmp_path / "lab", frozen=False)
     async with app.run_test(size=SIZE) as pilot:
         events = recorder_for(app)
         relay, appliance = await _support_inside_on_443(pilot, events, tmp_path)
         screen = await _run_probe(pilot)
+        assert screen.report is not None
         assert screen.report.recommended.port == 443
         assert "the port in use" in screen.report.recommended.why
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, FleetScreen)
-        assert f"{LAB_C} already uses port 443." in [n.message for n in app._notifications]
+        assert f"{LAB_C} already uses port 443." in notices
         assert app.engine.status(LAB_C).state is TunnelState.SERVICE
         assert not appliance.is_closed()
         appliance.close()
@@ -74,6 +76,7 @@ async def test_probe_enter_asks_before_moving_a_tunnel_with_support_inside(
         assert lab.relay is not None
         lab.relay._servers[4].close()  # 443 stops answering; the open tunnel stays up
         screen = await _run_probe(pilot)
+        assert screen.report is not None
         assert screen.report.recommended.port == 25
         await pilot.press("enter")
         dialog = app.screen

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab, require_openssh
+from tests.conftest import EngineFactory, RunningLab, require_openssh
+from tests.lab_names import LAB_C, LAB_C_SERIAL
 from tests.openssh import client_config, copy_key, login_name, sign_certificate, ssh, sshd
 from tui.engine.events import ServiceEnded, ServiceStarted
 from tui.engine.states import TunnelState

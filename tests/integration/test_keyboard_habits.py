@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LAB_C, LAB_C_SERIAL
 from tests.console_support import lab_app, recorder_for
+from tests.lab_names import LAB_C, LAB_C_SERIAL
 from tui.clipboard_support import osc52_refusal
 from tui.engine.events import Level
 from tui.engine.states import TunnelState
@@ -55,7 +55,8 @@ async def test_a_dialogue_footer_shows_the_dialogue_keys(tmp_path: Path) -> None
         assert app.engine.status(LAB_C).enabled
 
 
-async def test_capture_asks_before_starting_tcpdump(tmp_path: Path) -> None:
+async def test_capture_asks_before_starting_tcpdump(tmp_path: Path,
+                                                    notices: list[str]) -> None:
     app = lab_app(tmp_path / "lab")
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("k")
@@ -66,7 +67,7 @@ async def test_capture_asks_before_starting_tcpdump(tmp_path: Path) -> None:
         await pilot.press("n")
         assert isinstance(app.screen, FleetScreen)
         assert not (tmp_path / "lab" / "state" / "captures").exists()
-        assert not any("Capturing" in n.message for n in app._notifications)
+        assert not any("Capturing" in notice for notice in notices)
 
 
 @pytest.mark.parametrize(("key", "expected"), [
@@ -75,7 +76,8 @@ async def test_capture_asks_before_starting_tcpdump(tmp_path: Path) -> None:
     ("l", f"rac support connect {LAB_C_SERIAL} --seed {{seed}} --lab"),
 ])
 async def test_copy_offers_seed_pair_and_login_line(tmp_path: Path, key: str,
-                                                    expected: str) -> None:
+                                                    expected: str,
+                                                    notices: list[str]) -> None:
     from widgets.copy_dialog import CopyDialog
 
     app = lab_app(tmp_path / "lab")
@@ -90,7 +92,7 @@ async def test_copy_offers_seed_pair_and_login_line(tmp_path: Path, key: str,
         seed = str(app.engine.seed(LAB_C))
         assert app.clipboard.startswith(expected.format(seed=seed))
         # headless: there is no terminal, and the console says so instead of "copied"
-        messages = [n.message for n in app._notifications]
+        messages = list(notices)
         assert any(m.startswith("Not copied: there is no terminal to copy to") for m in messages)
         assert seed not in " ".join(messages)
 
@@ -135,7 +137,7 @@ async def test_contrast_theme_paints_in_the_terminal_s_16_colours(tmp_path: Path
 
 
 async def test_keymap_clashes_and_unknown_ids_are_said_and_the_loser_keeps_its_key(
-        tmp_path: Path) -> None:
+        tmp_path: Path, notices: list[str]) -> None:
     from tui.app import RacApp
     from tui.environment import LabEnvironment
     from tui.settings import Settings
@@ -145,7 +147,7 @@ async def test_keymap_clashes_and_unknown_ids_are_said_and_the_loser_keeps_its_k
                         keymap={"rac.enable": "E", "rac.port": "E", "rac.enabel": "x"})
     app = RacApp(LabEnvironment(tmp_path / "lab"), settings=settings, blink=False)
     async with app.run_test(size=(140, 40)) as pilot:
-        messages = [n.message for n in app._notifications]
+        messages = list(notices)
         assert any("rac.port and rac.enable are both on 'E'; rac.port keeps its default "
                    "key 'p'" in m for m in messages)
         assert any("no binding has the id 'rac.enabel'" in m for m in messages)

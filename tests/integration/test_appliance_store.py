@@ -93,8 +93,6 @@ async def test_the_commits_of_a_burst_share_one_fsync(tmp_path: Path,
     import asyncio
     import os
 
-    from tui.engine import appliance_store, atomic_write
-
     syncs: list[int] = []
     real_fsync = os.fsync
 
@@ -102,8 +100,7 @@ async def test_the_commits_of_a_burst_share_one_fsync(tmp_path: Path,
         syncs.append(fd)
         real_fsync(fd)
 
-    monkeypatch.setattr(appliance_store.os, "fsync", counted)
-    monkeypatch.setattr(atomic_write.os, "fsync", counted)
+    monkeypatch.setattr(os, "fsync", counted)  # the store and atomic_write both call os.fsync
     store = ApplianceStore(tmp_path)
 
     async def change(name: str) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, LAB_LAN, LAB_LAN_SERIAL, EngineFactory, RunningLab
+from tests.conftest import EngineFactory, RunningLab
 from tests.engineer import certificate, login, login_with
+from tests.lab_names import LAB_C, LAB_C_SERIAL, LAB_LAN, LAB_LAN_SERIAL, LAB_M
 from tui.engine.errors import RacError, UsageError
 from tui.engine.events import ServiceEnded
 from tui.engine.reasons import Reason
@@ -59,7 +60,7 @@ async def test_sshaccess_seed_is_its_own(lab: RunningLab, make_engine: EngineFac
 async def test_a_gateway_must_be_a_tunnel(make_engine: EngineFactory) -> None:
     engine, _ = await make_engine()
     with pytest.raises(UsageError, match="a gateway must be another appliance in TUNNEL mode"):
-        await engine.enable("mgmt-1", mode=Mode.SSHACCESS, gateway="mgmt-lan")
+        await engine.enable(LAB_M, mode=Mode.SSHACCESS, gateway=LAB_LAN)
 
 
 async def test_restart_resumes_enabled_tunnels(lab: RunningLab, make_engine: EngineFactory,

@@ -6,8 +6,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
+from tests.conftest import EngineFactory, Established, RunningLab
 from tests.engineer import login
+from tests.lab_names import LAB_C, LAB_C_SERIAL
 from tui.engine.events import ServiceEnded, ServiceStarted
 from tui.engine.states import TunnelState
 
@@ -27,10 +28,9 @@ async def test_enable_reaches_established_through_every_stage(make_engine: Engin
 
 
 async def test_support_session_runs_commands_in_the_service_shell(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
-    engine, events = await make_engine()
-    seed = await engine.enable(LAB_C)
-    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    events = established.events
+    seed = established.seed
 
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed, identity="alice")
     status = await appliance.run("status", check=True)
@@ -58,10 +58,8 @@ async def test_support_session_runs_commands_in_the_service_shell(
 
 
 async def test_interactive_shell_shows_the_service_prompt(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
-    engine, events = await make_engine()
-    seed = await engine.enable(LAB_C)
-    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    seed = established.seed
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     process = await appliance.create_process(term_type="xterm", term_size=(80, 24))
     prompt = await process.stdout.readuntil("(SERVICE)> ")
@@ -77,10 +75,9 @@ async def test_interactive_shell_shows_the_service_prompt(
 
 
 async def test_disable_cuts_a_running_session_within_a_second(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
-    engine, events = await make_engine()
-    seed = await engine.enable(LAB_C)
-    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    engine, events = established.engine, established.events
+    seed = established.seed
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     await events.wait_state(LAB_C, TunnelState.SERVICE)
 
@@ -94,10 +91,9 @@ async def test_disable_cuts_a_running_session_within_a_second(
 
 
 async def test_audit_log_records_the_flow_without_the_seed(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
-    engine, events = await make_engine()
-    seed = await engine.enable(LAB_C)
-    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    engine, events = established.engine, established.events
+    seed = established.seed
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     await appliance.run("status")
     appliance.close()
@@ -118,10 +114,9 @@ async def test_audit_log_records_the_flow_without_the_seed(
 
 
 async def test_engineers_are_told_why_their_session_ended(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
-    engine, events = await make_engine()
-    seed = await engine.enable(LAB_C)
-    await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
+        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    engine = established.engine
+    seed = established.seed
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     process = await appliance.create_process(term_type="xterm")
     await process.stdout.readuntil("(SERVICE)> ")

@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
+from tests.conftest import EngineFactory, RunningLab
 from tests.engineer import login
 from tests.fault_servers import connect_proxy
+from tests.lab_names import LAB_C, LAB_C_RELAY, LAB_C_SERIAL
 from tui.engine.errors import ConfigError
 from tui.engine.http_proxy import parse_proxy_url
 from tui.engine.inventory import load_inventory
 from tui.engine.reasons import Reason
 from tui.engine.states import TunnelState
 
-RELAY_NAME = "c.tunnels.rac.test"
+RELAY_NAME = LAB_C_RELAY
 
 
 async def test_tunnel_and_support_session_through_the_proxy(

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import LAB_C, EngineFactory, RunningLab
+from tests.conftest import EngineFactory, RunningLab
 from tests.fault_servers import blackhole, closed_port, fault_server
+from tests.lab_names import LAB_C, LAB_C_RELAY
 from tui.engine import resolver
 from tui.engine.first_bytes import Speaker, classify_first_bytes
 from tui.engine.host_key_check import Handshake
@@ -76,7 +77,7 @@ async def test_mixed_ports_at_once_and_the_recommendation(lab: RunningLab) -> No
         hole = await stack.enter_async_context(any_server("blackhole"))
         port_map = {"22": refused, "25": smtp, "53": hole, "80": http,
                     "443": lab.info.relay_ports["443"], "4766": lab.info.relay_ports["4766"]}
-        target = ProbeTarget("c.tunnels.rac.test", (22, 25, 53, 80, 443, 4766), 25,
+        target = ProbeTarget(LAB_C_RELAY, (22, 25, 53, 80, 443, 4766), 25,
                              (lab.info.dns,), port_map, TIMEOUT)
         seen: list[int] = []
         loop = asyncio.get_running_loop()
@@ -122,7 +123,7 @@ async def test_no_resolver_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 async def test_handshake_checks_the_pinned_key(lab: RunningLab, tmp_path: Path) -> None:
-    target = ProbeTarget("c.tunnels.rac.test", (25,), 25, (lab.info.dns,),
+    target = ProbeTarget(LAB_C_RELAY, (25,), 25, (lab.info.dns,),
                          {"25": lab.info.relay_ports["25"]}, TIMEOUT, True, lab.info.known_hosts)
     good = await run_probe(target)
     assert good.ports[0].handshake is not None
@@ -131,7 +132,7 @@ async def test_handshake_checks_the_pinned_key(lab: RunningLab, tmp_path: Path) 
 
     impostor = asyncssh.generate_private_key("ssh-ed25519")
     pins = tmp_path / "known_hosts"
-    pins.write_text(f"c.tunnels.rac.test {impostor.export_public_key().decode()}")
+    pins.write_text(f"{LAB_C_RELAY} {impostor.export_public_key().decode()}")
     bad = await run_probe(ProbeTarget(target.host, target.ports, 25, target.nameservers,
                                       target.port_map, TIMEOUT, True, pins))
     handshake = bad.ports[0].handshake

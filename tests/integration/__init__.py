@@ -1,0 +1,1 @@
+"""Tests against real servers on loopback: the lab, asyncssh, dnspython, OpenSSH, the console."""
