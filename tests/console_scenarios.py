@@ -201,8 +201,10 @@ async def past_sessions(pilot: Pilot[None], env: SnapshotLab) -> None:
             process.stdin.write("exit\r")
             await process.wait_closed()
             connection.close()
-        await events.wait_for(lambda e, who=identity: type(e).__name__ == "ServiceEnded"
-                              and getattr(e, "engineer", "") == who)
+        def ended(event: object, who: str = identity) -> bool:
+            return type(event).__name__ == "ServiceEnded" and getattr(event, "engineer", "") == who
+
+        await events.wait_for(ended)
     await app.engine._runtimes[LAB_C].sessions.flush_recordings()
     await app.open_sessions()
 

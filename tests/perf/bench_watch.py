@@ -113,7 +113,7 @@ class _FrameClock:
             if len(screen.feed_times) > before:
                 clock._frames.append((screen.feed_times[-1] + drawn) * 1000)
 
-        WatchScreen._frame = frame  # type: ignore[method-assign]
+        WatchScreen._frame = frame  # type: ignore[method-assign,assignment]
 
     def remove(self) -> None:
         WatchScreen._frame = self._original  # type: ignore[method-assign]

@@ -12,7 +12,7 @@ from tui.actions import Scope, bindings_for
 from tui.engine.errors import RacError
 from tui.engine.replay import read_recording
 from tui.engine.session_history import PastSession, read_sessions
-from tui.formatting import date_time, elapsed, format_bytes, source_host
+from tui.formatting import date_time, elapsed, format_bytes, home_path, source_host
 from tui.screens.rac_screen import RacScreen
 
 COLUMNS = ("SESSION", "ENGINEER", "FROM", "STARTED", "DURATION", "IN", "OUT", "RECORDING")
@@ -57,7 +57,7 @@ class SessionsScreen(RacScreen):
         for session in found:
             table.add_row(*self._cells(session, now), key=session.session_id)
         recorded = sum(1 for s in found if s.recording)
-        where = rac.engine.recordings_dir
+        where = home_path(rac.engine.recordings_dir)
         self.query_one("#sessions-summary", Static).update(
             f"{len(found)} session{'s' if len(found) != 1 else ''}, {recorded} recorded in "
             f"{where} · enter replays (or watches an open one) · esc back"

@@ -202,7 +202,7 @@ async def test_support_entering_and_leaving_rings_and_notifies(tmp_path: Path) -
     async with app.run_test(size=SIZE) as pilot:
         written: list[str] = []
         bells: list[bool] = []
-        app.write_to_terminal = written.append  # type: ignore[method-assign]
+        app.write_to_terminal = written.append  # type: ignore[method-assign,assignment]
         app.bell = lambda: bells.append(True)  # type: ignore[method-assign]
         events = recorder_for(app)
         seed = await app.engine.enable(LAB_C)

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, RunningLab
-from tests.test_cli import _next_json, _run, _spawn
+from tests.integration.test_cli import _next_json, _run, _spawn
 
 
 async def test_restricted_agent_refuses_others_and_sessions_lists_and_replays(
