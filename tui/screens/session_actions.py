@@ -28,6 +28,24 @@ def sessions_note(watchable: bool, restrictions: SessionRestrictions, enabled: b
     return seen
 
 
+def confirm_end_session(screen: RacScreen, name: str, session_id: str, engineer: str) -> None:
+    """Ask, then end one session of `name`; the others and the seed stay (dashboard and
+    watch screen alike)."""
+    rac = screen.rac
+    who = engineer or "support"
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            rac.call_engine(rac.engine.end_session(name, session_id),
+                            f"Session {session_id} of {who} on {name} ended.")
+
+    screen.app.push_screen(ConfirmDialog(
+        f"End {who}'s session {session_id} on {name}?",
+        f"{who} is told the session was ended by the operator. The seed stays valid: "
+        "other engineers stay in, and anyone holding it may log in again.",
+        yes="End session"), answered)
+
+
 class SessionActions(RacScreen):
     """A screen whose session verbs act on `selected_appliance`'s open sessions."""
 
@@ -74,21 +92,9 @@ class SessionActions(RacScreen):
         self._pick_session("End", self._confirm_end)
 
     def _confirm_end(self, name: str, session_id: str) -> None:
-        rac = self.rac
-        session = next((s for s in rac.engine.status(name).sessions
+        session = next((s for s in self.rac.engine.status(name).sessions
                         if s.session_id == session_id), None)
-        who = (session.engineer if session else "") or "support"
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                rac.call_engine(rac.engine.end_session(name, session_id),
-                                f"Session {session_id} of {who} on {name} ended.")
-
-        self.app.push_screen(ConfirmDialog(
-            f"End {who}'s session {session_id} on {name}?",
-            f"{who} is told the session was ended by the operator. The seed stays valid: "
-            "other engineers stay in, and anyone holding it may log in again.",
-            yes="End session"), answered)
+        confirm_end_session(self, name, session_id, session.engineer if session else "")
 
     def action_extend_lifetime(self) -> None:
         """Give access more time; the countdown follows."""

@@ -19,7 +19,7 @@ from tui.engine.replay import Recording, replay
 from tui.engine.session_tap import SessionTap, TermEvent
 from tui.formatting import elapsed, format_bytes, source_host
 from tui.screens.rac_screen import RacScreen
-from widgets.confirm_dialog import ConfirmDialog
+from tui.screens.session_actions import confirm_end_session
 from widgets.terminal_view import TerminalView
 
 FRAME_RATE = 24
@@ -234,16 +234,4 @@ class WatchScreen(RacScreen):
         if self.recording is not None or self.ended:
             self.notify("This session is not open.", severity="warning")
             return
-        rac = self.rac
-        who = self.engineer or "support"
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                rac.call_engine(rac.engine.end_session(self.appliance, self.session_id),
-                                f"Session {self.session_id} of {who} ended.")
-
-        self.app.push_screen(ConfirmDialog(
-            f"End {who}'s session {self.session_id}?",
-            f"{who} is told the session was ended by the operator. The seed stays valid: "
-            "other engineers stay in, and anyone with it may log in again.",
-            yes="End session"), answered)
+        confirm_end_session(self, self.appliance, self.session_id, self.engineer)
