@@ -21,10 +21,23 @@ from tests.console_support import SnapshotLab, mask_lab_dns  # noqa: E402
 from tests.svg_screenshot import svg_screenshot  # noqa: E402
 from tui.engine.locations import default_lab_dir  # noqa: E402
 
-MAIN_SCREENS = ("fleet_mixed", "fleet_mixed_light", "fleet_mixed_contrast", "dashboard_service",
-                "dashboard_retrying_smtp", "probe_mixed_outcomes", "enable_seed_rule_error",
-                "disable_confirmation", "help", "fleet_narrow", "fleet_sorted_marked",
-                "audit_log", "watch_live", "sessions_past", "enable_restricted")
+MAIN_SCREENS = (
+    "fleet_mixed",
+    "fleet_mixed_light",
+    "fleet_mixed_contrast",
+    "dashboard_service",
+    "dashboard_retrying_smtp",
+    "probe_mixed_outcomes",
+    "enable_seed_rule_error",
+    "disable_confirmation",
+    "help",
+    "fleet_narrow",
+    "fleet_sorted_marked",
+    "audit_log",
+    "watch_live",
+    "sessions_past",
+    "enable_restricted",
+)
 
 
 def main() -> int:
@@ -37,8 +50,9 @@ def main() -> int:
             os.environ["HOME"] = home
             os.environ["XDG_STATE_HOME"] = str(Path(home) / ".local" / "state")
             app, run_before = scenario.build(default_lab_dir())
-            svg = svg_screenshot(app, size=scenario.size, press=scenario.press,
-                                 run_before=run_before, title="rac")
+            svg = svg_screenshot(
+                app, size=scenario.size, press=scenario.press, run_before=run_before, title="rac"
+            )
         assert isinstance(app.environment, SnapshotLab)
         svg = mask_lab_dns(svg, app.environment)
         target = ROOT / "screenshots" / f"{name}.svg"

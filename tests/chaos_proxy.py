@@ -35,7 +35,8 @@ class _Direction:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     queue: asyncio.Queue[tuple[float, bytes]] = field(
-        default_factory=lambda: asyncio.Queue(QUEUED_CHUNKS))
+        default_factory=lambda: asyncio.Queue(QUEUED_CHUNKS)
+    )
     free_at: float = 0.0
 
 
@@ -71,8 +72,12 @@ class ChaosProxy:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         await self.close()
 
     # -- faults -------------------------------------------------------------------------
@@ -133,8 +138,7 @@ class ChaosProxy:
             return
         link.upstream = up_writer
         for direction in (_Direction(reader, up_writer), _Direction(up_reader, writer)):
-            link.tasks.append(asyncio.get_running_loop().create_task(
-                self._read(direction, link)))
+            link.tasks.append(asyncio.get_running_loop().create_task(self._read(direction, link)))
             link.tasks.append(asyncio.get_running_loop().create_task(self._write(direction)))
         await asyncio.gather(*link.tasks, return_exceptions=True)
         for each in link.writers():

@@ -52,8 +52,9 @@ class RunningLab:
         path.write_text(tomli_w.dumps(data), encoding="utf-8")
         return path
 
-    def inventory_with_appliances(self, appliances: list[dict[str, Any]],
-                                  name: str = "fleet.toml", **relay: Any) -> Path:
+    def inventory_with_appliances(
+        self, appliances: list[dict[str, Any]], name: str = "fleet.toml", **relay: Any
+    ) -> Path:
         """A lab inventory with extra appliances appended."""
         data, _ = read_toml(self.info.inventory)
         data["relay"].update(relay)
@@ -82,11 +83,14 @@ async def make_engine(lab: RunningLab, tmp_path: Path) -> AsyncIterator[EngineFa
     """Build engines on the lab (or another inventory); all are shut down at the end."""
     engines: list[Engine] = []
 
-    async def build(inventory: Path | Inventory | None = None, *,
-                    state_dir: Path | None = None,
-                    **options: Any) -> tuple[Engine, EventRecorder]:
-        loaded = inventory if isinstance(inventory, Inventory) else load_inventory(
-            inventory or lab.info.inventory)
+    async def build(
+        inventory: Path | Inventory | None = None, *, state_dir: Path | None = None, **options: Any
+    ) -> tuple[Engine, EventRecorder]:
+        loaded = (
+            inventory
+            if isinstance(inventory, Inventory)
+            else load_inventory(inventory or lab.info.inventory)
+        )
         engine = Engine(loaded, state_dir or tmp_path / "state", **options)
         recorder = EventRecorder()
         engine.subscribe(recorder)
@@ -104,8 +108,11 @@ async def make_engine(lab: RunningLab, tmp_path: Path) -> AsyncIterator[EngineFa
 
 def openssh_available() -> bool:
     """Both OpenSSH client and server are installed."""
-    return bool(shutil.which("ssh") and shutil.which("ssh-keygen") and
-                (shutil.which("sshd") or Path("/usr/sbin/sshd").exists()))
+    return bool(
+        shutil.which("ssh")
+        and shutil.which("ssh-keygen")
+        and (shutil.which("sshd") or Path("/usr/sbin/sshd").exists())
+    )
 
 
 def require_openssh() -> None:

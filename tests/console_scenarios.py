@@ -56,8 +56,9 @@ class Scenario:
         return app, run_before
 
 
-async def up(app: RacApp, name: str, state: TunnelState = TunnelState.ESTABLISHED,
-             **enable: Any) -> str:
+async def up(
+    app: RacApp, name: str, state: TunnelState = TunnelState.ESTABLISHED, **enable: Any
+) -> str:
     """Enable `name` through the engine and wait until it reaches `state`."""
     events = recorder_for(app)
     seed = await app.engine.enable(name, **enable)
@@ -147,14 +148,18 @@ async def _until(pilot: Pilot[None], check: Callable[[], bool], what: str) -> No
         await pilot.pause(0.02)
 
 
-async def _engineer_shell(app: RacApp, env: SnapshotLab, seed: str, identity: str,
-                          ) -> tuple[asyncssh.SSHClientProcess[str],
-                                     asyncssh.SSHClientConnection]:
+async def _engineer_shell(
+    app: RacApp,
+    env: SnapshotLab,
+    seed: str,
+    identity: str,
+) -> tuple[asyncssh.SSHClientProcess[str], asyncssh.SSHClientConnection]:
     """A real engineer with a 96×24 terminal, left open until the app closes."""
     assert env.info is not None
     events = recorder_for(app)
-    relay, appliance = await login(env.info, env.info.directory, LAB_C_SERIAL, seed,
-                                   identity=identity)
+    relay, appliance = await login(
+        env.info, env.info.directory, LAB_C_SERIAL, seed, identity=identity
+    )
     process = await appliance.create_process(term_type="xterm", term_size=(96, 24))
     await events.wait_for(lambda e: type(e).__name__ == "ServiceStarted")
     env.cleanups += [appliance.close, relay.close]
@@ -181,9 +186,15 @@ async def watch_live(pilot: Pilot[None], env: SnapshotLab) -> None:
     process.stdin.write("status\r")
     await _until(pilot, lambda: "Serial number" in "".join(lines()), "the status output")
     process.stdin.write("help\r")
-    await _until(pilot, lambda: "end the session" in "".join(lines())
-                 and lines()[-1] == "" and sum(f"{LAB_C} (SERVICE)>" in line
-                                               for line in lines()) == 3, "the help output")
+    await _until(
+        pilot,
+        lambda: (
+            "end the session" in "".join(lines())
+            and lines()[-1] == ""
+            and sum(f"{LAB_C} (SERVICE)>" in line for line in lines()) == 3
+        ),
+        "the help output",
+    )
 
 
 async def past_sessions(pilot: Pilot[None], env: SnapshotLab) -> None:
@@ -201,6 +212,7 @@ async def past_sessions(pilot: Pilot[None], env: SnapshotLab) -> None:
             process.stdin.write("exit\r")
             await process.wait_closed()
             connection.close()
+
         def ended(event: object, who: str = identity) -> bool:
             return type(event).__name__ == "ServiceEnded" and getattr(event, "engineer", "") == who
 
@@ -232,18 +244,31 @@ SCENARIOS: dict[str, Scenario] = {
     "probe_mixed_outcomes": Scenario(probe_finished, faults=MIXED_PORTS),
     "watch_live": Scenario(watch_live),
     "sessions_past": Scenario(past_sessions),
-    "enable_restricted": Scenario(press=("e", "tab", "tab", "tab", *"alice bob", "tab",
-                                         *"2026-12-01 08:00", "tab", *"2026-12-01 18:00",
-                                         "tab", "ctrl+a", "ctrl+k", *"48h")),
+    "enable_restricted": Scenario(
+        press=(
+            "e",
+            "tab",
+            "tab",
+            "tab",
+            *"alice bob",
+            "tab",
+            *"2026-12-01 08:00",
+            "tab",
+            *"2026-12-01 18:00",
+            "tab",
+            "ctrl+a",
+            "ctrl+k",
+            *"48h",
+        )
+    ),
     "enable_80x24": Scenario(press=("e",), size=(80, 24)),
-    "fleet_sorted_marked": Scenario(mixed_fleet, faults=SMTP_ON_25,
-                                    press=("s", "s", "s", "s", "s", "space", "space")),
+    "fleet_sorted_marked": Scenario(
+        mixed_fleet, faults=SMTP_ON_25, press=("s", "s", "s", "s", "s", "space", "space")
+    ),
     "fleet_only_failing": Scenario(mixed_fleet, faults=SMTP_ON_25, press=("3",)),
-    "bulk_disable_confirmation": Scenario(mixed_fleet, faults=SMTP_ON_25,
-                                          press=("asterisk", "d")),
+    "bulk_disable_confirmation": Scenario(mixed_fleet, faults=SMTP_ON_25, press=("asterisk", "d")),
     "audit_log": Scenario(audited_fleet, faults=SMTP_ON_25, press=("A",)),
-    "audit_log_filtered": Scenario(audited_fleet, faults=SMTP_ON_25,
-                                   press=("A", "slash", *"mgmt")),
+    "audit_log_filtered": Scenario(audited_fleet, faults=SMTP_ON_25, press=("A", "slash", *"mgmt")),
     "copy_choices": Scenario(one_up, press=("c",)),
     "dashboard_footer_60": Scenario(dashboard_established, size=(60, 24)),
 }

@@ -30,17 +30,30 @@ def seeded_options(*, frozen: bool = True, first_retry_delay: float = 30.0) -> E
     """Deterministic engine: fixed clock, seeded randomness, slow retries (no races)."""
     chooser = random.Random(2026)
     defaults = EngineOptions()
-    return EngineOptions(clock=(lambda: FROZEN_NOW) if frozen else defaults.clock,
-                         rng=random.Random(7), choose=chooser.choice,
-                         first_retry_delay=first_retry_delay,
-                         timer=(lambda: 0.0) if frozen else defaults.timer)
+    return EngineOptions(
+        clock=(lambda: FROZEN_NOW) if frozen else defaults.clock,
+        rng=random.Random(7),
+        choose=chooser.choice,
+        first_retry_delay=first_retry_delay,
+        timer=(lambda: 0.0) if frozen else defaults.timer,
+    )
 
 
-def lab_app(directory: Path, *, theme: str | None = None, frozen: bool = True,
-            settings_path: Path | None = None) -> RacApp:
+def lab_app(
+    directory: Path,
+    *,
+    theme: str | None = None,
+    frozen: bool = True,
+    settings_path: Path | None = None,
+) -> RacApp:
     """The console on a fresh lab in `directory`."""
-    return RacApp(LabEnvironment(directory), options=seeded_options(frozen=frozen),
-                  settings=Settings(settings_path), theme=theme, blink=False)
+    return RacApp(
+        LabEnvironment(directory),
+        options=seeded_options(frozen=frozen),
+        settings=Settings(settings_path),
+        theme=theme,
+        blink=False,
+    )
 
 
 CONSOLE_SIZE = (140, 40)
@@ -102,8 +115,7 @@ class SnapshotLab(LabEnvironment):
     """
 
     def __init__(self, directory: Path, *, faults: dict[int, str] | None = None) -> None:
-        write_private(directory / "relay" / "relay_host_ed25519",
-                      SNAPSHOT_RELAY_KEY.read_bytes())
+        write_private(directory / "relay" / "relay_host_ed25519", SNAPSHOT_RELAY_KEY.read_bytes())
         super().__init__(directory)
         self._faults = faults or {}
         self._stack = contextlib.AsyncExitStack()
@@ -143,5 +155,6 @@ def mask_lab_dns(svg: str, environment: SnapshotLab) -> str:
 
 def snapshot_app(environment: SnapshotLab, *, theme: str | None = None) -> RacApp:
     """The console as the snapshots see it: frozen clock, seeded seeds, no blink."""
-    return RacApp(environment, options=seeded_options(), settings=Settings(None), theme=theme,
-                  blink=False)
+    return RacApp(
+        environment, options=seeded_options(), settings=Settings(None), theme=theme, blink=False
+    )

@@ -13,22 +13,23 @@ LOOPBACK = "127.0.0.1"
 Greeter = Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]
 
 SMTP_GREETING = b"220 mx.example.com ESMTP Postfix (Debian/GNU)\r\n"
-HTTP_ANSWER = (b"HTTP/1.1 403 Forbidden\r\nServer: squid/5.7\r\nContent-Length: 0\r\n"
-               b"Connection: close\r\n\r\n")
+HTTP_ANSWER = (
+    b"HTTP/1.1 403 Forbidden\r\nServer: squid/5.7\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+)
 # A TLS alert record (fatal handshake_failure), what an intercepting TLS box sends first.
 TLS_ALERT = bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
 
 
-async def _greet(data: bytes, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+async def _greet(data: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     writer.write(data)
     await writer.drain()
     await reader.read(1024)
     writer.close()
 
 
-async def _answer_after_request(data: bytes, reader: asyncio.StreamReader,
-                                writer: asyncio.StreamWriter) -> None:
+async def _answer_after_request(
+    data: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     await reader.read(1024)
     writer.write(data)
     await writer.drain()
@@ -135,8 +136,9 @@ class ProxyLog:
 
 
 @asynccontextmanager
-async def connect_proxy(names: dict[str, str], *, deny_ports: tuple[int, ...] = (),
-                        credentials: str | None = None) -> AsyncIterator[ProxyLog]:
+async def connect_proxy(
+    names: dict[str, str], *, deny_ports: tuple[int, ...] = (), credentials: str | None = None
+) -> AsyncIterator[ProxyLog]:
     """A small HTTP CONNECT proxy on loopback: resolves `names`, refuses `deny_ports` with
     403, wants Basic `credentials` (user:password) if given, then pipes both ways."""
     import base64
@@ -169,7 +171,8 @@ async def connect_proxy(names: dict[str, str], *, deny_ports: tuple[int, ...] = 
         if method != "CONNECT":
             answer = "HTTP/1.1 405 Method Not Allowed"
         elif credentials is not None and headers.get("Proxy-Authorization") != (
-                "Basic " + base64.b64encode(credentials.encode()).decode()):
+            "Basic " + base64.b64encode(credentials.encode()).decode()
+        ):
             answer = "HTTP/1.1 407 Proxy Authentication Required"
         elif int(port_text) in deny_ports:
             answer = "HTTP/1.1 403 Forbidden"
@@ -182,7 +185,8 @@ async def connect_proxy(names: dict[str, str], *, deny_ports: tuple[int, ...] = 
             return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(
-                names[host], int(port_text))
+                names[host], int(port_text)
+            )
         except OSError:
             writer.write(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")
             writer.close()

@@ -24,8 +24,23 @@ def free_port() -> int:
 
 def sign_certificate(ca_key: Path, user_key: Path, *, identity: str, principal: str) -> Path:
     """`ssh-keygen -s CA -I identity -n principal` — the stock way to mint a support cert."""
-    subprocess.run(["ssh-keygen", "-q", "-s", str(ca_key), "-I", identity, "-n", principal,
-                    "-V", "-5m:+10m", f"{user_key}.pub"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "ssh-keygen",
+            "-q",
+            "-s",
+            str(ca_key),
+            "-I",
+            identity,
+            "-n",
+            principal,
+            "-V",
+            "-5m:+10m",
+            f"{user_key}.pub",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return user_key.with_name(user_key.name + "-cert.pub")
 
 
@@ -57,23 +72,36 @@ def client_config(folder: Path, key: Path, relay_known_hosts: Path) -> Path:
 async def ssh(config: Path, *args: str, timeout: float = 30) -> tuple[int, str, str]:
     """Run the stock ssh client; (exit status, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
-        "ssh", "-F", str(config), *args, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        "ssh",
+        "-F",
+        str(config),
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
 
 @asynccontextmanager
-async def sshd(folder: Path, *, ca_public_key: Path | None = None, principal: str = "",
-               authorized_keys: Path | None = None, extra: str = "") -> AsyncIterator[int]:
+async def sshd(
+    folder: Path,
+    *,
+    ca_public_key: Path | None = None,
+    principal: str = "",
+    authorized_keys: Path | None = None,
+    extra: str = "",
+) -> AsyncIterator[int]:
     """A real sshd on 127.0.0.1 — trusting the support CA for `principal`, or the keys in
     `authorized_keys` — and yields its port. Its host key is `folder/ssh_host_ed25519_key`."""
     folder.mkdir(parents=True, exist_ok=True)
     host_key = folder / "ssh_host_ed25519_key"
     if not host_key.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
-                       check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True
+        )
     trust = f"AuthorizedKeysFile {authorized_keys or 'none'}\n"
     if ca_public_key is not None:
         principals = folder / "principals"
@@ -95,8 +123,14 @@ LogLevel INFO
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     process = await asyncio.create_subprocess_exec(
-        SSHD, "-D", "-e", "-f", str(config), stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
+        SSHD,
+        "-D",
+        "-e",
+        "-f",
+        str(config),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         assert process.stderr is not None
         async with asyncio.timeout(15):

@@ -23,8 +23,9 @@ class EventRecorder:
         self.events.append(event)
         self._changed.set()
 
-    async def wait_for(self, predicate: Callable[[Event], bool], *, timeout: float = 15.0,
-                       after: int = 0) -> Event:
+    async def wait_for(
+        self, predicate: Callable[[Event], bool], *, timeout: float = 15.0, after: int = 0
+    ) -> Event:
         """The first event (from index `after`) matching `predicate`, waiting if needed."""
         async with asyncio.timeout(timeout):
             index = after
@@ -37,19 +38,25 @@ class EventRecorder:
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def wait_state(self, appliance: str, *states: TunnelState, timeout: float = 15.0,
-                         after: int = 0) -> StateChanged:
+    async def wait_state(
+        self, appliance: str, *states: TunnelState, timeout: float = 15.0, after: int = 0
+    ) -> StateChanged:
         """The next StateChanged of `appliance` into one of `states`."""
         event = await self.wait_for(
-            lambda e: isinstance(e, StateChanged) and e.appliance == appliance
-            and e.state in states, timeout=timeout, after=after)
+            lambda e: (
+                isinstance(e, StateChanged) and e.appliance == appliance and e.state in states
+            ),
+            timeout=timeout,
+            after=after,
+        )
         assert isinstance(event, StateChanged)
         return event
 
     def states(self, appliance: str) -> list[TunnelState]:
         """Every state `appliance` went through, in order."""
-        return [e.state for e in self.events
-                if isinstance(e, StateChanged) and e.appliance == appliance]
+        return [
+            e.state for e in self.events if isinstance(e, StateChanged) and e.appliance == appliance
+        ]
 
     def of_type(self, kind: type[E]) -> list[E]:
         """Every recorded event of one class."""

@@ -16,8 +16,14 @@ from textual.pilot import Pilot
 RunBefore = Callable[[Pilot[Any]], Awaitable[None] | None]
 
 
-def svg_screenshot(app: App[Any], *, size: tuple[int, int], press: Iterable[str] = (),
-                   run_before: RunBefore | None = None, title: str | None = None) -> str:
+def svg_screenshot(
+    app: App[Any],
+    *,
+    size: tuple[int, int],
+    press: Iterable[str] = (),
+    run_before: RunBefore | None = None,
+    title: str | None = None,
+) -> str:
     """Run `app` headless at `size`, bring it to its state, press the keys, and export."""
     keys = tuple(press)
     pictures: list[str] = []
@@ -33,8 +39,9 @@ def svg_screenshot(app: App[Any], *, size: tuple[int, int], press: Iterable[str]
         await pilot.pause()
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
-        pictures.append(app.export_screenshot(title=title if title is not None else app.title,
-                                            simplify=True))
+        pictures.append(
+            app.export_screenshot(title=title if title is not None else app.title, simplify=True)
+        )
         app.exit()
 
     app.run(headless=True, size=size, auto_pilot=auto_pilot)

@@ -47,9 +47,15 @@ class RacApp(App[None]):
     TITLE = "rac — Remote Access Console"
     BINDINGS = bindings_for(Scope.APP)
 
-    def __init__(self, environment: ConsoleEnvironment, *,
-                 options: EngineOptions | None = None, settings: Settings | None = None,
-                 theme: str | None = None, blink: bool = True) -> None:
+    def __init__(
+        self,
+        environment: ConsoleEnvironment,
+        *,
+        options: EngineOptions | None = None,
+        settings: Settings | None = None,
+        theme: str | None = None,
+        blink: bool = True,
+    ) -> None:
         super().__init__()
         self.environment = environment
         self.options = options or EngineOptions()
@@ -111,8 +117,11 @@ class RacApp(App[None]):
         if refusal is None:
             self.notify(f"Copied {what} of {name} (OSC 52).")
         else:
-            self.notify(f"Not copied: {refusal}. Select {what} of {name} from its dashboard "
-                        "instead.", severity="warning", timeout=10)
+            self.notify(
+                f"Not copied: {refusal}. Select {what} of {name} from its dashboard instead.",
+                severity="warning",
+                timeout=10,
+            )
 
     # -- start and stop -------------------------------------------------------------------
 
@@ -147,8 +156,9 @@ class RacApp(App[None]):
         for spec in ACTIONS:
             if spec.id == binding_id:
                 key = self._keymap.get(binding_id, spec.key)
-                return {"question_mark": "?", "slash": "/", "escape": "esc",
-                        "asterisk": "*"}.get(key, key)
+                return {"question_mark": "?", "slash": "/", "escape": "esc", "asterisk": "*"}.get(
+                    key, key
+                )
         return binding_id
 
     async def _start_engine(self) -> None:
@@ -220,7 +230,9 @@ class RacApp(App[None]):
             self._notifier = SupportNotifier(
                 lambda: NotifyStyle(self.settings.notifications),
                 notice=lambda text: self.notify(text, title="Support", timeout=8),
-                bell=self.bell, write=self.write_to_terminal)
+                bell=self.bell,
+                write=self.write_to_terminal,
+            )
         return self._notifier
 
     def write_to_terminal(self, sequence: str) -> None:
@@ -297,14 +309,22 @@ class RacApp(App[None]):
         from tui.screens.watch_screen import WatchScreen
 
         tap = self.engine.session_tap(name, session_id)
-        session = next((s for s in self.engine.status(name).sessions
-                        if s.session_id == session_id), None)
+        session = next(
+            (s for s in self.engine.status(name).sessions if s.session_id == session_id), None
+        )
         if tap is None or session is None:
             self.notify(f"{session_id} is not open any more.", severity="warning")
             return None
-        return self.push_screen(WatchScreen(name, session_id, engineer=session.engineer,
-                                            source=session.source, started=session.started,
-                                            tap=tap))
+        return self.push_screen(
+            WatchScreen(
+                name,
+                session_id,
+                engineer=session.engineer,
+                source=session.source,
+                started=session.started,
+                tap=tap,
+            )
+        )
 
     def open_sessions(self, name: str | None = None) -> AwaitMount:
         """Past support sessions (of one appliance, or all) and their recordings."""
@@ -317,8 +337,12 @@ class RacApp(App[None]):
         on = self.settings.notifications != "off"
         self.settings.notifications = "off" if on else "osc9"
         self.settings.save()
-        self.notify("Support notifications off (notices stay)." if on else
-                    "Support notifications on: bell and desktop notice (OSC 9).")
+        self.notify(
+            "Support notifications off (notices stay)."
+            if on
+            else "Support notifications on: bell and desktop notice (OSC 9)."
+        )
+
     def open_audit(self) -> AwaitMount:
         """The audit log browser."""
         from tui.screens.audit_screen import AuditScreen
@@ -390,12 +414,12 @@ def _hosts_screens(app: RacApp) -> ConsoleHost:
     return app
 
 
-def run_console(environment: ConsoleEnvironment, *, settings: Settings,
-                theme: str | None = None) -> int:
+def run_console(
+    environment: ConsoleEnvironment, *, settings: Settings, theme: str | None = None
+) -> int:
     """Run the console until quit; returns the exit status."""
     app = RacApp(environment, settings=settings, theme=theme)
     app.run()
     if app.start_failure is not None:
         raise app.start_failure
     return app.return_code or 0
-

@@ -27,8 +27,11 @@ class AuditLine:
     @property
     def text(self) -> str:
         """The whole line, for the filter and for display."""
-        when = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.ts))
-                if self.ts is not None else "—" * 19)
+        when = (
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.ts))
+            if self.ts is not None
+            else "—" * 19
+        )
         return f"{when}  {self.action:<22} {self.appliance:<14} {self.rest}".rstrip()
 
 
@@ -41,10 +44,17 @@ def parse_line(raw: str) -> AuditLine:
     if not isinstance(record, dict):
         return AuditLine(None, "(unreadable)", "", raw.strip()[:200])
     ts = record.get("ts")
-    rest = " ".join(f"{key}={_value(key, value)}" for key, value in record.items()
-                    if key not in HIDDEN_FIELDS and value not in (None, ""))
-    return AuditLine(float(ts) if isinstance(ts, int | float) else None,
-                     str(record.get("action", "?")), str(record.get("appliance", "")), rest)
+    rest = " ".join(
+        f"{key}={_value(key, value)}"
+        for key, value in record.items()
+        if key not in HIDDEN_FIELDS and value not in (None, "")
+    )
+    return AuditLine(
+        float(ts) if isinstance(ts, int | float) else None,
+        str(record.get("action", "?")),
+        str(record.get("appliance", "")),
+        rest,
+    )
 
 
 def _value(key: str, value: object) -> str:
@@ -85,5 +95,4 @@ def read_after(path: Path, offset: int) -> tuple[list[AuditLine], int]:
         return [], 0
     cut = data.rfind(b"\n") + 1
     lines = data[:cut].split(b"\n")
-    return ([parse_line(line.decode("utf-8", "replace")) for line in lines if line],
-            offset + cut)
+    return ([parse_line(line.decode("utf-8", "replace")) for line in lines if line], offset + cut)

@@ -11,10 +11,21 @@ import argparse
 
 # Readable metavars by option name (argparse would print the dest: AGENT_INVENTORY).
 METAVARS = {
-    "--inventory": "FILE", "--state-dir": "DIR", "--config": "FILE", "--port": "PORT",
-    "--gateway": "NAME", "--lifetime": "DURATION", "--ports": "PORT[,PORT...]",
-    "--timeout": "SECONDS", "--seconds": "SECONDS", "--preset": "NAME", "--out": "FILE",
-    "--theme": "NAME", "--as": "NAME", "--command": "CMD", "--relay": "HOST:PORT",
+    "--inventory": "FILE",
+    "--state-dir": "DIR",
+    "--config": "FILE",
+    "--port": "PORT",
+    "--gateway": "NAME",
+    "--lifetime": "DURATION",
+    "--ports": "PORT[,PORT...]",
+    "--timeout": "SECONDS",
+    "--seconds": "SECONDS",
+    "--preset": "NAME",
+    "--out": "FILE",
+    "--theme": "NAME",
+    "--as": "NAME",
+    "--command": "CMD",
+    "--relay": "HOST:PORT",
 }
 
 # Help for options declared without one, by (command path, option).
@@ -23,7 +34,7 @@ HELP = {
     "state dir, ~/.local/state/rac); the console's lab uses ~/.local/state/rac/lab/state",
     ("status", "--state-dir"): "the state dir of the agent or console to report on (default: "
     "~/.local/state/rac; the console's lab: ~/.local/state/rac/lab/state)",
-    ("status", "--json"): "one JSON document: {\"appliances\": [...]} with state, reason, "
+    ("status", "--json"): 'one JSON document: {"appliances": [...]} with state, reason, '
     "port, sessions",
     ("probe", "--series"): "appliance series whose relay name to test (C, X: email; M: "
     "management; S: web)",
@@ -41,24 +52,23 @@ HELP = {
 
 EXAMPLES = {
     "": "rac                                   # the console on the built-in lab\n"
-        "  rac --inventory fleet.toml            # the console on a real fleet",
+    "  rac --inventory fleet.toml            # the console on a real fleet",
     "lab": "rac lab --state-dir /tmp/lab          # then: rac support connect … --lab",
     "relay": "rac relay --config /etc/rac/relay.toml",
-    "relay enrol": "rac relay enrol 0C4A1D8E2F61-FCH2143V0AB mail-gw-1.pub "
-                   "--config relay.toml",
+    "relay enrol": "rac relay enrol 0C4A1D8E2F61-FCH2143V0AB mail-gw-1.pub --config relay.toml",
     "relay revoke": "rac relay revoke 0C4A1D8E2F61-FCH2143V0AB --config relay.toml",
     "relay list": "rac relay list --config relay.toml --json",
     "agent": "rac agent --inventory fleet.toml --enable mail-gw-1 --port 443 --json",
     "status": "rac status --inventory fleet.toml --state-dir ~/.local/state/rac/lab/state",
     "sessions": "rac sessions mail-gw-1 --json\n  rac sessions play 'mail-gw-1#3' --speed 4",
     "probe": "rac probe upgrades.example.com --ports 22,25,443 --handshake\n"
-             "  rac probe mail-gw-1 --inventory fleet.toml --json",
+    "  rac probe mail-gw-1 --inventory fleet.toml --json",
     "capture": "rac capture mail-gw-1 --inventory fleet.toml --port 25 --seconds 5",
     "support": "rac support connect 0C4A1D8E2F61-FCH2143V0AB --lab",
     "support connect": "rac support connect 0C4A1D8E2F61-FCH2143V0AB --lab   # asks for "
-                       "the seed\n  rac support connect SERIAL --seed-file seed.txt "
-                       "--relay relay.example.com:22 --ca ca --key id_ed25519 "
-                       "--known-hosts relay_known_hosts",
+    "the seed\n  rac support connect SERIAL --seed-file seed.txt "
+    "--relay relay.example.com:22 --ca ca --key id_ed25519 "
+    "--known-hosts relay_known_hosts",
 }
 
 
@@ -74,8 +84,13 @@ def describe(parser: argparse.ArgumentParser, path: str = "") -> None:
                 describe(sub, f"{path} {name}".strip())
             continue
         option = max(action.option_strings, key=len, default=action.dest)
-        if action.option_strings and action.nargs != 0 and action.metavar is None \
-                and action.choices is None and option in METAVARS:
+        if (
+            action.option_strings
+            and action.nargs != 0
+            and action.metavar is None
+            and action.choices is None
+            and option in METAVARS
+        ):
             action.metavar = METAVARS[option]
         if not action.help and action.help is not argparse.SUPPRESS:
             action.help = HELP.get((path, option)) or HELP.get((path, action.dest))

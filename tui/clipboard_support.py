@@ -34,8 +34,13 @@ def _tmux_clipboard_off() -> bool:
     if tmux is None:
         return False
     try:
-        answer = subprocess.run([tmux, "show-options", "-gv", "set-clipboard"],
-                                capture_output=True, text=True, timeout=1, check=False)
+        answer = subprocess.run(
+            [tmux, "show-options", "-gv", "set-clipboard"],
+            capture_output=True,
+            text=True,
+            timeout=1,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return answer.stdout.strip() == "off"

@@ -39,8 +39,15 @@ class EngineOptions:
         """An engine with these options."""
         from tui.engine.engine import Engine
 
-        return Engine(inventory, state_dir, clock=self.clock, rng=self.rng, choose=self.choose,
-                      first_retry_delay=self.first_retry_delay, timer=self.timer)
+        return Engine(
+            inventory,
+            state_dir,
+            clock=self.clock,
+            rng=self.rng,
+            choose=self.choose,
+            first_retry_delay=self.first_retry_delay,
+            timer=self.timer,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +66,12 @@ def read_listing(path: Path) -> FleetListing:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         relay = data.get("relay", {})
-        return FleetListing([dict(a) for a in data.get("appliance", [])],
-                            int(relay.get("default_port", 25)), str(relay.get("domain", "")),
-                            dict(relay.get("hosts") or {}))
+        return FleetListing(
+            [dict(a) for a in data.get("appliance", [])],
+            int(relay.get("default_port", 25)),
+            str(relay.get("domain", "")),
+            dict(relay.get("hosts") or {}),
+        )
     except (OSError, ValueError, TypeError, AttributeError):
         return FleetListing([])
 
@@ -95,8 +105,10 @@ class ConsoleEnvironment(ABC):
 
     def welcome(self, key: Callable[[str], str] = _default_key) -> list[str]:
         """Lines for the log pane at start; `key` names the key of a binding id (remaps)."""
-        return [f"Select an appliance and press {key('rac.enable')} to enable remote access, "
-                f"{key('rac.open')} for its dashboard, {key('rac.help')} for every key."]
+        return [
+            f"Select an appliance and press {key('rac.enable')} to enable remote access, "
+            f"{key('rac.open')} for its dashboard, {key('rac.help')} for every key."
+        ]
 
 
 class InventoryEnvironment(ConsoleEnvironment):
@@ -108,8 +120,7 @@ class InventoryEnvironment(ConsoleEnvironment):
 
     @property
     def title(self) -> str:
-        source = (self._inventory if isinstance(self._inventory, Path)
-                  else self._inventory.source)
+        source = self._inventory if isinstance(self._inventory, Path) else self._inventory.source
         return str(source)
 
     def preview(self) -> FleetListing:
@@ -120,8 +131,11 @@ class InventoryEnvironment(ConsoleEnvironment):
     async def start(self, options: EngineOptions) -> Engine:
         from tui.engine.inventory import load_inventory
 
-        inventory = (load_inventory(self._inventory) if isinstance(self._inventory, Path)
-                     else self._inventory)
+        inventory = (
+            load_inventory(self._inventory)
+            if isinstance(self._inventory, Path)
+            else self._inventory
+        )
         self.engine = options.build(inventory, self._state_dir)
         await self.engine.start()
         return self.engine

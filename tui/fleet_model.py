@@ -99,8 +99,9 @@ class FleetModel:
         self.engine = engine
         self.views: dict[str, ApplianceView] = {}
         for status in engine.statuses():
-            view = ApplianceView(status, seed=engine.seed(status.name),
-                                 enablement=status.enabled_at)
+            view = ApplianceView(
+                status, seed=engine.seed(status.name), enablement=status.enabled_at
+            )
             self.views[status.name] = view
         self.fleet_log: deque[LogLine] = deque(maxlen=FLEET_LOG_LIMIT)
         self.changed: set[str] = set()
@@ -152,8 +153,12 @@ class FleetModel:
             if event.problem:
                 self.add_line("", Level.ERROR, f"state not saved: {event.problem}", event.ts)
             else:
-                self.add_line("", Level.INFO, "the state dir takes writes again; everything "
-                              "is saved", event.ts)
+                self.add_line(
+                    "",
+                    Level.INFO,
+                    "the state dir takes writes again; everything is saved",
+                    event.ts,
+                )
         self.changed.add("")
 
     def add_line(self, name: str, level: Level, text: str, ts: float) -> LogLine:
@@ -179,20 +184,27 @@ class FleetModel:
             view.seed = event.seed
             return Level.INFO, "a new seed is in force (see the Seed panel; it never enters a log)"
         if isinstance(event, ServiceStarted):
-            view.history[event.session_id] = SessionRecord(event.session_id, event.source,
-                                                           event.ts, event.engineer)
+            view.history[event.session_id] = SessionRecord(
+                event.session_id, event.source, event.ts, event.engineer
+            )
             who = event.engineer or "support"
-            return (Level.WARNING, f"(SERVICE) {who} is inside: session {event.session_id} "
-                                   f"from {source_host(event.source)}")
+            return (
+                Level.WARNING,
+                f"(SERVICE) {who} is inside: session {event.session_id} "
+                f"from {source_host(event.source)}",
+            )
         if isinstance(event, ServiceEnded):
             record = view.history.get(event.session_id)
             if record is not None:
                 record.ended = event.ts
                 record.bytes_in, record.bytes_out = event.bytes_in, event.bytes_out
-            return (Level.INFO, f"(SERVICE) session {event.session_id} ended after "
-                                f"{elapsed(event.ts - event.duration, event.ts)} "
-                                f"({format_bytes(event.bytes_in)} in, "
-                                f"{format_bytes(event.bytes_out)} out)")
+            return (
+                Level.INFO,
+                f"(SERVICE) session {event.session_id} ended after "
+                f"{elapsed(event.ts - event.duration, event.ts)} "
+                f"({format_bytes(event.bytes_in)} in, "
+                f"{format_bytes(event.bytes_out)} out)",
+            )
         return None
 
     def record_probe(self, name: str, results: dict[int, bool]) -> None:

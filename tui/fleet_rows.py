@@ -61,37 +61,67 @@ def fleet_row(view: ApplianceView, now: float) -> FleetRow:
     in_service = status.state is TunnelState.SERVICE or bool(status.sessions)
     model = status.model or status.series
     return FleetRow(
-        name=status.name, model=model, serial=status.serial, mode=status.mode.value.upper(),
-        state=status.state, attempt=status.attempt,
-        port=(str(SERVICE_PORT) if status.mode is Mode.SSHACCESS
-              else str(status.port) if status.enabled else str(status.selected_port)),
-        relay=nodes_label(status.links, status.relay_host) if status.mode is Mode.TUNNEL
+        name=status.name,
+        model=model,
+        serial=status.serial,
+        mode=status.mode.value.upper(),
+        state=status.state,
+        attempt=status.attempt,
+        port=(
+            str(SERVICE_PORT)
+            if status.mode is Mode.SSHACCESS
+            else str(status.port)
+            if status.enabled
+            else str(status.selected_port)
+        ),
+        relay=nodes_label(status.links, status.relay_host)
+        if status.mode is Mode.TUNNEL
         else f"via {status.gateway}",
         since=clock_time(status.up_since or status.since) if status.enabled else "—",
         expires=countdown(status.expires_at, now) if status.enabled else "—",
-        engineer=", ".join(engineers), in_service=in_service,
+        engineer=", ".join(engineers),
+        in_service=in_service,
         since_at=(status.up_since or status.since) if status.enabled else None,
-        expires_at=status.expires_at if status.enabled else None)
+        expires_at=status.expires_at if status.enabled else None,
+    )
 
 
-def preview_rows(appliances: Iterable[Mapping[str, Any]], *, default_port: int = 25,
-                 domain: str = "", hosts: Mapping[str, str] | None = None) -> list[FleetRow]:
+def preview_rows(
+    appliances: Iterable[Mapping[str, Any]],
+    *,
+    default_port: int = 25,
+    domain: str = "",
+    hosts: Mapping[str, str] | None = None,
+) -> list[FleetRow]:
     """The console's first frame, before any engine runs: one "starting…" row per appliance
     entry of an inventory (plain TOML values)."""
     rows = []
     for entry in appliances:
         series = str(entry.get("series", ""))
         sshaccess = str(entry.get("mode", "tunnel")).lower() == "sshaccess"
-        relay = (f"via {entry.get('gateway', '')}" if sshaccess
-                 else (hosts or {}).get(series) or
-                 (f"{series.lower()}.tunnels.{domain}" if domain else ""))
-        rows.append(FleetRow(
-            name=str(entry.get("name", "?")), model=str(entry.get("model") or series),
-            serial=str(entry.get("serial", "")),
-            mode="SSHACCESS" if sshaccess else "TUNNEL", state=TunnelState.DISABLED,
-            attempt=0, port="22" if sshaccess else str(entry.get("port") or default_port),
-            relay=relay, since="—", expires="—", engineer="", in_service=False,
-            starting=True))
+        relay = (
+            f"via {entry.get('gateway', '')}"
+            if sshaccess
+            else (hosts or {}).get(series)
+            or (f"{series.lower()}.tunnels.{domain}" if domain else "")
+        )
+        rows.append(
+            FleetRow(
+                name=str(entry.get("name", "?")),
+                model=str(entry.get("model") or series),
+                serial=str(entry.get("serial", "")),
+                mode="SSHACCESS" if sshaccess else "TUNNEL",
+                state=TunnelState.DISABLED,
+                attempt=0,
+                port="22" if sshaccess else str(entry.get("port") or default_port),
+                relay=relay,
+                since="—",
+                expires="—",
+                engineer="",
+                in_service=False,
+                starting=True,
+            )
+        )
     return rows
 
 
@@ -100,6 +130,16 @@ def matches(row: FleetRow, query: str) -> bool:
     if not query:
         return True
     needle = query.lower()
-    haystack = " ".join((row.name, row.model, row.serial, row.mode, row.state.value,
-                         row.relay, row.engineer, "service" if row.in_service else ""))
+    haystack = " ".join(
+        (
+            row.name,
+            row.model,
+            row.serial,
+            row.mode,
+            row.state.value,
+            row.relay,
+            row.engineer,
+            "service" if row.in_service else "",
+        )
+    )
     return needle in haystack.lower()

@@ -11,8 +11,14 @@ from tui.fleet_rows import FleetRow
 from tui.state_style import Tone, tone_of
 
 # Worst first when sorting by state: what needs the operator comes to the top.
-_TONE_RANK = {Tone.FAILED: 0, Tone.RETRYING: 1, Tone.SERVICE: 2, Tone.CONNECTING: 3,
-              Tone.UP: 4, Tone.DOWN: 5}
+_TONE_RANK = {
+    Tone.FAILED: 0,
+    Tone.RETRYING: 1,
+    Tone.SERVICE: 2,
+    Tone.CONNECTING: 3,
+    Tone.UP: 4,
+    Tone.DOWN: 5,
+}
 
 SortKey = Callable[[FleetRow], tuple[object, ...]]
 
@@ -21,8 +27,7 @@ _KEYS: dict[str, SortKey] = {
     "model": lambda r: (r.model.lower(), r.name.lower()),
     "serial": lambda r: (r.serial.lower(),),
     "mode": lambda r: (r.mode, r.name.lower()),
-    "state": lambda r: (_TONE_RANK[tone_of(r.state)], r.state.value, -r.attempt,
-                        r.name.lower()),
+    "state": lambda r: (_TONE_RANK[tone_of(r.state)], r.state.value, -r.attempt, r.name.lower()),
     "port": lambda r: (int(r.port) if r.port.isdigit() else 65536, r.name.lower()),
     "relay": lambda r: (r.relay.lower(), r.name.lower()),
     "since": lambda r: (r.since_at is None, r.since_at or 0.0, r.name.lower()),

@@ -50,8 +50,10 @@ class IdleCollector:
         """
         now = time.monotonic()
         since = now - self._last_collect
-        if since >= LONGEST_WAIT or (since >= SHORTEST_GAP
-                                     and gc.get_count()[2] >= self._thresholds[2]
-                                     and now - self._last_key >= QUIET_FOR):
+        if since >= LONGEST_WAIT or (
+            since >= SHORTEST_GAP
+            and gc.get_count()[2] >= self._thresholds[2]
+            and now - self._last_key >= QUIET_FOR
+        ):
             gc.collect()
             self._last_collect = time.monotonic()

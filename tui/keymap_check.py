@@ -22,8 +22,11 @@ def _overlap(a: ActionSpec, b: ActionSpec) -> bool:
     return bool(a.scopes & b.scopes) or Scope.APP in a.scopes or Scope.APP in b.scopes
 
 
-def check_keymap(keymap: Mapping[str, str], other_ids: Iterable[str] = (),
-                 actions: tuple[ActionSpec, ...] = ACTIONS) -> KeymapCheck:
+def check_keymap(
+    keymap: Mapping[str, str],
+    other_ids: Iterable[str] = (),
+    actions: tuple[ActionSpec, ...] = ACTIONS,
+) -> KeymapCheck:
     """Drop unknown ids and keys that would take another action's key (registry order wins
     between two remaps; a remap onto a key still used by default loses)."""
     known = {spec.id: spec for spec in actions}
@@ -32,8 +35,9 @@ def check_keymap(keymap: Mapping[str, str], other_ids: Iterable[str] = (),
     kept: dict[str, str] = {}
     for binding_id, key in keymap.items():
         if binding_id not in known and binding_id not in others:
-            warnings.append(f"keymap: no binding has the id {binding_id!r}; it is ignored "
-                            "(? lists every id).")
+            warnings.append(
+                f"keymap: no binding has the id {binding_id!r}; it is ignored (? lists every id)."
+            )
             continue
         kept[binding_id] = key
     effective = {spec.id: kept.get(spec.id, spec.key) for spec in actions}
@@ -41,12 +45,22 @@ def check_keymap(keymap: Mapping[str, str], other_ids: Iterable[str] = (),
         if spec.id not in kept:
             continue
         key = kept[spec.id]
-        rival = next((other for other in actions if other.id != spec.id
-                      and effective[other.id] == key and _overlap(spec, other)
-                      and (other.id not in kept or _before(other, spec, actions))), None)
+        rival = next(
+            (
+                other
+                for other in actions
+                if other.id != spec.id
+                and effective[other.id] == key
+                and _overlap(spec, other)
+                and (other.id not in kept or _before(other, spec, actions))
+            ),
+            None,
+        )
         if rival is not None:
-            warnings.append(f"keymap: {spec.id} and {rival.id} are both on {key!r}; "
-                            f"{spec.id} keeps its default key {spec.key!r}.")
+            warnings.append(
+                f"keymap: {spec.id} and {rival.id} are both on {key!r}; "
+                f"{spec.id} keeps its default key {spec.key!r}."
+            )
             del kept[spec.id]
             effective[spec.id] = spec.key
     return KeymapCheck(kept, warnings)

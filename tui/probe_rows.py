@@ -64,8 +64,7 @@ def tone_of(report: PortReport) -> Tone:
     return Tone.WARN if report.outcome in _ANSWERS_BUT_NOT_SSH else Tone.BAD
 
 
-def port_row(report: PortReport, recommended: int | None, *,
-             key_in_says: bool = True) -> ProbeRow:
+def port_row(report: PortReport, recommended: int | None, *, key_in_says: bool = True) -> ProbeRow:
     """The row of a port that has answered (or failed to); `key_in_says=False` leaves the
     host key out, for a view that prints keys on lines of their own (`key_lines`)."""
     says = report.says
@@ -74,9 +73,16 @@ def port_row(report: PortReport, recommended: int | None, *,
         says = f"{says}  key {handshake.presented}".strip()
         if handshake.verdict is Handshake.MISMATCH and handshake.pinned:
             says += f" (pinned {', '.join(handshake.pinned)})"
-    return ProbeRow(report.port, report.port == recommended, report.label, tone_of(report),
-                    milliseconds(report.connect_ms), milliseconds(report.first_byte_ms), says,
-                    report.dialled if report.dialled != report.port else None)
+    return ProbeRow(
+        report.port,
+        report.port == recommended,
+        report.label,
+        tone_of(report),
+        milliseconds(report.connect_ms),
+        milliseconds(report.first_byte_ms),
+        says,
+        report.dialled if report.dialled != report.port else None,
+    )
 
 
 def pending_row(port: int, dns: DnsReport | None) -> ProbeRow:
@@ -90,12 +96,21 @@ def pending_row(port: int, dns: DnsReport | None) -> ProbeRow:
     return ProbeRow(port, False, result, Tone.PENDING)
 
 
-def probe_rows(ports: Iterable[int], answered: Mapping[int, PortReport],
-               dns: DnsReport | None, recommended: int | None, *,
-               key_in_says: bool = True) -> list[ProbeRow]:
+def probe_rows(
+    ports: Iterable[int],
+    answered: Mapping[int, PortReport],
+    dns: DnsReport | None,
+    recommended: int | None,
+    *,
+    key_in_says: bool = True,
+) -> list[ProbeRow]:
     """Every port in order: its answer, or where it stands."""
-    return [port_row(answered[port], recommended, key_in_says=key_in_says) if port in answered
-            else pending_row(port, dns) for port in ports]
+    return [
+        port_row(answered[port], recommended, key_in_says=key_in_says)
+        if port in answered
+        else pending_row(port, dns)
+        for port in ports
+    ]
 
 
 def key_lines(reports: Iterable[PortReport]) -> list[str]:

@@ -24,9 +24,17 @@ class Settings:
     def save(self) -> None:
         """Write back (nothing to do for throwaway settings)."""
         if self.path is not None:
-            write_private(self.path, json.dumps({"theme": self.theme, "keymap": self.keymap,
-                                                 "notifications": self.notifications},
-                                                indent=2))
+            write_private(
+                self.path,
+                json.dumps(
+                    {
+                        "theme": self.theme,
+                        "keymap": self.keymap,
+                        "notifications": self.notifications,
+                    },
+                    indent=2,
+                ),
+            )
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -42,13 +50,17 @@ def load_settings(path: Path | None) -> Settings:
         theme = DEFAULT_THEME
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()):
-        raise ConfigError(f"{path}, field keymap: map binding ids to keys, like "
-                          '{"rac.enable": "E"}.')
+        isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
+    ):
+        raise ConfigError(
+            f'{path}, field keymap: map binding ids to keys, like {{"rac.enable": "E"}}.'
+        )
     notifications = data.get("notifications", "osc9")
     if notifications not in NOTIFICATION_STYLES:
-        raise ConfigError(f"{path}, field notifications: use one of "
-                          f"{', '.join(NOTIFICATION_STYLES)} (got {notifications!r}).")
+        raise ConfigError(
+            f"{path}, field notifications: use one of "
+            f"{', '.join(NOTIFICATION_STYLES)} (got {notifications!r})."
+        )
     return Settings(path, theme, dict(keymap), notifications)
 
 

@@ -27,6 +27,6 @@ def support_inside(model: FleetModel, name: str) -> list[str]:
 
 
 def inside_sentence(inside: list[str]) -> str:
-    """"Support is inside (alice on mail-gw-1): their sessions end." """
+    """ "Support is inside (alice on mail-gw-1): their sessions end." """
     sessions = "session ends" if len(inside) == 1 else "sessions end"
     return f"Support is inside ({', '.join(inside)}): the {sessions} at once."

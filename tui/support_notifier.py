@@ -38,8 +38,14 @@ def desktop_sequence(style: NotifyStyle, text: str) -> str:
 class SupportNotifier:
     """Turns ServiceStarted / ServiceEnded into a notice, a bell and a desktop notification."""
 
-    def __init__(self, style: Callable[[], NotifyStyle], *, notice: Callable[[str], None],
-                 bell: Callable[[], None], write: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        style: Callable[[], NotifyStyle],
+        *,
+        notice: Callable[[str], None],
+        bell: Callable[[], None],
+        write: Callable[[str], None],
+    ) -> None:
         self._style = style
         self._notice = notice
         self._bell = bell
@@ -48,8 +54,7 @@ class SupportNotifier:
     def __call__(self, event: Event) -> None:
         if isinstance(event, ServiceStarted):
             who = event.engineer or "support"
-            text = (f"(SERVICE) {who} entered {event.appliance} from "
-                    f"{source_host(event.source)}")
+            text = f"(SERVICE) {who} entered {event.appliance} from {source_host(event.source)}"
         elif isinstance(event, ServiceEnded):
             who = event.engineer or "support"
             how = " (ended by the operator)" if event.ended_by == "operator" else ""

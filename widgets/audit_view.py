@@ -42,9 +42,11 @@ class AuditView(ScrollView, can_focus=True):
         if not self._lines and y == 0:
             style = self.get_component_rich_style("audit-view--empty")
             return Strip([Segment(" " + self.empty_text, style)]).crop_extend(
-                0, width, self.rich_style)
+                0, width, self.rich_style
+            )
         if index >= len(self._lines):
             return Strip.blank(width, self.rich_style)
         x = self.scroll_offset.x
         return Strip([Segment(self._lines[index], self.rich_style)]).crop_extend(
-            x, x + width, self.rich_style)
+            x, x + width, self.rich_style
+        )

@@ -20,8 +20,9 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="rac.confirm_cancel", key_display="esc"),
     ]
 
-    def __init__(self, question: str, detail: str = "", *, yes: str = "Yes",
-                 no: str = "No") -> None:
+    def __init__(
+        self, question: str, detail: str = "", *, yes: str = "Yes", no: str = "No"
+    ) -> None:
         super().__init__()
         self._question = question
         self._detail = detail

@@ -41,10 +41,13 @@ class CopyDialog(ModalScreen[CopyChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Static(f"Copy for support — {self._name}", classes="dialog-question")
-            yield OptionList(*(Option(f"{c.key}  {c.label}", id=c.key) for c in self._choices),
-                             id="copy-choices")
-            yield Static("↑↓ then enter, or the letter. The terminal's clipboard receives it "
-                         "(OSC 52).", classes="dialog-detail")
+            yield OptionList(
+                *(Option(f"{c.key}  {c.label}", id=c.key) for c in self._choices), id="copy-choices"
+            )
+            yield Static(
+                "↑↓ then enter, or the letter. The terminal's clipboard receives it (OSC 52).",
+                classes="dialog-detail",
+            )
         yield RacFooter()
 
     def on_mount(self) -> None:

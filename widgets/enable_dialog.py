@@ -67,8 +67,10 @@ def lifetime_text(seconds: float) -> str:
 class EnableDialog(ModalScreen[EnableRequest | None]):
     """Returns an EnableRequest, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="rac.enable_cancel"),
-                Binding("ctrl+s", "submit", "Enable", id="rac.enable_submit", priority=True)]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="rac.enable_cancel"),
+        Binding("ctrl+s", "submit", "Enable", id="rac.enable_submit", priority=True),
+    ]
 
     def __init__(self, choices: EnableChoices, *, blink: bool = True) -> None:
         super().__init__()
@@ -78,40 +80,55 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
     def compose(self) -> ComposeResult:
         choices = self.choices
         with Vertical(classes="dialog wide", id="enable-dialog"):
-            yield Static(f"Enable remote access — {choices.name} (serial {choices.serial})",
-                         classes="dialog-question")
+            yield Static(
+                f"Enable remote access — {choices.name} (serial {choices.serial})",
+                classes="dialog-question",
+            )
             with VerticalScroll(id="enable-steps"):
                 yield Static("1  Mode", classes="step")
                 with PickList(id="mode"):
-                    yield RadioButton("TUNNEL — this appliance opens the tunnel", name="tunnel",
-                                      value=choices.mode is Mode.TUNNEL)
-                    yield RadioButton("SSHACCESS — reached on port 22 through a gateway "
-                                      "appliance", name="sshaccess",
-                                      value=choices.mode is Mode.SSHACCESS,
-                                      disabled=not choices.gateways)
+                    yield RadioButton(
+                        "TUNNEL — this appliance opens the tunnel",
+                        name="tunnel",
+                        value=choices.mode is Mode.TUNNEL,
+                    )
+                    yield RadioButton(
+                        "SSHACCESS — reached on port 22 through a gateway appliance",
+                        name="sshaccess",
+                        value=choices.mode is Mode.SSHACCESS,
+                        disabled=not choices.gateways,
+                    )
                 yield Static("2  Seed", classes="step")
                 with PickList(id="seed-choice"):
                     yield RadioButton(GENERATE_LABEL, name="generate", value=True)
                     yield RadioButton(ENTER_LABEL, name="enter")
-                yield Input(placeholder="6–128 printable characters, no spaces or commas",
-                            id="seed-input", disabled=True, max_length=200)
+                yield Input(
+                    placeholder="6–128 printable characters, no spaces or commas",
+                    id="seed-input",
+                    disabled=True,
+                    max_length=200,
+                )
                 yield Static("", id="seed-rule")
                 yield Static("3  Port", classes="step", id="port-step")
                 with PickList(id="port"):
                     for port in choices.ports:
-                        yield RadioButton(port_label(port, choices.default_port, choices.probe),
-                                          name=str(port), value=port == choices.selected_port)
+                        yield RadioButton(
+                            port_label(port, choices.default_port, choices.probe),
+                            name=str(port),
+                            value=port == choices.selected_port,
+                        )
                 yield Static("3  Gateway", classes="step", id="gateway-step")
                 with PickList(id="gateway"):
                     for index, gateway in enumerate(choices.gateways):
-                        chosen = gateway == choices.gateway or (not choices.gateway
-                                                               and index == 0)
+                        chosen = gateway == choices.gateway or (not choices.gateway and index == 0)
                         yield RadioButton(gateway, name=gateway, value=chosen)
                 yield Static("4  Who may come in, and for how long (optional)", classes="step")
                 with Horizontal(classes="field-row"):
                     yield Static("Engineers", classes="field-label")
-                    yield Input(placeholder="names in their certificates, e.g. alice bob "
-                                "(empty: anyone)", id="engineers")
+                    yield Input(
+                        placeholder="names in their certificates, e.g. alice bob (empty: anyone)",
+                        id="engineers",
+                    )
                 with Horizontal(classes="field-row"):
                     yield Static("From (UTC)", classes="field-label")
                     yield Input(placeholder="YYYY-MM-DD HH:MM", id="not-before")
@@ -179,18 +196,21 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
             rules.set_classes("-invalid")
             self.query_one("#enable", Button).disabled = True
             return
-        rules.update(f"Admits {restrictions.describe()}; access ends after "
-                     f"{lifetime_text(lifetime)}.")
+        rules.update(
+            f"Admits {restrictions.describe()}; access ends after {lifetime_text(lifetime)}."
+        )
         rules.set_classes("")
         self.query_one("#enable", Button).disabled = error is not None
 
     def _limits(self) -> tuple[SessionRestrictions, float]:
         """The restrictions and lifetime typed so far (RacError names the field at fault)."""
+
         def value(field_id: str) -> str:
             return self.query_one(f"#{field_id}", Input).value.strip()
 
-        restrictions = build_restrictions(value("engineers"), value("not-before") or None,
-                                          value("not-after") or None)
+        restrictions = build_restrictions(
+            value("engineers"), value("not-before") or None, value("not-after") or None
+        )
         try:
             lifetime = parse_duration(value("lifetime") or lifetime_text(self.choices.lifetime))
         except ValueError as problem:
@@ -236,13 +256,18 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
         except RacError:
             return
         mode = self.mode
-        seed = (self.query_one("#seed-input", Input).value
-                if self._pressed("seed-choice") == "enter" else None)
-        port = int(self._pressed("port")) if mode is Mode.TUNNEL and self._pressed("port") \
+        seed = (
+            self.query_one("#seed-input", Input).value
+            if self._pressed("seed-choice") == "enter"
             else None
+        )
+        port = int(self._pressed("port")) if mode is Mode.TUNNEL and self._pressed("port") else None
         gateway = self._pressed("gateway") or None if mode is Mode.SSHACCESS else None
-        self.dismiss(EnableRequest(mode, seed, port, gateway,
-                                   restrictions if restrictions.any else None, lifetime))
+        self.dismiss(
+            EnableRequest(
+                mode, seed, port, gateway, restrictions if restrictions.any else None, lifetime
+            )
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

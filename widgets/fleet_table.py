@@ -274,8 +274,9 @@ class FleetTable(ScrollView, can_focus=True):
         if cursor:
             base = base + self.get_component_rich_style("fleet-table--cursor")
         tone = tone_of(row.state)
-        tone_style = base + self.get_component_rich_style(f"fleet-table--{tone.value}",
-                                                          partial=True)
+        tone_style = base + self.get_component_rich_style(
+            f"fleet-table--{tone.value}", partial=True
+        )
         segments = []
         for column in self._columns:
             value = _value(row, column.key)
@@ -305,4 +306,3 @@ def _cell(text: str, width: int) -> str:
     if len(text) > width:
         return text[: width - 1] + "…"
     return text.ljust(width)
-

@@ -27,8 +27,9 @@ class LifetimeDialog(ModalScreen[float | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"Extend remote access on {self._name}", classes="dialog-question")
-            yield Static(f"Access ends in {self._left}. Add (e.g. 90m, 24h, 3d):",
-                         classes="dialog-detail")
+            yield Static(
+                f"Access ends in {self._left}. Add (e.g. 90m, 24h, 3d):", classes="dialog-detail"
+            )
             yield Input(DEFAULT_EXTENSION, id="extension")
             yield Static("", id="extension-rule")
             with Horizontal(classes="dialog-buttons"):

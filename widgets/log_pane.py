@@ -25,8 +25,12 @@ class LogPane(Vertical):
     """Log lines of one appliance (or the fleet); `f` cycles the level shown."""
 
     ALLOW_MAXIMIZE = True
-    COMPONENT_CLASSES = {"log-pane--debug", "log-pane--info", "log-pane--warning",
-                         "log-pane--error"}
+    COMPONENT_CLASSES = {
+        "log-pane--debug",
+        "log-pane--info",
+        "log-pane--warning",
+        "log-pane--error",
+    }
 
     minimum: reactive[Level] = reactive(Level.INFO)
     enlarged: reactive[bool] = reactive(False)
@@ -39,8 +43,7 @@ class LogPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
-        yield RichLog(max_lines=KEEP, wrap=True, auto_scroll=True, min_width=20,
-                      id="log-lines")
+        yield RichLog(max_lines=KEEP, wrap=True, auto_scroll=True, min_width=20, id="log-lines")
 
     def on_mount(self) -> None:
         self._title()
@@ -96,5 +99,8 @@ class LogPane(Vertical):
     def _title(self) -> None:
         shown = "everything" if self.minimum is Level.DEBUG else f"{self.minimum.value} and up"
         self.query_one("#log-title", Static).update(
-            Text.assemble(("Log", "bold"), f" · showing {shown} · f level · l "
-                          f"{'smaller' if self.enlarged else 'larger'}"))
+            Text.assemble(
+                ("Log", "bold"),
+                f" · showing {shown} · f level · l {'smaller' if self.enlarged else 'larger'}",
+            )
+        )

@@ -26,8 +26,7 @@ class PickList(RadioSet):
         if self._selected is not None:  # the highlighted item is the one just picked
             button = list(self.query(RadioButton))[self._selected]
             if button.name:
-                self.post_message(self.Chosen(self, button.name,
-                                              self.pressed_index != before))
+                self.post_message(self.Chosen(self, button.name, self.pressed_index != before))
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._highlight_pressed)

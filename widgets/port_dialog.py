@@ -28,8 +28,16 @@ class PortDialog(ModalScreen[int | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="rac.port_cancel")]
 
-    def __init__(self, name: str, ports: tuple[int, ...], *, default: int, selected: int,
-                 probe: dict[int, bool], inside: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        ports: tuple[int, ...],
+        *,
+        default: int,
+        selected: int,
+        probe: dict[int, bool],
+        inside: str = "",
+    ) -> None:
         super().__init__()
         self._name = name
         self._inside = inside
@@ -42,15 +50,20 @@ class PortDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"Relay port for {self._name}", classes="dialog-question")
-            yield Static("↑↓ then enter. A running tunnel reconnects on the new port at once: "
-                         "support sessions open over it end (they are told why).",
-                         classes="dialog-detail")
+            yield Static(
+                "↑↓ then enter. A running tunnel reconnects on the new port at once: "
+                "support sessions open over it end (they are told why).",
+                classes="dialog-detail",
+            )
             if self._inside:  # who would be cut off, by name, before the choice
                 yield Static(self._inside, classes="dialog-detail dialog-warning")
             with PickList(id="ports"):
                 for port in self._ports:
-                    yield ChoiceButton(port_label(port, self._default, self._probe),
-                                      value=port == self._selected, name=str(port))
+                    yield ChoiceButton(
+                        port_label(port, self._default, self._probe),
+                        value=port == self._selected,
+                        name=str(port),
+                    )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Use port", id="use", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")

@@ -12,11 +12,16 @@ from tui.engine.status import ApplianceStatus
 class PortPanel(Static):
     """`22  [25]  53  80  443  4766` with ✓/✗ from the last connectivity test."""
 
-    COMPONENT_CLASSES = {"port-panel--selected", "port-panel--worked", "port-panel--failed",
-                         "port-panel--idle"}
+    COMPONENT_CLASSES = {
+        "port-panel--selected",
+        "port-panel--worked",
+        "port-panel--failed",
+        "port-panel--idle",
+    }
 
-    def show(self, status: ApplianceStatus, ports: tuple[int, ...], default: int,
-             probe: dict[int, bool]) -> None:
+    def show(
+        self, status: ApplianceStatus, ports: tuple[int, ...], default: int, probe: dict[int, bool]
+    ) -> None:
         """Render the picker state for one appliance."""
         if status.mode is Mode.SSHACCESS:
             self.update(f"Port 22 on the gateway {status.gateway} (SSHACCESS).")

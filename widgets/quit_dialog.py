@@ -38,14 +38,21 @@ class QuitDialog(ModalScreen[QuitChoice]):
     def compose(self) -> ComposeResult:
         count = len(self._enabled)
         names = ", ".join(self._enabled[:4]) + (" …" if count > 4 else "")
-        detail = (f"Support is inside {', '.join(self._in_service)} right now. "
-                  if self._in_service else "")
-        detail += ("Disable ends support access now. Keep leaves them enabled: the tunnels "
-                   "stop with the console and come back when it starts again.")
+        detail = (
+            f"Support is inside {', '.join(self._in_service)} right now. "
+            if self._in_service
+            else ""
+        )
+        detail += (
+            "Disable ends support access now. Keep leaves them enabled: the tunnels "
+            "stop with the console and come back when it starts again."
+        )
         with Vertical(classes="dialog wide"):
-            yield Static(f"Remote access is enabled on {count} appliance"
-                         f"{'s' if count != 1 else ''} ({names}). Disable before quitting?",
-                         classes="dialog-question")
+            yield Static(
+                f"Remote access is enabled on {count} appliance"
+                f"{'s' if count != 1 else ''} ({names}). Disable before quitting?",
+                classes="dialog-question",
+            )
             yield Static(detail, classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Disable, quit (d)", id="disable", variant="error")

@@ -26,8 +26,9 @@ def key_width(key: FooterKey) -> int:
 def fit_keys(keys: list[FooterKey], width: int) -> list[FooterKey]:
     """Drop keys from the right (never help or quit, then the palette last) until they fit."""
     kept = list(keys)
-    droppable = [k for k in kept if k.action not in ALWAYS_SHOWN
-                 and "-command-palette" not in k.classes]
+    droppable = [
+        k for k in kept if k.action not in ALWAYS_SHOWN and "-command-palette" not in k.classes
+    ]
     palette = [k for k in kept if "-command-palette" in k.classes]
     for victim in [*reversed(droppable), *palette]:
         if sum(key_width(k) for k in kept) <= width:

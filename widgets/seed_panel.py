@@ -25,8 +25,9 @@ class SeedPanel(Vertical):
         else:
             value.update(Text(seed, style="bold"))
             value.set_class(True, "-live")
-        self.query_one("#seed-serial", Static).update(Text.assemble(("serial ", "dim"),
-                                                                     (serial, "bold")))
+        self.query_one("#seed-serial", Static).update(
+            Text.assemble(("serial ", "dim"), (serial, "bold"))
+        )
         if seed is None:
             hint = Text("Enable remote access (e) to get a seed for support.")
         else:

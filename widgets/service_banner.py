@@ -21,7 +21,9 @@ class ServiceBanner(Static):
         text = Text("(SERVICE)  support is inside this appliance", style="bold")
         for session in sessions:
             who = session.engineer or "engineer (identifying…)"
-            text.append(f"\n{who} from {source_host(session.source)} since "
-                        f"{clock_time(session.started)} · {format_bytes(session.bytes_in)} in / "
-                        f"{format_bytes(session.bytes_out)} out")
+            text.append(
+                f"\n{who} from {source_host(session.source)} since "
+                f"{clock_time(session.started)} · {format_bytes(session.bytes_in)} in / "
+                f"{format_bytes(session.bytes_out)} out"
+            )
         self.update(text)

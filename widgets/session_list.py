@@ -23,8 +23,13 @@ class SessionList(Static):
         ordered = sorted(history, key=lambda r: (r.ended is not None, -r.started))
         for record in ordered:
             duration = elapsed(record.started, record.ended if record.ended else now)
-            table.add_row(record.session_id, record.engineer or "—", source_host(record.source),
-                          clock_time(record.started),
-                          duration + ("" if record.ended else " (open)"),
-                          format_bytes(record.bytes_in), format_bytes(record.bytes_out))
+            table.add_row(
+                record.session_id,
+                record.engineer or "—",
+                source_host(record.source),
+                clock_time(record.started),
+                duration + ("" if record.ended else " (open)"),
+                format_bytes(record.bytes_in),
+                format_bytes(record.bytes_out),
+            )
         self.update(table)

@@ -15,15 +15,23 @@ _UP = (TunnelState.ESTABLISHED, TunnelState.SERVICE, TunnelState.READY)
 class StageTrack(Static):
     """The connection stages as a track; colours come from component classes in the TCSS."""
 
-    COMPONENT_CLASSES = {"stage-track--done", "stage-track--current", "stage-track--failed",
-                         "stage-track--pending"}
+    COMPONENT_CLASSES = {
+        "stage-track--done",
+        "stage-track--current",
+        "stage-track--failed",
+        "stage-track--pending",
+    }
 
     def show(self, state: TunnelState, reason: Reason | None = None) -> None:
         """Highlight where `state` (and `reason`, when failing) puts the tunnel."""
         text = Text()
         for stage, role in stage_roles(state, reason):
-            shown = {"failed": f" ✗ {stage.label} ", "current": f" ▶ {stage.label} ",
-                     "done": f"✓ {stage.label}", "pending": f"· {stage.label}"}[role]
+            shown = {
+                "failed": f" ✗ {stage.label} ",
+                "current": f" ▶ {stage.label} ",
+                "done": f"✓ {stage.label}",
+                "pending": f"· {stage.label}",
+            }[role]
             text.append(shown, self.get_component_rich_style(f"stage-track--{role}"))
             if stage is not Stage.READY:
                 text.append(" › ", self.get_component_rich_style("stage-track--pending"))
@@ -40,8 +48,7 @@ def stage_roles(state: TunnelState, reason: Reason | None) -> list[tuple[Stage, 
             role = "failed"
         elif stage is reached and state not in _UP:
             role = "current"
-        elif (reached is not None and stage <= reached) or (failed is not None
-                                                             and stage < failed):
+        elif (reached is not None and stage <= reached) or (failed is not None and stage < failed):
             role = "done"
         else:
             role = "pending"

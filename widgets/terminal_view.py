@@ -31,11 +31,24 @@ def _colour(value: str) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _style(fg: str, bg: str, bold: bool, italics: bool, underscore: bool,
-           strikethrough: bool, reverse: bool) -> Style:
-    return Style(color=_colour(fg), bgcolor=_colour(bg), bold=bold or None,
-                 italic=italics or None, underline=underscore or None,
-                 strike=strikethrough or None, reverse=reverse or None)
+def _style(
+    fg: str,
+    bg: str,
+    bold: bool,
+    italics: bool,
+    underscore: bool,
+    strikethrough: bool,
+    reverse: bool,
+) -> Style:
+    return Style(
+        color=_colour(fg),
+        bgcolor=_colour(bg),
+        bold=bold or None,
+        italic=italics or None,
+        underline=underscore or None,
+        strike=strikethrough or None,
+        reverse=reverse or None,
+    )
 
 
 class TerminalView(Widget, can_focus=False):
@@ -122,8 +135,15 @@ class TerminalView(Widget, can_focus=False):
             char = row[x]
             if not char.data:
                 continue  # the second cell of a wide character
-            style = _style(char.fg, char.bg, char.bold, char.italics, char.underscore,
-                           char.strikethrough, char.reverse != (x == cursor_x))
+            style = _style(
+                char.fg,
+                char.bg,
+                char.bold,
+                char.italics,
+                char.underscore,
+                char.strikethrough,
+                char.reverse != (x == cursor_x),
+            )
             if style is not current:
                 if text:
                     segments.append(Segment("".join(text), current))

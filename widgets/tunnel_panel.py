@@ -35,8 +35,9 @@ class TunnelPanel(Vertical):
         self.query_one("#tunnel-facts", Static).update(_facts(status, now))
         reason = self.query_one("#tunnel-reason", Static)
         reason.update(_reason(status, now))
-        reason.display = (bool(status.detail) or state is TunnelState.RETRYING
-                          or bool(status.storage))
+        reason.display = (
+            bool(status.detail) or state is TunnelState.RETRYING or bool(status.storage)
+        )
 
 
 def _facts(status: ApplianceStatus, now: float) -> Text:
@@ -53,8 +54,9 @@ def _facts(status: ApplianceStatus, now: float) -> Text:
         lines.append("remote access is off")
         return lines
     if status.state.is_up and status.up_since is not None:
-        lines.append(f"up      since {clock_time(status.up_since)} "
-                     f"({elapsed(status.up_since, now)})\n")
+        lines.append(
+            f"up      since {clock_time(status.up_since)} ({elapsed(status.up_since, now)})\n"
+        )
     else:
         lines.append(f"state   since {clock_time(status.since)}\n")
     lines.append(f"retries {status.attempt}")
@@ -72,6 +74,7 @@ def _reason(status: ApplianceStatus, now: float) -> Text:
     if status.fingerprint:
         text.append(f"\nrelay key {status.fingerprint} — press a to pin it", style="bold")
     if status.storage:
-        text.append(f"{chr(10) if text.plain else ''}state not saved: {status.storage}",
-                    style="bold")
+        text.append(
+            f"{chr(10) if text.plain else ''}state not saved: {status.storage}", style="bold"
+        )
     return text

@@ -62,9 +62,15 @@ class RunningCluster:
     def route_to(self, node: LabNode, tmp: Path) -> SupportRoute:
         """What an engineer who landed on `node` uses."""
         info = self.info
-        return SupportRoute(node.address, info.relay_ports["22"], info.known_hosts,
-                            info.engineer_key, info.support_ca_key, "alice",
-                            tmp / "appliance_known_hosts")
+        return SupportRoute(
+            node.address,
+            info.relay_ports["22"],
+            info.known_hosts,
+            info.engineer_key,
+            info.support_ca_key,
+            "alice",
+            tmp / "appliance_known_hosts",
+        )
 
     def observer(self) -> RedisDirectory:
         """A directory client that holds nothing: it sees every node's entries."""
@@ -96,11 +102,13 @@ async def redis_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def cluster_engine(cluster: RunningCluster,
-                         tmp_path: Path) -> AsyncIterator[tuple[Engine, EventRecorder]]:
+async def cluster_engine(
+    cluster: RunningCluster, tmp_path: Path
+) -> AsyncIterator[tuple[Engine, EventRecorder]]:
     """An engine on the cluster lab's inventory (two tunnels per appliance)."""
-    engine = Engine(load_inventory(cluster.info.inventory), tmp_path / "state",
-                    first_retry_delay=0.2)
+    engine = Engine(
+        load_inventory(cluster.info.inventory), tmp_path / "state", first_retry_delay=0.2
+    )
     recorder = EventRecorder()
     engine.subscribe(recorder)
     await engine.start()
@@ -114,14 +122,21 @@ async def cluster_engine(cluster: RunningCluster,
 async def both_links_up(engine: Engine, events: EventRecorder, name: str) -> tuple[str, str]:
     """Wait until both of `name`'s tunnels are up; their node addresses."""
     await events.wait_for(
-        lambda e: isinstance(e, StateChanged) and e.appliance == name and len(e.links) == 2
-        and all(link.state is TunnelState.ESTABLISHED for link in e.links), timeout=30)
+        lambda e: (
+            isinstance(e, StateChanged)
+            and e.appliance == name
+            and len(e.links) == 2
+            and all(link.state is TunnelState.ESTABLISHED for link in e.links)
+        ),
+        timeout=30,
+    )
     links = engine.status(name).links
     return links[0].address, links[1].address
 
 
-async def published(cluster: RunningCluster, serial: str, nodes: int,
-                    timeout: float = 10.0) -> list[RouteEntry]:
+async def published(
+    cluster: RunningCluster, serial: str, nodes: int, timeout: float = 10.0
+) -> list[RouteEntry]:
     """Wait until `nodes` nodes have published `serial`; their entries, newest first."""
     observer = cluster.observer()
     try:

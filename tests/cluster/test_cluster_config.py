@@ -20,18 +20,29 @@ PASSWORD = "s3cret-pw"
 
 async def _relay(config: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui", "relay", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tui",
+        "relay",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
-@pytest.mark.parametrize(("table", "line", "field"), [
-    (f'node_id = "n1"\nredis = "http://:{PASSWORD}@10.0.0.1:6379"\n', 4, "cluster.redis"),
-    ('node_id = "n 1"\n', 3, "cluster.node_id"),
-    ('node_id = "n1"\npeer_listen = "4767"\n', 4, "cluster.peer_listen"),
-    ('redis = "redis://127.0.0.1:6379"\n', 2, "cluster.node_id"),
-])
+@pytest.mark.parametrize(
+    ("table", "line", "field"),
+    [
+        (f'node_id = "n1"\nredis = "http://:{PASSWORD}@10.0.0.1:6379"\n', 4, "cluster.redis"),
+        ('node_id = "n 1"\n', 3, "cluster.node_id"),
+        ('node_id = "n1"\npeer_listen = "4767"\n', 4, "cluster.peer_listen"),
+        ('redis = "redis://127.0.0.1:6379"\n', 2, "cluster.node_id"),
+    ],
+)
 async def test_a_bad_cluster_table_is_refused_with_its_line(
-        tmp_path: Path, table: str, line: int, field: str) -> None:
+    tmp_path: Path, table: str, line: int, field: str
+) -> None:
     config = tmp_path / "relay.toml"
     config.write_text(f'listen = "127.0.0.1"\n[cluster]\n{table}')
     process = await _relay(config)
@@ -43,15 +54,17 @@ async def test_a_bad_cluster_table_is_refused_with_its_line(
 
 
 async def test_a_node_starts_while_redis_is_down_and_never_shows_the_password(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     require_redis()
     (tmp_path / "peers_authorized_keys").write_text("")
-    redis_port, = shared_free_ports(["127.0.0.1"], 1)  # nothing listens there
+    (redis_port,) = shared_free_ports(["127.0.0.1"], 1)  # nothing listens there
     config = tmp_path / "relay.toml"
     config.write_text(
         'listen = "127.0.0.1"\nports = [0]\n[cluster]\nnode_id = "n1"\n'
         f'redis = "redis://:{PASSWORD}@127.0.0.1:{redis_port}/0"\n'
-        'peer_listen = "127.0.0.1:0"\nroute_ttl = 3.0\n')
+        'peer_listen = "127.0.0.1:0"\nroute_ttl = 3.0\n'
+    )
     process = await _relay(config)
     assert process.stdout is not None
     try:
@@ -74,8 +87,7 @@ async def test_a_node_starts_while_redis_is_down_and_never_shows_the_password(
     assert actions[:2] == ["relay-start", "cluster-start"] and "relay-stop" in actions
 
 
-def test_without_redis_server_the_lab_names_the_package(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_redis_server_the_lab_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(RacError, match="install the Debian package redis-server"):

@@ -18,10 +18,14 @@ SIZE = (140, 40)
 
 
 async def test_the_fleet_says_two_nodes_and_the_dashboard_lists_each(
-        cluster: RunningCluster, tmp_path: Path) -> None:
-    app = RacApp(InventoryEnvironment(cluster.info.inventory, tmp_path / "state"),
-                 options=EngineOptions(first_retry_delay=0.2),
-                 settings=Settings(tmp_path / "settings.toml"), blink=False)
+    cluster: RunningCluster, tmp_path: Path
+) -> None:
+    app = RacApp(
+        InventoryEnvironment(cluster.info.inventory, tmp_path / "state"),
+        options=EngineOptions(first_retry_delay=0.2),
+        settings=Settings(tmp_path / "settings.toml"),
+        blink=False,
+    )
     async with app.run_test(size=SIZE) as pilot:
         events = recorder_for(app)
         await app.engine.enable(LAB_C)

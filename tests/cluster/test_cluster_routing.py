@@ -31,20 +31,23 @@ from tui.fleet_rows import fleet_row
 
 
 async def test_an_engineer_on_one_node_reaches_an_appliance_on_another(
-        cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder],
-        tmp_path: Path) -> None:
+    cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder], tmp_path: Path
+) -> None:
     engine, events = cluster_engine
     seed = await engine.enable(LAB_C)
     held = await both_links_up(engine, events, LAB_C)
     assert held[0] != held[1]
     assert fleet_row(ApplianceView(engine.status(LAB_C)), time.time()).relay == "2 nodes"
     assert [link["state"] for link in engine.status(LAB_C).to_json()["links"]] == [  # type: ignore[attr-defined]
-        "ESTABLISHED", "ESTABLISHED"]
+        "ESTABLISHED",
+        "ESTABLISHED",
+    ]
     await published(cluster, LAB_C_SERIAL, 2)
     landing = next(n for n in cluster.lab.nodes if n.address not in held)
 
     relay, appliance, _ = await open_support_connection(
-        cluster.route_to(landing, tmp_path), LAB_C_SERIAL, seed)
+        cluster.route_to(landing, tmp_path), LAB_C_SERIAL, seed
+    )
     result = await appliance.run("status")
     assert "ENABLED" in str(result.stdout)
     appliance.close()
@@ -60,8 +63,8 @@ async def test_an_engineer_on_one_node_reaches_an_appliance_on_another(
 
 
 async def test_killing_a_node_costs_the_engineer_one_reconnect_and_the_appliance_nothing(
-        cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder],
-        tmp_path: Path) -> None:
+    cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder], tmp_path: Path
+) -> None:
     engine, events = cluster_engine
     seed = await engine.enable(LAB_C)
     held = await both_links_up(engine, events, LAB_C)
@@ -84,16 +87,22 @@ async def test_killing_a_node_costs_the_engineer_one_reconnect_and_the_appliance
     appliance.close()
     relay.close()
     # The appliance never looked down: one tunnel carried it throughout.
-    composite = [e.state for e in events.events[mark:]
-                 if isinstance(e, StateChanged) and e.appliance == LAB_C]
+    composite = [
+        e.state
+        for e in events.events[mark:]
+        if isinstance(e, StateChanged) and e.appliance == LAB_C
+    ]
     assert all(state.is_up for state in composite), composite
     assert engine.status(LAB_C).state.is_up
     assert fleet_row(ApplianceView(engine.status(LAB_C)), time.time()).relay in (
-        "1 of 2 nodes", "2 nodes")  # "2 nodes" again once the lost tunnel re-homed
+        "1 of 2 nodes",
+        "2 nodes",
+    )  # "2 nodes" again once the lost tunnel re-homed
 
 
 async def test_a_killed_nodes_routes_disappear_within_the_ttl(
-        cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder]) -> None:
+    cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder]
+) -> None:
     engine, events = cluster_engine
     await engine.enable(LAB_C)
     held = await both_links_up(engine, events, LAB_C)
@@ -114,8 +123,8 @@ async def test_a_killed_nodes_routes_disappear_within_the_ttl(
 
 
 async def test_a_redis_restart_cuts_nothing_and_the_directory_comes_back(
-        cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder],
-        tmp_path: Path) -> None:
+    cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder], tmp_path: Path
+) -> None:
     engine, events = cluster_engine
     seed = await engine.enable(LAB_C)
     held = await both_links_up(engine, events, LAB_C)
@@ -132,7 +141,8 @@ async def test_a_redis_restart_cuts_nothing_and_the_directory_comes_back(
         await open_support_connection(route, LAB_C_SERIAL, seed)
     # An engineer landing on a node that holds the appliance is not affected at all.
     local_relay, local_appliance, _ = await open_support_connection(
-        cluster.route_to(cluster.node(held[0]), tmp_path), LAB_C_SERIAL, seed)
+        cluster.route_to(cluster.node(held[0]), tmp_path), LAB_C_SERIAL, seed
+    )
     local_appliance.close()
     local_relay.close()
 
@@ -143,13 +153,17 @@ async def test_a_redis_restart_cuts_nothing_and_the_directory_comes_back(
     assert "ENABLED" in str((await appliance.run("status")).stdout)
     appliance.close()
     relay.close()
-    composite = [e.state for e in events.events[mark:]
-                 if isinstance(e, StateChanged) and e.appliance == LAB_C]
+    composite = [
+        e.state
+        for e in events.events[mark:]
+        if isinstance(e, StateChanged) and e.appliance == LAB_C
+    ]
     assert all(state.is_up for state in composite), composite
 
 
 async def test_a_reconnect_on_another_node_takes_the_route_from_a_stale_node(
-        cluster: RunningCluster, tmp_path: Path) -> None:
+    cluster: RunningCluster, tmp_path: Path
+) -> None:
     data, _ = read_toml(cluster.info.inventory)
     data["relay"]["connections"] = 1
     inventory = cluster.info.directory / "one-tunnel.toml"
@@ -167,18 +181,23 @@ async def test_a_reconnect_on_another_node_takes_the_route_from_a_stale_node(
         newer, bystander = [n for n in cluster.lab.nodes if n is not stale]
         key = asyncssh.read_private_key(tmp_path / "state" / "keys" / f"{LAB_C}_ed25519")
         newcomer = await asyncssh.connect(
-            newer.address, cluster.info.relay_ports["443"], username=LAB_C_SERIAL,
-            client_keys=[key], known_hosts=str(cluster.info.known_hosts), agent_path=None,
-            config=None)
+            newer.address,
+            cluster.info.relay_ports["443"],
+            username=LAB_C_SERIAL,
+            client_keys=[key],
+            known_hosts=str(cluster.info.known_hosts),
+            agent_path=None,
+            config=None,
+        )
 
-        async def greet(reader: asyncssh.SSHReader[bytes],
-                        writer: asyncssh.SSHWriter[bytes]) -> None:
+        async def greet(
+            reader: asyncssh.SSHReader[bytes], writer: asyncssh.SSHWriter[bytes]
+        ) -> None:
             writer.write(b"SSH-2.0-newcomer\r\n")
             writer.close()
 
         async with newcomer:
-            await newcomer.start_server(lambda host, port: greet, LAB_C_SERIAL, 22,
-                                        encoding=None)
+            await newcomer.start_server(lambda host, port: greet, LAB_C_SERIAL, 22, encoding=None)
             entries = await published(cluster, LAB_C_SERIAL, 2)
             assert [e.node_id for e in entries] == [newer.node_id, stale.node_id]
             # The stale node refreshes its own entry for a full refresh period; it never
@@ -194,9 +213,14 @@ async def test_a_reconnect_on_another_node_takes_the_route_from_a_stale_node(
                 await observer.close()
             # An engineer anywhere else lands on the newcomer.
             relay = await asyncssh.connect(
-                bystander.address, cluster.info.relay_ports["22"], username="alice",
+                bystander.address,
+                cluster.info.relay_ports["22"],
+                username="alice",
                 client_keys=[asyncssh.read_private_key(cluster.info.engineer_key)],
-                known_hosts=str(cluster.info.known_hosts), agent_path=None, config=None)
+                known_hosts=str(cluster.info.known_hosts),
+                agent_path=None,
+                config=None,
+            )
             async with relay:
                 reader, writer = await relay.open_connection(LAB_C_SERIAL, 22)
                 assert await reader.readline() == b"SSH-2.0-newcomer\r\n"

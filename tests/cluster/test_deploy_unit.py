@@ -45,10 +45,13 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     if not Path(rac).exists():
         pytest.skip("the rac console script is not installed on this machine")
     unit = tmp_path / "rac-relay.service"
-    unit.write_text(UNIT.read_text(encoding="utf-8").replace("/usr/local/bin/rac", rac),
-                    encoding="utf-8")
-    result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,
-                            timeout=60, check=False)
-    complaints = [line for line in (result.stderr + result.stdout).splitlines()
-                  if "rac-relay.service" in line]
+    unit.write_text(
+        UNIT.read_text(encoding="utf-8").replace("/usr/local/bin/rac", rac), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
+    )
+    complaints = [
+        line for line in (result.stderr + result.stdout).splitlines() if "rac-relay.service" in line
+    ]
     assert result.returncode == 0 and not complaints, result.stderr + result.stdout

@@ -19,16 +19,25 @@ def _peer(node: LabNode) -> tuple[str, int]:
     return node.address, node.peer_port
 
 
-async def _hop_as(node: LabNode, username: str,
-                  key: asyncssh.SSHKey) -> asyncssh.SSHClientConnection:
+async def _hop_as(
+    node: LabNode, username: str, key: asyncssh.SSHKey
+) -> asyncssh.SSHClientConnection:
     host, port = _peer(node)
-    return await asyncssh.connect(host, port, username=username, client_keys=[key],
-                                  known_hosts=None, agent_path=None, config=None,
-                                  preferred_auth="publickey")
+    return await asyncssh.connect(
+        host,
+        port,
+        username=username,
+        client_keys=[key],
+        known_hosts=None,
+        agent_path=None,
+        config=None,
+        preferred_auth="publickey",
+    )
 
 
 async def test_the_hop_refuses_a_serial_the_node_does_not_hold_itself(
-        cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder]) -> None:
+    cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder]
+) -> None:
     engine, events = cluster_engine
     await engine.enable(LAB_C)
     held = await both_links_up(engine, events, LAB_C)
@@ -52,8 +61,8 @@ async def test_the_hop_refuses_a_serial_the_node_does_not_hold_itself(
 
 
 async def test_engineer_and_agent_keys_cannot_use_the_hop(
-        cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder],
-        tmp_path: Path) -> None:
+    cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder], tmp_path: Path
+) -> None:
     engine, events = cluster_engine
     await engine.enable(LAB_C)
     await both_links_up(engine, events, LAB_C)
@@ -63,9 +72,13 @@ async def test_engineer_and_agent_keys_cannot_use_the_hop(
     other_node = cluster.lab.nodes[1]
     node_key = asyncssh.read_private_key(other_node.config.parent / "peer_ed25519")
 
-    for username, key in [("alice", engineer), (other_node.node_id, engineer),
-                          (LAB_C_SERIAL, agent), (other_node.node_id, agent),
-                          (cluster.lab.nodes[2].node_id, node_key)]:  # a node key, wrong name
+    for username, key in [
+        ("alice", engineer),
+        (other_node.node_id, engineer),
+        (LAB_C_SERIAL, agent),
+        (other_node.node_id, agent),
+        (cluster.lab.nodes[2].node_id, node_key),
+    ]:  # a node key, wrong name
         with pytest.raises(asyncssh.PermissionDenied):
             await _hop_as(node, username, key)
     async with asyncio.timeout(10):  # the node writes its audit line as the socket closes
@@ -75,7 +88,8 @@ async def test_engineer_and_agent_keys_cannot_use_the_hop(
 
 
 async def test_a_node_key_is_no_engineer_key(
-        cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder]) -> None:
+    cluster: RunningCluster, cluster_engine: tuple[Engine, EventRecorder]
+) -> None:
     engine, events = cluster_engine
     await engine.enable(LAB_C)
     held = await both_links_up(engine, events, LAB_C)
@@ -83,9 +97,15 @@ async def test_a_node_key_is_no_engineer_key(
     key = asyncssh.read_private_key(cluster.lab.nodes[1].config.parent / "peer_ed25519")
     # The lab enrols unknown keys as appliances on first use; an appliance opens nothing.
     try:
-        conn = await asyncssh.connect(node.address, cluster.info.relay_ports["22"],
-                                      username="alice", client_keys=[key], known_hosts=None,
-                                      agent_path=None, config=None)
+        conn = await asyncssh.connect(
+            node.address,
+            cluster.info.relay_ports["22"],
+            username="alice",
+            client_keys=[key],
+            known_hosts=None,
+            agent_path=None,
+            config=None,
+        )
     except asyncssh.PermissionDenied:
         return
     async with conn:

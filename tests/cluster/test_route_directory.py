@@ -19,8 +19,10 @@ from tui.engine.relay.redis_directory import (
 @pytest.fixture
 async def nodes(redis_url: str) -> AsyncIterator[list[RedisDirectory]]:
     """Three directory clients on the cluster's Redis, as nodes a, b and an observer."""
-    clients = [RedisDirectory(name, f"127.0.0.9:{i}", redis_url, ttl=4.0)
-               for i, name in enumerate(["node-a", "node-b", "observer"], 1)]
+    clients = [
+        RedisDirectory(name, f"127.0.0.9:{i}", redis_url, ttl=4.0)
+        for i, name in enumerate(["node-a", "node-b", "observer"], 1)
+    ]
     for client in clients:
         await client.start()
     try:
@@ -31,7 +33,8 @@ async def nodes(redis_url: str) -> AsyncIterator[list[RedisDirectory]]:
 
 
 async def test_a_reconnect_to_another_node_wins_and_the_old_node_cannot_take_it_back(
-        nodes: list[RedisDirectory]) -> None:
+    nodes: list[RedisDirectory],
+) -> None:
     a, b, observer = nodes
     a.claim("SN-0001", "conn-1")
     await a.published.wait()
@@ -54,14 +57,14 @@ async def test_a_reconnect_to_another_node_wins_and_the_old_node_cannot_take_it_
     newest = {e.node_id: e for e in await observer.lookup("sn-0001")}["node-a"]
     stale = await a._claim_script(  # a delayed write of the old connection
         keys=[KEY_PREFIX + "sn-0001", GENERATION_KEY],
-        args=["node-a", "conn-1", first[1].generation, 4000, "127.0.0.9:1"])
+        args=["node-a", "conn-1", first[1].generation, 4000, "127.0.0.9:1"],
+    )
     assert stale == -1
     kept = {e.node_id: e for e in await observer.lookup("sn-0001")}["node-a"]
     assert (kept.connection_id, kept.generation) == ("conn-3", newest.generation)
 
 
-async def test_release_removes_only_the_nodes_own_connection(
-        nodes: list[RedisDirectory]) -> None:
+async def test_release_removes_only_the_nodes_own_connection(nodes: list[RedisDirectory]) -> None:
     a, _, observer = nodes
     a.claim("SN-0002", "conn-1")
     a.claim("SN-0002", "conn-2")  # the same node took over its own route
@@ -74,7 +77,8 @@ async def test_release_removes_only_the_nodes_own_connection(
 
 
 async def test_concurrent_lookups_of_an_absent_serial_ask_redis_once(
-        nodes: list[RedisDirectory]) -> None:
+    nodes: list[RedisDirectory],
+) -> None:
     observer = nodes[2]
     before = observer.lookups
     results = await asyncio.gather(*(observer.lookup("SN-ABSENT") for _ in range(50)))
@@ -82,8 +86,7 @@ async def test_concurrent_lookups_of_an_absent_serial_ask_redis_once(
     assert observer.lookups - before == 1
 
 
-async def test_a_clean_shutdown_deletes_the_nodes_entries(
-        nodes: list[RedisDirectory]) -> None:
+async def test_a_clean_shutdown_deletes_the_nodes_entries(nodes: list[RedisDirectory]) -> None:
     a, _, observer = nodes
     a.claim("SN-0003", "conn-1")
     await a.published.wait()
@@ -104,8 +107,7 @@ async def test_one_node_needs_nothing_the_memory_directory() -> None:
     a.claim("SN-1", "c1")
     b.claim("SN-1", "c2")
     assert [e.node_id for e in await a.lookup("sn-1")] == ["b"]
-    assert [e.node_id for e in await MemoryDirectory("c", "", store).lookup("sn-1")] == [
-        "b", "a"]
+    assert [e.node_id for e in await MemoryDirectory("c", "", store).lookup("sn-1")] == ["b", "a"]
     assert await MemoryDirectory().lookup("sn-1") == []  # one node alone: nobody else
     await b.close()
     assert await a.lookup("sn-1") == []

@@ -52,8 +52,9 @@ class CutProxy:
                 sock = writer.get_extra_info("socket")
                 if sock is not None:
                     with contextlib.suppress(OSError):
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                        struct.pack("ii", 1, 0))
+                        sock.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                 writer.transport.abort()
         self._pairs.clear()
 

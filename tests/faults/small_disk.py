@@ -21,12 +21,17 @@ FILLER = ".filler"
 def small_disk(path: Path, size: str = "4m") -> Iterator[Path]:
     """A tmpfs of `size` mounted at `path` for the block; unmounted after."""
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700",
-                              "tmpfs", str(path)], capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         why = mounted.stderr.strip() or "mount failed"
-        pytest.skip(f"cannot mount a small tmpfs here ({why}): storage faults need root "
-                    "or CAP_SYS_ADMIN")
+        pytest.skip(
+            f"cannot mount a small tmpfs here ({why}): storage faults need root or CAP_SYS_ADMIN"
+        )
     try:
         yield path
     finally:
@@ -62,5 +67,4 @@ def free(disk: Path) -> None:
 
 def remount(disk: Path, mode: str) -> None:
     """`ro` or `rw`."""
-    subprocess.run(["mount", "-o", f"remount,{mode}", str(disk)], check=True,
-                   capture_output=True)
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(disk)], check=True, capture_output=True)

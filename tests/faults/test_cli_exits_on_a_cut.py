@@ -34,7 +34,8 @@ async def _read_until(stream: asyncio.StreamReader, marker: bytes, timeout: floa
 
 
 async def test_support_connect_says_the_connection_was_lost_when_the_path_is_cut(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -43,16 +44,30 @@ async def test_support_connect_says_the_connection_was_lost_when_the_path_is_cut
     proxy = CutProxy("127.0.0.1", lab.info.relay_ports["22"])
     port = await proxy.start()
     known_hosts = tmp_path / "relay_known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{port} "
-                           f"{relay.host_key.export_public_key().decode().strip()}\n")
+    known_hosts.write_text(
+        f"[127.0.0.1]:{port} {relay.host_key.export_public_key().decode().strip()}\n"
+    )
     environment = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "engineer-state")}
     process = await asyncio.create_subprocess_exec(
-        *RAC, "support", "connect", LAB_C_SERIAL, "--seed-file", _seed_file(tmp_path, seed),
+        *RAC,
+        "support",
+        "connect",
+        LAB_C_SERIAL,
+        "--seed-file",
+        _seed_file(tmp_path, seed),
         "--relay",
-        f"127.0.0.1:{port}", "--ca", str(lab.info.support_ca_key), "--key",
-        str(lab.info.engineer_key), "--known-hosts", str(known_hosts),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=environment)
+        f"127.0.0.1:{port}",
+        "--ca",
+        str(lab.info.support_ca_key),
+        "--key",
+        str(lab.info.engineer_key),
+        "--known-hosts",
+        str(known_hosts),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
     try:
         assert process.stdout is not None and process.stderr is not None
         await _read_until(process.stdout, PROMPT, 20)
@@ -72,7 +87,8 @@ async def test_support_connect_says_the_connection_was_lost_when_the_path_is_cut
 
 
 async def test_support_connect_command_cut_while_connecting_exits_1_with_a_sentence(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -81,15 +97,31 @@ async def test_support_connect_command_cut_while_connecting_exits_1_with_a_sente
     proxy = CutProxy("127.0.0.1", lab.info.relay_ports["22"])
     port = await proxy.start()
     known_hosts = tmp_path / "relay_known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{port} "
-                           f"{relay.host_key.export_public_key().decode().strip()}\n")
+    known_hosts.write_text(
+        f"[127.0.0.1]:{port} {relay.host_key.export_public_key().decode().strip()}\n"
+    )
     environment = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "engineer-state")}
     process = await asyncio.create_subprocess_exec(
-        *RAC, "support", "connect", LAB_C_SERIAL, "--seed-file", _seed_file(tmp_path, seed),
+        *RAC,
+        "support",
+        "connect",
+        LAB_C_SERIAL,
+        "--seed-file",
+        _seed_file(tmp_path, seed),
         "--relay",
-        f"127.0.0.1:{port}", "--ca", str(lab.info.support_ca_key), "--key",
-        str(lab.info.engineer_key), "--known-hosts", str(known_hosts), "--command", "status",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment)
+        f"127.0.0.1:{port}",
+        "--ca",
+        str(lab.info.support_ca_key),
+        "--key",
+        str(lab.info.engineer_key),
+        "--known-hosts",
+        str(known_hosts),
+        "--command",
+        "status",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
     try:
         await proxy.wait_connected()
         proxy.cut()
@@ -106,7 +138,8 @@ async def test_support_connect_command_cut_while_connecting_exits_1_with_a_sente
 
 
 async def test_a_cut_leaves_the_terminal_as_it_was(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     """On a real terminal (a pty): raw mode undone, descriptors open and blocking again."""
     import termios
 
@@ -118,21 +151,41 @@ async def test_a_cut_leaves_the_terminal_as_it_was(
     proxy = CutProxy("127.0.0.1", lab.info.relay_ports["22"])
     port = await proxy.start()
     known_hosts = tmp_path / "relay_known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{port} "
-                           f"{relay.host_key.export_public_key().decode().strip()}\n")
+    known_hosts.write_text(
+        f"[127.0.0.1]:{port} {relay.host_key.export_public_key().decode().strip()}\n"
+    )
     controller, terminal = os.openpty()
     before = termios.tcgetattr(terminal)
-    environment = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "engineer-state"),
-                   "TERM": "xterm"}
+    environment = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "engineer-state"),
+        "TERM": "xterm",
+    }
     process = await asyncio.create_subprocess_exec(
-        *RAC, "support", "connect", LAB_C_SERIAL, "--seed-file", _seed_file(tmp_path, seed),
-        "--relay", f"127.0.0.1:{port}", "--ca", str(lab.info.support_ca_key), "--key",
-        str(lab.info.engineer_key), "--known-hosts", str(known_hosts),
-        stdin=terminal, stdout=terminal, stderr=terminal, env=environment)
+        *RAC,
+        "support",
+        "connect",
+        LAB_C_SERIAL,
+        "--seed-file",
+        _seed_file(tmp_path, seed),
+        "--relay",
+        f"127.0.0.1:{port}",
+        "--ca",
+        str(lab.info.support_ca_key),
+        "--key",
+        str(lab.info.engineer_key),
+        "--known-hosts",
+        str(known_hosts),
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=environment,
+    )
     screen = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(screen), os.fdopen(controller, "rb", buffering=0))
+        lambda: asyncio.StreamReaderProtocol(screen), os.fdopen(controller, "rb", buffering=0)
+    )
     try:
         await _read_until(screen, PROMPT, 20)
         proxy.cut()

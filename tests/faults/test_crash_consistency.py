@@ -43,8 +43,13 @@ class Forker:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.faults.agent_forker", str(self._theirs.fileno()),
-            pass_fds=[self._theirs.fileno()], stdin=asyncio.subprocess.DEVNULL)
+            sys.executable,
+            "-m",
+            "tests.faults.agent_forker",
+            str(self._theirs.fileno()),
+            pass_fds=[self._theirs.fileno()],
+            stdin=asyncio.subprocess.DEVNULL,
+        )
         self._theirs.close()
 
     async def run(self, *argv: str) -> tuple[int, asyncio.StreamReader]:
@@ -55,8 +60,9 @@ class Forker:
         pid = int(await asyncio.to_thread(self._ours.recv, 64))
         reader = asyncio.StreamReader()
         loop = asyncio.get_running_loop()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                     os.fdopen(read_end, "rb", buffering=0))
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", buffering=0)
+        )
         return pid, reader
 
     async def close(self) -> None:
@@ -65,8 +71,12 @@ class Forker:
             await asyncio.wait_for(self.process.wait(), 10)
 
 
-async def _lines_until(reader: asyncio.StreamReader, wanted: dict[str, str],
-                       seen: list[dict[str, object]], timeout: float = 20) -> None:
+async def _lines_until(
+    reader: asyncio.StreamReader,
+    wanted: dict[str, str],
+    seen: list[dict[str, object]],
+    timeout: float = 20,
+) -> None:
     async with asyncio.timeout(timeout):
         while True:
             line = await reader.readline()
@@ -93,8 +103,10 @@ def _enable_acknowledged(seen: list[dict[str, object]]) -> bool:
 
 
 def _disabled_acknowledged(seen: list[dict[str, object]]) -> bool:
-    return any(e.get("event") == "state" and e.get("appliance") == LAB_C and
-               e.get("state") == "DISABLED" for e in seen)
+    return any(
+        e.get("event") == "state" and e.get("appliance") == LAB_C and e.get("state") == "DISABLED"
+        for e in seen
+    )
 
 
 def _resumed(state: Path) -> Acknowledged:
@@ -105,10 +117,22 @@ def _resumed(state: Path) -> Acknowledged:
 
 def _prefill(state: Path, rng: random.Random) -> None:
     state.mkdir(mode=0o700)
-    lines = [json.dumps({"name": rng.choice(PAST_NAMES), "enabled": False, "mode": "tunnel",
-                         "port": rng.choice([22, 25, 443]), "gateway": None, "seed": None,
-                         "enabled_at": None, "expires_at": None, "ended": "disabled"})
-             for _ in range(150)]
+    lines = [
+        json.dumps(
+            {
+                "name": rng.choice(PAST_NAMES),
+                "enabled": False,
+                "mode": "tunnel",
+                "port": rng.choice([22, 25, 443]),
+                "gateway": None,
+                "seed": None,
+                "enabled_at": None,
+                "expires_at": None,
+                "ended": "disabled",
+            }
+        )
+        for _ in range(150)
+    ]
     (state / "appliances.jsonl").write_text("\n".join(lines) + "\n")
     (state / "appliances.jsonl").chmod(0o600)
 
@@ -125,8 +149,7 @@ def _on_disk(state: Path, seed: str) -> bool:
     """Whether a file under the state dir holds `seed` — a crash's leftover temporary file
     counts until the next start has removed it."""
     ApplianceStore(state)  # what the next start does first (it holds the lock then)
-    return any(seed.encode() in path.read_bytes() for path in state.rglob("*")
-               if path.is_file())
+    return any(seed.encode() in path.read_bytes() for path in state.rglob("*") if path.is_file())
 
 
 def _kill_9(pid: int) -> None:
@@ -140,11 +163,11 @@ def _strong_seed(rng: random.Random) -> str:
 
 
 async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
-        lab: RunningLab, tmp_path: Path) -> None:
+    lab: RunningLab, tmp_path: Path
+) -> None:
     state = tmp_path / "state"
     _prefill(state, random.Random(0))
-    base = ["agent", "--inventory", str(lab.info.inventory), "--state-dir", str(state),
-            "--json"]
+    base = ["agent", "--inventory", str(lab.info.inventory), "--state-dir", str(state), "--json"]
     forker = Forker()
     await forker.start()
     acknowledged = Acknowledged(None)
@@ -157,8 +180,9 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
         for calibration in (-1, -2):
             seed = _strong_seed(random.Random(calibration))
             every_seed.append(seed)
-            pid, out = await forker.run(*base, "--enable", LAB_C, "--seed-file",
-                                           _seed_file(tmp_path, seed))
+            pid, out = await forker.run(
+                *base, "--enable", LAB_C, "--seed-file", _seed_file(tmp_path, seed)
+            )
             started = time.perf_counter()
             seen: list[dict[str, object]] = []
             await _lines_until(out, {"event": "seed"}, seen)
@@ -178,8 +202,9 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
                 # (journal compaction) to a little after the acknowledgement.
                 seed = _strong_seed(rng)
                 every_seed.append(seed)
-                pid, out = await forker.run(*base, "--enable", LAB_C, "--seed-file",
-                                           _seed_file(tmp_path, seed))
+                pid, out = await forker.run(
+                    *base, "--enable", LAB_C, "--seed-file", _seed_file(tmp_path, seed)
+                )
                 await asyncio.sleep(rng.uniform(0, 1.3 * enable_time))
                 _kill_9(pid)
                 await _until_dead(out, seen)
@@ -206,16 +231,16 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
                 attempted = Acknowledged(None)
                 if _disabled_acknowledged(seen):
                     acknowledged = attempted
-                    outcomes["disable acknowledged"] = outcomes.get("disable acknowledged",
-                                                                    0) + 1
+                    outcomes["disable acknowledged"] = outcomes.get("disable acknowledged", 0) + 1
                 else:
                     outcomes["disable cut"] = outcomes.get("disable cut", 0) + 1
 
             now = _resumed(state)
             assert now in (acknowledged, attempted), (run, now, acknowledged, outcomes)
             if now != acknowledged:
-                outcomes["saved, killed before the acknowledgement"] = outcomes.get(
-                    "saved, killed before the acknowledgement", 0) + 1
+                outcomes["saved, killed before the acknowledgement"] = (
+                    outcomes.get("saved, killed before the acknowledgement", 0) + 1
+                )
             acknowledged = now  # what a restart shows is what the operator sees next
             stale = [s for s in every_seed if s != now.seed and _on_disk(state, s)]
             assert not stale, f"run {run}: retired seeds still on disk"
@@ -231,8 +256,13 @@ async def test_kill_9_at_random_moments_loses_nothing_acknowledged(
     if acknowledged.seed is None:
         return
     agent = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui", *base, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tui",
+        *base,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         assert agent.stdout is not None
         await _lines_until(agent.stdout, {"event": "state", "state": "ESTABLISHED"}, [])

@@ -26,7 +26,8 @@ LAB_X = "web-proxy-1"
 
 async def _run(*args: str, timeout: float = 30) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        *RAC, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *RAC, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -43,8 +44,8 @@ async def _status_inside(lab: RunningLab, tmp_path: Path, seed: str) -> str:
 
 
 async def test_a_disk_that_fills_while_support_is_inside(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(engine_module, "STORAGE_RETRY", 0.2)
     with small_disk(tmp_path / "disk") as disk:
         state_dir = disk / "state"
@@ -61,20 +62,28 @@ async def test_a_disk_that_fills_while_support_is_inside(
             assert "ENABLED" in await _status_inside(lab, tmp_path, seed)
             if engine.storage.audit_lines_lost:
                 break
-        problem = await events.wait_for(lambda e: isinstance(e, StorageChanged) and
-                                        "audit.jsonl" in e.problem)
+        problem = await events.wait_for(
+            lambda e: isinstance(e, StorageChanged) and "audit.jsonl" in e.problem
+        )
         assert isinstance(problem, StorageChanged)
-        assert f"cannot write {state_dir / 'audit.jsonl'}: no space left on the device" in \
-            problem.problem.lower()
+        assert (
+            f"cannot write {state_dir / 'audit.jsonl'}: no space left on the device"
+            in problem.problem.lower()
+        )
         status = engine.status(LAB_C)
         assert status.state is TunnelState.SERVICE and status.storage
         assert "audit line" in status.storage and "not written" in status.storage
-        assert any("State not saved" in line for line in
-                   (await _status_inside(lab, tmp_path, seed)).splitlines())
+        assert any(
+            "State not saved" in line
+            for line in (await _status_inside(lab, tmp_path, seed)).splitlines()
+        )
 
         # Changes that cannot be saved are refused with the path named; nothing changes.
-        with pytest.raises(StorageError, match=r"appliances\.jsonl: no space left on the "
-                           r"device\. The old seed stays in force\."):
+        with pytest.raises(
+            StorageError,
+            match=r"appliances\.jsonl: no space left on the "
+            r"device\. The old seed stays in force\.",
+        ):
             await engine.new_seed(LAB_C)
         assert engine.seed(LAB_C) == seed
         with pytest.raises(StorageError, match="Remote access was not enabled"):
@@ -89,27 +98,28 @@ async def test_a_disk_that_fills_while_support_is_inside(
         mark = events.mark
         await engine.disable(LAB_C)
         assert engine.status(LAB_C).state is TunnelState.DISABLED
-        warned = await events.wait_for(lambda e: isinstance(e, LogRecord) and
-                                       "could not be saved" in e.message, after=mark)
+        warned = await events.wait_for(
+            lambda e: isinstance(e, LogRecord) and "could not be saved" in e.message, after=mark
+        )
         assert isinstance(warned, LogRecord) and "appliances.jsonl" in warned.message
 
         # Room again: the journal and the audit catch up on their own, the problem clears.
         free(disk)
-        await events.wait_for(lambda e: isinstance(e, StorageChanged) and not e.problem,
-                              timeout=10)
-        journal = [json.loads(line) for line in
-                   (state_dir / "appliances.jsonl").read_text().splitlines()]
+        await events.wait_for(lambda e: isinstance(e, StorageChanged) and not e.problem, timeout=10)
+        journal = [
+            json.loads(line) for line in (state_dir / "appliances.jsonl").read_text().splitlines()
+        ]
         assert journal[-1]["name"] == LAB_C and journal[-1]["enabled"] is False
         assert seed.encode() not in (state_dir / "appliances.jsonl").read_bytes()
-        audit = [json.loads(line) for line in
-                 (state_dir / "audit.jsonl").read_text().splitlines()]
+        audit = [json.loads(line) for line in (state_dir / "audit.jsonl").read_text().splitlines()]
         gaps = [line for line in audit if line["action"] == "audit-lines-lost"]
         assert gaps and gaps[0]["lost"] >= 2  # the second login's start and end at least
         await engine.shutdown()
 
 
 async def test_resuming_on_a_read_only_state_dir(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     with small_disk(tmp_path / "disk") as disk:
         state_dir = disk / "state"
         first, events = await make_engine(state_dir=state_dir)
@@ -121,25 +131,37 @@ async def test_resuming_on_a_read_only_state_dir(
             engine, events = await make_engine(state_dir=state_dir)
             await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
             problem = engine.status(LAB_C).storage
-            assert problem == (f"Cannot write {state_dir / 'appliances.jsonl'}: the file "
-                               "system is read-only.")
+            assert problem == (
+                f"Cannot write {state_dir / 'appliances.jsonl'}: the file system is read-only."
+            )
             # The first login makes the (SERVICE) host key: kept in memory, and said so.
             assert "ENABLED" in await _status_inside(lab, tmp_path, seed)
-            assert f"write {state_dir / 'keys' / (LAB_C + '_host_ed25519')}: the file " \
+            assert (
+                f"write {state_dir / 'keys' / (LAB_C + '_host_ed25519')}: the file "
                 "system is read-only" in engine.status(LAB_C).storage
+            )
             with pytest.raises(StorageError, match="read-only"):
                 await engine.enable(LAB_X)
             await engine.shutdown()
 
-            code, out, err = await _run("status", "--inventory", str(lab.info.inventory),
-                                        "--state-dir", str(state_dir))
+            code, out, err = await _run(
+                "status", "--inventory", str(lab.info.inventory), "--state-dir", str(state_dir)
+            )
             assert code == 0, err
             assert f"storage: cannot write {state_dir}: the file system is read-only" in out
-            code, out, err = await _run("agent", "--inventory", str(lab.info.inventory),
-                                        "--state-dir", str(state_dir), "--enable", LAB_X)
+            code, out, err = await _run(
+                "agent",
+                "--inventory",
+                str(lab.info.inventory),
+                "--state-dir",
+                str(state_dir),
+                "--enable",
+                LAB_X,
+            )
             assert code == 1
-            assert err.strip().endswith("the file system is read-only. Remote access was "
-                                        "not enabled.")
+            assert err.strip().endswith(
+                "the file system is read-only. Remote access was not enabled."
+            )
             assert f"{state_dir}/" in err  # the keys (made first) or the journal
             assert "unexpected error" not in err and "Traceback" not in err
         finally:
@@ -147,13 +169,23 @@ async def test_resuming_on_a_read_only_state_dir(
 
 
 async def test_sigterm_on_a_full_disk_exits_with_a_sentence(
-        lab: RunningLab, tmp_path: Path) -> None:
+    lab: RunningLab, tmp_path: Path
+) -> None:
     with small_disk(tmp_path / "disk") as disk:
         state_dir = disk / "state"
         agent = await asyncio.create_subprocess_exec(
-            *RAC, "agent", "--inventory", str(lab.info.inventory), "--state-dir",
-            str(state_dir), "--enable", LAB_C, "--json", stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            *RAC,
+            "agent",
+            "--inventory",
+            str(lab.info.inventory),
+            "--state-dir",
+            str(state_dir),
+            "--enable",
+            LAB_C,
+            "--json",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             assert agent.stdout is not None and agent.stderr is not None
             async with asyncio.timeout(20):
@@ -178,35 +210,43 @@ async def test_state_dir_parts_of_the_wrong_kind(lab: RunningLab, tmp_path: Path
     inventory = str(lab.info.inventory)
     as_file = tmp_path / "state-file"
     as_file.write_text("not a directory\n")
-    code, _, err = await _run("agent", "--inventory", inventory, "--state-dir", str(as_file),
-                              "--enable", LAB_C)
+    code, _, err = await _run(
+        "agent", "--inventory", inventory, "--state-dir", str(as_file), "--enable", LAB_C
+    )
     assert code == 1
-    assert err.strip() == (f"rac: Cannot use {as_file} as the state dir: it is a file, where "
-                           "rac keeps a directory. Give another --state-dir, or put this one "
-                           "right.")
+    assert err.strip() == (
+        f"rac: Cannot use {as_file} as the state dir: it is a file, where "
+        "rac keeps a directory. Give another --state-dir, or put this one "
+        "right."
+    )
 
     journal_dir = tmp_path / "journal-is-a-dir"
     journal_dir.mkdir(mode=0o700)
     (journal_dir / "appliances.jsonl").mkdir()
     for command in (["agent", "--enable", LAB_C], ["status"]):
-        code, _, err = await _run(command[0], "--inventory", inventory, "--state-dir",
-                                  str(journal_dir), *command[1:])
+        code, _, err = await _run(
+            command[0], "--inventory", inventory, "--state-dir", str(journal_dir), *command[1:]
+        )
         assert code == 1, err
-        assert err.startswith(f"rac: Cannot read {journal_dir / 'appliances.jsonl'}: it is a "
-                              "directory where rac keeps a file.")
+        assert err.startswith(
+            f"rac: Cannot read {journal_dir / 'appliances.jsonl'}: it is a "
+            "directory where rac keeps a file."
+        )
 
     keys_file = tmp_path / "keys-is-a-file"
     keys_file.mkdir(mode=0o700)
     (keys_file / "keys").write_text("")
-    code, _, err = await _run("agent", "--inventory", inventory, "--state-dir",
-                              str(keys_file), "--enable", LAB_C)
+    code, _, err = await _run(
+        "agent", "--inventory", inventory, "--state-dir", str(keys_file), "--enable", LAB_C
+    )
     assert code == 1
     assert f"Cannot write the keys of {LAB_C} in {keys_file / 'keys'}" in err
     assert "Remote access was not enabled" in err and "Traceback" not in err
 
 
 async def test_an_audit_log_that_is_a_directory_does_not_stop_support(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     state_dir = tmp_path / "state"
     state_dir.mkdir(mode=0o700)
     (state_dir / "audit.jsonl").mkdir()

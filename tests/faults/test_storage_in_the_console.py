@@ -16,7 +16,8 @@ SIZE = (140, 40)
 
 
 async def test_an_audit_log_that_cannot_be_written_shows_in_the_console(
-        tmp_path: Path, notices: list[str]) -> None:
+    tmp_path: Path, notices: list[str]
+) -> None:
     audit = tmp_path / "lab" / "state" / "audit.jsonl"
     audit.parent.parent.mkdir(mode=0o700)
     audit.parent.mkdir(mode=0o700)

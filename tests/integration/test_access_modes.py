@@ -18,7 +18,8 @@ from tui.engine.states import Mode, TunnelState
 
 
 async def test_sshaccess_appliance_is_reached_through_its_gateway(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     lan_seed = await engine.enable(LAB_LAN)
     waiting = await events.wait_state(LAB_LAN, TunnelState.WAITING_GATEWAY)
@@ -53,8 +54,9 @@ async def test_sshaccess_seed_is_its_own(lab: RunningLab, make_engine: EngineFac
     await engine.enable(LAB_LAN)
     await events.wait_state(LAB_LAN, TunnelState.READY)
     with pytest.raises(asyncssh.PermissionDenied):
-        await login_with(lab.info, LAB_LAN_SERIAL,
-                         [certificate(lab.info, LAB_LAN_SERIAL, gateway_seed)])
+        await login_with(
+            lab.info, LAB_LAN_SERIAL, [certificate(lab.info, LAB_LAN_SERIAL, gateway_seed)]
+        )
 
 
 async def test_a_gateway_must_be_a_tunnel(make_engine: EngineFactory) -> None:
@@ -63,8 +65,9 @@ async def test_a_gateway_must_be_a_tunnel(make_engine: EngineFactory) -> None:
         await engine.enable(LAB_M, mode=Mode.SSHACCESS, gateway=LAB_LAN)
 
 
-async def test_restart_resumes_enabled_tunnels(lab: RunningLab, make_engine: EngineFactory,
-                                               tmp_path: Path) -> None:
+async def test_restart_resumes_enabled_tunnels(
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     first, events = await make_engine()
     seed = await first.enable(LAB_C)
     await first.enable(LAB_LAN)
@@ -84,13 +87,15 @@ async def test_restart_resumes_enabled_tunnels(lab: RunningLab, make_engine: Eng
 
 
 async def test_lifetime_end_lets_open_sessions_finish(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C, lifetime=1.0)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
-    await events.wait_for(lambda e: "access lifetime ended" in getattr(e, "message", ""),
-                          timeout=10)
+    await events.wait_for(
+        lambda e: "access lifetime ended" in getattr(e, "message", ""), timeout=10
+    )
 
     # the open session runs on...
     assert "ENABLED" in str((await appliance.run("status")).stdout)

@@ -70,12 +70,13 @@ def test_a_torn_last_line_is_named_and_cut_away_before_the_next_append(tmp_path:
     assert again.notes[0].startswith(f"{again.path}, line 2: ignored a last line cut short")
     again.save("b", ApplianceRecord(port=443))
     again.close()
-    assert [line[:11] for line in again.path.read_text().splitlines()] == \
-        ['{"name": "a', '{"name": "b']
+    assert [line[:11] for line in again.path.read_text().splitlines()] == [
+        '{"name": "a',
+        '{"name": "b',
+    ]
 
 
-def test_a_journal_replaced_under_the_store_is_written_back_not_appended_to(
-        tmp_path: Path) -> None:
+def test_a_journal_replaced_under_the_store_is_written_back_not_appended_to(tmp_path: Path) -> None:
     store = ApplianceStore(tmp_path)
     store.save("a", ApplianceRecord(enabled=True, seed="S33D-XY"))
     elsewhere = tmp_path / "other.jsonl"
@@ -88,8 +89,9 @@ def test_a_journal_replaced_under_the_store_is_written_back_not_appended_to(
     assert names == ["a", "b"]
 
 
-async def test_the_commits_of_a_burst_share_one_fsync(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_commits_of_a_burst_share_one_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import asyncio
     import os
 

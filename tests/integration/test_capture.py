@@ -34,9 +34,17 @@ def require_tcpdump() -> str:
 async def test_capture_holds_the_syn_and_the_banner(lab: RunningLab, tmp_path: Path) -> None:
     tcpdump = require_tcpdump()
     process = await asyncio.create_subprocess_exec(
-        *RAC, "capture", LAB_C, "--inventory", str(lab.info.inventory), "--state-dir",
-        str(tmp_path / "state"), "--json", stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        *RAC,
+        "capture",
+        LAB_C,
+        "--inventory",
+        str(lab.info.inventory),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     if process.returncode == 1 and b"may not capture" in err:
         pytest.skip("this machine does not let tcpdump capture")
@@ -52,42 +60,60 @@ async def test_capture_holds_the_syn_and_the_banner(lab: RunningLab, tmp_path: P
     assert doc["packets"] >= 4
 
     # tcpdump reads its own file back: the SYN to the port and the banner bytes are in it
-    readback = subprocess.run([tcpdump, "-r", str(pcap), "-nn", "-A"], capture_output=True,
-                              text=True, check=True).stdout
+    readback = subprocess.run(
+        [tcpdump, "-r", str(pcap), "-nn", "-A"], capture_output=True, text=True, check=True
+    ).stdout
     assert f".{relay_port}: Flags [S]," in readback
     assert "SSH-2.0-rac-relay_0.1" in readback
 
 
-async def test_missing_tcpdump_is_a_sentence(lab: RunningLab, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_tcpdump_is_a_sentence(
+    lab: RunningLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setattr(capture, "SBIN", str(tmp_path / "empty"))
     inventory = load_inventory(lab.info.inventory)
-    with pytest.raises(CaptureUnavailable, match=r"tcpdump is not installed.*apt-get install "
-                                                 r"tcpdump"):
+    with pytest.raises(
+        CaptureUnavailable,
+        match=r"tcpdump is not installed.*apt-get install "
+        r"tcpdump",
+    ):
         await capture_appliance(inventory, LAB_C, tmp_path / "state")
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root to run the real tcpdump as an unprivileged user")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root to run the real tcpdump as an unprivileged user",
+)
 async def test_capture_without_permission_says_which_is_missing(
-        lab: RunningLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lab: RunningLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tcpdump = require_tcpdump()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "tcpdump"
     # the real tcpdump, run as nobody: it is refused the capture device for real
-    wrapper.write_text(f"#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups "
-                       f"--inh-caps=-all {tcpdump} \"$@\"\n")
+    wrapper.write_text(
+        f"#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups "
+        f'--inh-caps=-all {tcpdump} "$@"\n'
+    )
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     inventory = load_inventory(lab.info.inventory)
     out = tmp_path / "world" / "x.pcap"
     out.parent.mkdir(mode=0o777)
     out.parent.chmod(0o777)
-    with pytest.raises(CaptureUnavailable, match="tcpdump may not capture on this machine: run "
-                                                 "rac as root, or give tcpdump the capture "
-                                                 "capability"):
-        await capture.capture_attempt(inventory.relay_host(inventory.get(LAB_C)),
-                                      inventory.relay.nameservers, 25,
-                                      lab.info.relay_ports["25"], out, seconds=2)
+    with pytest.raises(
+        CaptureUnavailable,
+        match="tcpdump may not capture on this machine: run "
+        "rac as root, or give tcpdump the capture "
+        "capability",
+    ):
+        await capture.capture_attempt(
+            inventory.relay_host(inventory.get(LAB_C)),
+            inventory.relay.nameservers,
+            25,
+            lab.info.relay_ports["25"],
+            out,
+            seconds=2,
+        )

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from tui.cli import build_parser
 
 
-def _parsers(parser: argparse.ArgumentParser, path: str = "") -> Iterator[
-        tuple[str, argparse.ArgumentParser]]:
+def _parsers(
+    parser: argparse.ArgumentParser, path: str = ""
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
     yield path, parser
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -25,7 +26,6 @@ def test_every_command_has_an_example_and_every_option_a_sentence() -> None:
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction) or "-h" in action.option_strings:
                 continue
-            assert action.help, f"rac {path}: {action.option_strings or action.dest} " \
-                                "has no help"
+            assert action.help, f"rac {path}: {action.option_strings or action.dest} has no help"
         usage = parser.format_usage()
         assert not re.search(r"[A-Z]+_[A-Z_]+", usage), f"rac {path}: {usage}"

@@ -47,7 +47,8 @@ async def _run_probe(pilot: Pilot[None]) -> ProbeScreen:
 
 
 async def test_probe_prefers_the_port_in_use_and_enter_leaves_support_alone(
-        tmp_path: Path, notices: list[str]) -> None:
+    tmp_path: Path, notices: list[str]
+) -> None:
     app = lab_app(tmp_path / "lab", frozen=False)
     async with app.run_test(size=SIZE) as pilot:
         events = recorder_for(app)
@@ -66,8 +67,7 @@ async def test_probe_prefers_the_port_in_use_and_enter_leaves_support_alone(
         relay.close()
 
 
-async def test_probe_enter_asks_before_moving_a_tunnel_with_support_inside(
-        tmp_path: Path) -> None:
+async def test_probe_enter_asks_before_moving_a_tunnel_with_support_inside(tmp_path: Path) -> None:
     app = lab_app(tmp_path / "lab", frozen=False)
     async with app.run_test(size=SIZE) as pilot:
         events = recorder_for(app)
@@ -91,23 +91,33 @@ async def test_probe_enter_asks_before_moving_a_tunnel_with_support_inside(
         mark = events.mark
         screen = await _run_probe(pilot)
         await pilot.press("enter", "y")
-        await events.wait_for(lambda e: isinstance(e, StateChanged) and e.appliance == LAB_C
-                              and e.state is TunnelState.ESTABLISHED and e.port == 25,
-                              after=mark)
+        await events.wait_for(
+            lambda e: (
+                isinstance(e, StateChanged)
+                and e.appliance == LAB_C
+                and e.state is TunnelState.ESTABLISHED
+                and e.port == 25
+            ),
+            after=mark,
+        )
         await asyncio.wait_for(appliance.wait_closed(), 5.0)
         relay.close()
         # no stale "ESTABLISHED port 443" after the move began
-        moved = [e for e in events.events[mark:] if isinstance(e, StateChanged)
-                 and e.appliance == LAB_C and e.state.is_up]
+        moved = [
+            e
+            for e in events.events[mark:]
+            if isinstance(e, StateChanged) and e.appliance == LAB_C and e.state.is_up
+        ]
         assert moved and all(e.port == 25 for e in moved)
         await settle(pilot)
         texts = [line.text for line in app.model.views[LAB_C].log]
-        after = texts[max(i for i, t in enumerate(texts) if "relay port set to 25" in t):]
+        after = texts[max(i for i, t in enumerate(texts) if "relay port set to 25" in t) :]
         assert not any("port 443" in t for t in after)
 
 
 async def test_dashboard_hint_and_probe_recommend_the_same_port_for_an_smtp_fault(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     async with fault_server("smtp") as smtp:
         port_map = {**lab.info.relay_ports, "25": smtp}
         engine, events = await make_engine(lab.inventory_with(port_map=port_map))
@@ -122,15 +132,17 @@ async def test_dashboard_hint_and_probe_recommend_the_same_port_for_an_smtp_faul
 
 
 async def test_sshaccess_behind_a_gateway_that_is_off_waits_for_it(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
     await engine.disable(LAB_C)  # the gateway was on once, and is off now
     mark = events.mark
     await engine.enable(LAB_LAN)
-    waiting = await events.wait_state(LAB_LAN, TunnelState.WAITING_GATEWAY,
-                                      TunnelState.FORWARDING, after=mark)
+    waiting = await events.wait_state(
+        LAB_LAN, TunnelState.WAITING_GATEWAY, TunnelState.FORWARDING, after=mark
+    )
     assert waiting.state is TunnelState.WAITING_GATEWAY
     assert waiting.detail == f"Waiting for the gateway appliance {LAB_C} to bring its tunnel up."
     assert engine.status(LAB_LAN).state is TunnelState.WAITING_GATEWAY
@@ -140,8 +152,8 @@ async def test_sshaccess_behind_a_gateway_that_is_off_waits_for_it(
 
 
 async def test_sshaccess_is_never_recorded_or_printed_as_port_25(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tui.cli import main
     from tui.commands.agent_command import describe_event
 
@@ -154,16 +166,18 @@ async def test_sshaccess_is_never_recorded_or_printed_as_port_25(
     lan_events = [e for e in events.events if e.appliance == LAB_LAN]
     assert all(" port " not in describe_event(e) for e in lan_events)
     audit = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
-    enable = next(a for a in audit if a.get("action") == "enable"
-                  and a.get("appliance") == LAB_LAN)
+    enable = next(a for a in audit if a.get("action") == "enable" and a.get("appliance") == LAB_LAN)
     assert enable.get("port") is None and enable["gateway"] == LAB_C
     await engine.shutdown()
-    assert main(["status", "--inventory", str(lab.info.inventory),
-                 "--state-dir", str(state)]) == 0
+    assert main(["status", "--inventory", str(lab.info.inventory), "--state-dir", str(state)]) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(LAB_LAN))
     assert "port" not in line and f"via {LAB_C}" in line
-    assert main(["status", "--inventory", str(lab.info.inventory), "--state-dir", str(state),
-                 "--json"]) == 0
+    assert (
+        main(
+            ["status", "--inventory", str(lab.info.inventory), "--state-dir", str(state), "--json"]
+        )
+        == 0
+    )
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["appliances"]}
     assert rows[LAB_LAN]["port"] is None and rows[LAB_C]["port"] == 25
 
@@ -173,16 +187,31 @@ async def _rac(*args: str, env: dict[str, str] | None = None) -> tuple[int, str,
     import sys
 
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui", *args, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
+        sys.executable,
+        "-m",
+        "tui",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
 
 async def test_probe_with_inventory_and_ports_uses_the_port_map(lab: RunningLab) -> None:
-    code, out, _ = await _rac("probe", LAB_C, "--inventory", str(lab.info.inventory),
-                              "--ports", "25,443", "--json", "--timeout", "2")
+    code, out, _ = await _rac(
+        "probe",
+        LAB_C,
+        "--inventory",
+        str(lab.info.inventory),
+        "--ports",
+        "25,443",
+        "--json",
+        "--timeout",
+        "2",
+    )
     assert code == 0
     ports = json.loads(out)["ports"]
     assert [(p["port"], p["class"]) for p in ports] == [(25, "ssh"), (443, "ssh")]
@@ -190,8 +219,16 @@ async def test_probe_with_inventory_and_ports_uses_the_port_map(lab: RunningLab)
 
 
 async def test_handshake_fingerprint_is_whole_when_piped(lab: RunningLab) -> None:
-    code, out, _ = await _rac("probe", LAB_C, "--inventory", str(lab.info.inventory),
-                              "--handshake", "--timeout", "2", env={"COLUMNS": "80"})
+    code, out, _ = await _rac(
+        "probe",
+        LAB_C,
+        "--inventory",
+        str(lab.info.inventory),
+        "--handshake",
+        "--timeout",
+        "2",
+        env={"COLUMNS": "80"},
+    )
     assert code == 0
     keys = [line for line in out.splitlines() if line.startswith("key on port")]
     assert len(keys) == 6
@@ -200,20 +237,28 @@ async def test_handshake_fingerprint_is_whole_when_piped(lab: RunningLab) -> Non
 
 async def test_agent_without_enable_writes_nothing(lab: RunningLab, tmp_path: Path) -> None:
     state = tmp_path / "agent-state"
-    code, _, err = await _rac("agent", "--inventory", str(lab.info.inventory),
-                              "--state-dir", str(state))
+    code, _, err = await _rac(
+        "agent", "--inventory", str(lab.info.inventory), "--state-dir", str(state)
+    )
     assert code == 2 and "Nothing is enabled" in err
     assert not (state / "live.json").exists() and not (state / "audit.jsonl").exists()
 
 
-async def test_status_without_state_dir_says_where_it_looked(lab: RunningLab,
-                                                             tmp_path: Path) -> None:
+async def test_status_without_state_dir_says_where_it_looked(
+    lab: RunningLab, tmp_path: Path
+) -> None:
     home = {"XDG_STATE_HOME": str(tmp_path / "xdg-state")}
     code, out, err = await _rac("status", "--inventory", str(lab.info.inventory), env=home)
     assert code == 0 and LAB_C in out
     assert "nothing about these appliances in" in err and "--state-dir" in err
-    code, _, err = await _rac("status", "--inventory", str(lab.info.inventory),
-                              "--state-dir", str(lab.info.state_dir), env=home)
+    code, _, err = await _rac(
+        "status",
+        "--inventory",
+        str(lab.info.inventory),
+        "--state-dir",
+        str(lab.info.state_dir),
+        env=home,
+    )
     assert code == 0 and "nothing about these appliances" not in err
 
 

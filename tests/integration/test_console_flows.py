@@ -44,7 +44,8 @@ async def test_enable_from_the_fleet_reaches_established(tmp_path: Path) -> None
 
 
 async def test_dashboard_shows_the_tunnel_and_survives_leaving(
-        enabled_console: EnabledConsole) -> None:
+    enabled_console: EnabledConsole,
+) -> None:
     app = enabled_console.app
     pilot = enabled_console.pilot
     await pilot.press("enter")
@@ -73,8 +74,9 @@ async def test_port_change_reconnects_on_the_new_port(enabled_console: EnabledCo
     assert row is not None and row.port == "443"
 
 
-async def test_disable_asks_first_and_says_success(enabled_console: EnabledConsole,
-                                                   notices: list[str]) -> None:
+async def test_disable_asks_first_and_says_success(
+    enabled_console: EnabledConsole, notices: list[str]
+) -> None:
     app = enabled_console.app
     pilot = enabled_console.pilot
     events = enabled_console.events
@@ -82,7 +84,8 @@ async def test_disable_asks_first_and_says_success(enabled_console: EnabledConso
     dialog = app.screen
     assert isinstance(dialog, ConfirmDialog)
     assert "Are you sure to disable service access?" in str(
-        dialog.query_one(".dialog-question").render())
+        dialog.query_one(".dialog-question").render()
+    )
     assert app.focused is not None and app.focused.id == "no"
     await pilot.press("n")
     assert app.engine.status(LAB_C).enabled
@@ -95,8 +98,9 @@ async def test_disable_asks_first_and_says_success(enabled_console: EnabledConso
     assert row is not None and row.state is TunnelState.DISABLED
 
 
-async def test_new_seed_ends_a_running_support_session(enabled_console: EnabledConsole,
-                                                       tmp_path: Path) -> None:
+async def test_new_seed_ends_a_running_support_session(
+    enabled_console: EnabledConsole, tmp_path: Path
+) -> None:
     app = enabled_console.app
     pilot = enabled_console.pilot
     events = enabled_console.events
@@ -176,7 +180,8 @@ async def test_log_key_enlarges_the_log_and_f_cycles_its_level(tmp_path: Path) -
 
 
 async def test_probe_from_the_fleet_applies_the_recommended_port(
-        enabled_console: EnabledConsole) -> None:
+    enabled_console: EnabledConsole,
+) -> None:
     from tui.screens.probe_screen import ProbeScreen
 
     app = enabled_console.app

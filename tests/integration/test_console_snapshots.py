@@ -35,8 +35,9 @@ class ConsoleSnapshots(SVGImageExtension):  # type: ignore[misc]  # the plugin i
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_screen(name: str, snapshot: SnapshotAssertion, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_screen(
+    name: str, snapshot: SnapshotAssertion, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # paths under it read `~/…`, as on any machine
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / ".local" / "state"))
     scenario = SCENARIOS[name]

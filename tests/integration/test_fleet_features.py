@@ -75,7 +75,8 @@ async def test_quick_filters_show_up_failing_service_enabled(tmp_path: Path) -> 
 
 
 async def test_marks_and_bulk_enable_then_disable_with_one_confirmation(
-        tmp_path: Path, notices: list[str]) -> None:
+    tmp_path: Path, notices: list[str]
+) -> None:
     app = lab_app(tmp_path / "lab", frozen=False)
     async with app.run_test(size=SIZE) as pilot:
         events = recorder_for(app)
@@ -89,7 +90,8 @@ async def test_marks_and_bulk_enable_then_disable_with_one_confirmation(
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog)
         assert "Enable remote access on 2 appliances?" in str(
-            dialog.query_one(".dialog-question").render())
+            dialog.query_one(".dialog-question").render()
+        )
         await pilot.press("y")
         await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
         await events.wait_state(LAB_X, TunnelState.ESTABLISHED)
@@ -102,7 +104,8 @@ async def test_marks_and_bulk_enable_then_disable_with_one_confirmation(
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog)
         assert "Are you sure to disable service access on 2 appliances?" in str(
-            dialog.query_one(".dialog-question").render())
+            dialog.query_one(".dialog-question").render()
+        )
         await pilot.press("n")
         assert app.engine.status(LAB_C).enabled
         await pilot.press("d", "y")

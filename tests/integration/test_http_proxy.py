@@ -20,10 +20,12 @@ RELAY_NAME = LAB_C_RELAY
 
 
 async def test_tunnel_and_support_session_through_the_proxy(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     async with connect_proxy({RELAY_NAME: "127.0.0.1"}) as proxy:
         engine, events = await make_engine(
-            lab.inventory_with(proxy=f"http://127.0.0.1:{proxy.port}"))
+            lab.inventory_with(proxy=f"http://127.0.0.1:{proxy.port}")
+        )
         seed = await engine.enable(LAB_C)
         up = await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
         assert up.address == f"proxy 127.0.0.1:{proxy.port}"
@@ -35,11 +37,14 @@ async def test_tunnel_and_support_session_through_the_proxy(
 
 
 async def test_a_proxy_that_refuses_the_port_is_named(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
-    async with connect_proxy({RELAY_NAME: "127.0.0.1"},
-                             deny_ports=(lab.info.relay_ports["25"],)) as proxy:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
+    async with connect_proxy(
+        {RELAY_NAME: "127.0.0.1"}, deny_ports=(lab.info.relay_ports["25"],)
+    ) as proxy:
         engine, events = await make_engine(
-            lab.inventory_with(proxy=f"http://127.0.0.1:{proxy.port}"))
+            lab.inventory_with(proxy=f"http://127.0.0.1:{proxy.port}")
+        )
         await engine.enable(LAB_C)
         retrying = await events.wait_state(LAB_C, TunnelState.RETRYING)
     assert retrying.reason == Reason.PROXY_REFUSED
@@ -47,23 +52,28 @@ async def test_a_proxy_that_refuses_the_port_is_named(
 
 
 async def test_a_proxy_refusal_moves_on_with_fallback(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
-    async with connect_proxy({RELAY_NAME: "127.0.0.1"},
-                             deny_ports=(lab.info.relay_ports["25"],
-                                         lab.info.relay_ports["53"])) as proxy:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
+    async with connect_proxy(
+        {RELAY_NAME: "127.0.0.1"},
+        deny_ports=(lab.info.relay_ports["25"], lab.info.relay_ports["53"]),
+    ) as proxy:
         engine, events = await make_engine(
-            lab.inventory_with(proxy=f"http://127.0.0.1:{proxy.port}", fallback=True))
+            lab.inventory_with(proxy=f"http://127.0.0.1:{proxy.port}", fallback=True)
+        )
         await engine.enable(LAB_C)
         up = await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
     assert up.port == 80
 
 
-async def test_proxy_credentials(lab: RunningLab, make_engine: EngineFactory,
-                                 tmp_path: Path) -> None:
+async def test_proxy_credentials(
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     async with connect_proxy({RELAY_NAME: "127.0.0.1"}, credentials="ops:s3cret") as proxy:
         engine, events = await make_engine(
             lab.inventory_with("without.toml", proxy=f"http://127.0.0.1:{proxy.port}"),
-            state_dir=tmp_path / "a")
+            state_dir=tmp_path / "a",
+        )
         await engine.enable(LAB_C)
         asked = await events.wait_state(LAB_C, TunnelState.RETRYING)
         assert asked.reason == Reason.PROXY_AUTH
@@ -71,7 +81,8 @@ async def test_proxy_credentials(lab: RunningLab, make_engine: EngineFactory,
 
         engine, events = await make_engine(
             lab.inventory_with("with.toml", proxy=f"http://ops:s3cret@127.0.0.1:{proxy.port}"),
-            state_dir=tmp_path / "b")
+            state_dir=tmp_path / "b",
+        )
         await engine.enable(LAB_C)
         await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
     assert "s3cret" not in repr(parse_proxy_url(f"http://ops:s3cret@127.0.0.1:{proxy.port}"))
@@ -86,8 +97,9 @@ async def test_the_probe_goes_through_the_proxy_too(lab: RunningLab) -> None:
     from tui.engine.port_check import Outcome
     from tui.engine.probe import probe_target_for, run_probe
 
-    async with connect_proxy({RELAY_NAME: "127.0.0.1"},
-                             deny_ports=(lab.info.relay_ports["25"],)) as proxy:
+    async with connect_proxy(
+        {RELAY_NAME: "127.0.0.1"}, deny_ports=(lab.info.relay_ports["25"],)
+    ) as proxy:
         inventory = load_inventory(lab.inventory_with(proxy=f"http://127.0.0.1:{proxy.port}"))
         target = probe_target_for(inventory, inventory.get(LAB_C), timeout=2.0)
         report = await run_probe(target)

@@ -78,22 +78,31 @@ def ca_key(lab: RunningLab) -> Path:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ('port = 26\n', "line 9, field appliance[0].port: 26 is not one of the relay ports"),
+        ("port = 26\n", "line 9, field appliance[0].port: 26 is not one of the relay ports"),
         ('mode = "tunnels"\n', "line 9, field appliance[0].mode: Input should be"),
         ('gateway = "esa1"\n', "line 9, field appliance[0].gateway: only an SSHACCESS"),
         ('colour = "red"\n', "line 9, field appliance[0].colour: unknown field"),
-        ('\n[[appliance]]\nname = "esa1"\nseries = "C"\nserial = "X-1234"\n',
-         "line 11, field appliance[1].name: 'esa1' is used twice"),
-        ('\n[[appliance]]\nname = "sma"\nseries = "M"\nserial = "M-1234"\nmode = "sshaccess"\n',
-         "line 10, field appliance[1].gateway: an SSHACCESS appliance needs a gateway"),
-        ('\n[[appliance]]\nname = "sma"\nseries = "Q"\nserial = "M-1234"\n',
-         "line 12, field appliance[1].series: Input should be"),
-        ('\n[[appliance]]\nname = "bad name"\nseries = "M"\nserial = "M-1234"\n',
-         "line 11, field appliance[1].name: String should match pattern"),
+        (
+            '\n[[appliance]]\nname = "esa1"\nseries = "C"\nserial = "X-1234"\n',
+            "line 11, field appliance[1].name: 'esa1' is used twice",
+        ),
+        (
+            '\n[[appliance]]\nname = "sma"\nseries = "M"\nserial = "M-1234"\nmode = "sshaccess"\n',
+            "line 10, field appliance[1].gateway: an SSHACCESS appliance needs a gateway",
+        ),
+        (
+            '\n[[appliance]]\nname = "sma"\nseries = "Q"\nserial = "M-1234"\n',
+            "line 12, field appliance[1].series: Input should be",
+        ),
+        (
+            '\n[[appliance]]\nname = "bad name"\nseries = "M"\nserial = "M-1234"\n',
+            "line 11, field appliance[1].name: String should match pattern",
+        ),
     ],
 )
-def test_inventory_errors_name_file_line_and_field(tmp_path: Path, ca_key: Path, extra: str,
-                                                   message: str) -> None:
+def test_inventory_errors_name_file_line_and_field(
+    tmp_path: Path, ca_key: Path, extra: str, message: str
+) -> None:
     path = _write(tmp_path, _good_inventory(ca_key, extra))
     with pytest.raises(ConfigError) as caught:
         load_inventory(path)
@@ -121,8 +130,7 @@ def test_relay_config_errors_are_located(tmp_path: Path) -> None:
         load_relay_config(path)
 
 
-async def test_engine_refuses_bad_requests_and_changes_nothing(
-        make_engine: EngineFactory) -> None:
+async def test_engine_refuses_bad_requests_and_changes_nothing(make_engine: EngineFactory) -> None:
     engine, events = await make_engine()
     with pytest.raises(UnknownApplianceError, match="No appliance named 'esa9'"):
         await engine.enable("esa9")

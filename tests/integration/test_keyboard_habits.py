@@ -25,8 +25,7 @@ def _footer_keys(app) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("width", [140, 80, 60])
-async def test_help_and_quit_stay_in_the_footer_at_any_width(tmp_path: Path,
-                                                             width: int) -> None:
+async def test_help_and_quit_stay_in_the_footer_at_any_width(tmp_path: Path, width: int) -> None:
     app = lab_app(tmp_path / "lab")
     async with app.run_test(size=(width, 24)) as pilot:
         await pilot.pause()
@@ -55,8 +54,7 @@ async def test_a_dialogue_footer_shows_the_dialogue_keys(tmp_path: Path) -> None
         assert app.engine.status(LAB_C).enabled
 
 
-async def test_capture_asks_before_starting_tcpdump(tmp_path: Path,
-                                                    notices: list[str]) -> None:
+async def test_capture_asks_before_starting_tcpdump(tmp_path: Path, notices: list[str]) -> None:
     app = lab_app(tmp_path / "lab")
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("k")
@@ -70,14 +68,17 @@ async def test_capture_asks_before_starting_tcpdump(tmp_path: Path,
         assert not any("Capturing" in notice for notice in notices)
 
 
-@pytest.mark.parametrize(("key", "expected"), [
-    ("s", "{seed}"),
-    ("b", f"serial {LAB_C_SERIAL} seed {{seed}}"),
-    ("l", f"rac support connect {LAB_C_SERIAL} --seed {{seed}} --lab"),
-])
-async def test_copy_offers_seed_pair_and_login_line(tmp_path: Path, key: str,
-                                                    expected: str,
-                                                    notices: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("s", "{seed}"),
+        ("b", f"serial {LAB_C_SERIAL} seed {{seed}}"),
+        ("l", f"rac support connect {LAB_C_SERIAL} --seed {{seed}} --lab"),
+    ],
+)
+async def test_copy_offers_seed_pair_and_login_line(
+    tmp_path: Path, key: str, expected: str, notices: list[str]
+) -> None:
     from widgets.copy_dialog import CopyDialog
 
     app = lab_app(tmp_path / "lab")
@@ -97,14 +98,18 @@ async def test_copy_offers_seed_pair_and_login_line(tmp_path: Path, key: str,
         assert seed not in " ".join(messages)
 
 
-@pytest.mark.parametrize(("environ", "refused"), [
-    ({"TERM_PROGRAM": "Apple_Terminal"}, "Apple Terminal ignores OSC 52"),
-    ({"TERM_PROGRAM": "WezTerm"}, None),
-    ({"STY": "1234.pts-0.host"}, "GNU screen drops OSC 52"),
-    ({}, None),
-])
-def test_terminals_known_to_drop_osc52_are_named(environ: dict[str, str],
-                                                 refused: str | None) -> None:
+@pytest.mark.parametrize(
+    ("environ", "refused"),
+    [
+        ({"TERM_PROGRAM": "Apple_Terminal"}, "Apple Terminal ignores OSC 52"),
+        ({"TERM_PROGRAM": "WezTerm"}, None),
+        ({"STY": "1234.pts-0.host"}, "GNU screen drops OSC 52"),
+        ({}, None),
+    ],
+)
+def test_terminals_known_to_drop_osc52_are_named(
+    environ: dict[str, str], refused: str | None
+) -> None:
     assert osc52_refusal(environ) == refused
 
 
@@ -130,31 +135,41 @@ async def test_contrast_theme_paints_in_the_terminal_s_16_colours(tmp_path: Path
         await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
         await pilot.pause()
         assert app.native_ansi_color
-        kinds = {color.type for strip in app.screen._compositor.render_strips()
-                 for segment in strip if segment.style is not None
-                 for color in (segment.style.color, segment.style.bgcolor) if color is not None}
+        kinds = {
+            color.type
+            for strip in app.screen._compositor.render_strips()
+            for segment in strip
+            if segment.style is not None
+            for color in (segment.style.color, segment.style.bgcolor)
+            if color is not None
+        }
         assert kinds <= {ColorType.STANDARD, ColorType.DEFAULT}
 
 
 async def test_keymap_clashes_and_unknown_ids_are_said_and_the_loser_keeps_its_key(
-        tmp_path: Path, notices: list[str]) -> None:
+    tmp_path: Path, notices: list[str]
+) -> None:
     from tui.app import RacApp
     from tui.environment import LabEnvironment
     from tui.settings import Settings
     from widgets.enable_dialog import EnableDialog
 
-    settings = Settings(tmp_path / "settings.json",
-                        keymap={"rac.enable": "E", "rac.port": "E", "rac.enabel": "x"})
+    settings = Settings(
+        tmp_path / "settings.json", keymap={"rac.enable": "E", "rac.port": "E", "rac.enabel": "x"}
+    )
     app = RacApp(LabEnvironment(tmp_path / "lab"), settings=settings, blink=False)
     async with app.run_test(size=(140, 40)) as pilot:
         messages = list(notices)
-        assert any("rac.port and rac.enable are both on 'E'; rac.port keeps its default "
-                   "key 'p'" in m for m in messages)
+        assert any(
+            "rac.port and rac.enable are both on 'E'; rac.port keeps its default key 'p'" in m
+            for m in messages
+        )
         assert any("no binding has the id 'rac.enabel'" in m for m in messages)
         await pilot.press("E")
         assert isinstance(app.screen, EnableDialog)
         await pilot.press("escape", "p")
         from widgets.port_dialog import PortDialog
+
         assert isinstance(app.screen, PortDialog)
 
 
@@ -163,8 +178,7 @@ async def test_start_up_hint_names_the_remapped_keys(tmp_path: Path) -> None:
     from tui.environment import LabEnvironment
     from tui.settings import Settings
 
-    settings = Settings(tmp_path / "settings.json", keymap={"rac.enable": "E",
-                                                             "rac.help": "f1"})
+    settings = Settings(tmp_path / "settings.json", keymap={"rac.enable": "E", "rac.help": "f1"})
     app = RacApp(LabEnvironment(tmp_path / "lab"), settings=settings, blink=False)
     async with app.run_test(size=(140, 40)):
         hint = next(line.text for line in app.model.fleet_log if "to enable" in line.text)
@@ -176,8 +190,9 @@ async def test_the_log_pane_rewraps_when_the_terminal_narrows(tmp_path: Path) ->
 
     app = lab_app(tmp_path / "lab")
     async with app.run_test(size=(160, 40)) as pilot:
-        app.model.add_line("", Level.INFO,
-                           "a long line that ends with THE-END-MARKER " * 3, app.clock())
+        app.model.add_line(
+            "", Level.INFO, "a long line that ends with THE-END-MARKER " * 3, app.clock()
+        )
         app.model.changed.add("")
         await pilot.pause()
         app.flush_model()

@@ -27,8 +27,15 @@ async def _start_relay(folder: Path) -> tuple[asyncio.subprocess.Process, list[i
     config = folder / "relay.toml"
     config.write_text(tomli_w.dumps({"listen": "127.0.0.1", "ports": [0, 0]}))
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui", "relay", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tui",
+        "relay",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stdout is not None
     line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
     match = re.search(r"ports (\d+), (\d+);", line)
@@ -41,12 +48,22 @@ def _inventory(folder: Path, relay_folder: Path, port: int) -> Path:
     relay_key = (relay_folder / "relay_host_ed25519.pub").read_text().split()
     (folder / "known_hosts").write_text(f"127.0.0.1 {relay_key[0]} {relay_key[1]}\n")
     path = folder / "inventory.toml"
-    path.write_text(tomli_w.dumps({
-        "relay": {"hosts": {"C": "127.0.0.1"}, "ports": [22], "default_port": 22,
-                  "port_map": {"22": port}, "support_ca": "support_ca.pub",
-                  "known_hosts": "known_hosts", "connect_timeout": 5},
-        "appliance": [{"name": "esa", "series": "C", "serial": SERIAL}],
-    }))
+    path.write_text(
+        tomli_w.dumps(
+            {
+                "relay": {
+                    "hosts": {"C": "127.0.0.1"},
+                    "ports": [22],
+                    "default_port": 22,
+                    "port_map": {"22": port},
+                    "support_ca": "support_ca.pub",
+                    "known_hosts": "known_hosts",
+                    "connect_timeout": 5,
+                },
+                "appliance": [{"name": "esa", "series": "C", "serial": SERIAL}],
+            }
+        )
+    )
     return path
 
 
@@ -77,9 +94,15 @@ async def test_only_enrolled_appliances_get_a_route(tmp_path: Path) -> None:
         # an engineer key that is not in the engineers file is turned away
         stranger = asyncssh.generate_private_key("ssh-ed25519")
         try:
-            await asyncssh.connect("127.0.0.1", ports[1], username="mallory",
-                                   client_keys=[stranger], known_hosts=None,
-                                   agent_path=None, config=None)
+            await asyncssh.connect(
+                "127.0.0.1",
+                ports[1],
+                username="mallory",
+                client_keys=[stranger],
+                known_hosts=None,
+                agent_path=None,
+                config=None,
+            )
         except asyncssh.PermissionDenied:
             pass
         else:
@@ -96,8 +119,15 @@ async def test_a_bad_relay_config_is_refused_with_its_line(tmp_path: Path) -> No
     config = tmp_path / "relay.toml"
     config.write_text('listen = "127.0.0.1"\nports = [22, "ssh"]\n')
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui", "relay", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tui",
+        "relay",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert err.decode().startswith(f"rac: {config}, line 2, field ports[1]: ")

@@ -28,17 +28,24 @@ from tui.engine.support_client import open_support_connection
 PROMPT = f"{LAB_C} (SERVICE)> ".encode()
 
 
-async def _shell(info: object, tmp: Path, seed: str, identity: str = "alice",
-                 ) -> tuple[asyncssh.SSHClientConnection, asyncssh.SSHClientConnection,
-                            asyncssh.SSHClientProcess[bytes]]:
+async def _shell(
+    info: object,
+    tmp: Path,
+    seed: str,
+    identity: str = "alice",
+) -> tuple[
+    asyncssh.SSHClientConnection, asyncssh.SSHClientConnection, asyncssh.SSHClientProcess[bytes]
+]:
     relay, appliance = await login(info, tmp, LAB_C_SERIAL, seed, identity=identity)  # type: ignore[arg-type]
-    process = await appliance.create_process(term_type="xterm-256color", term_size=(100, 30),
-                                             encoding=None)
+    process = await appliance.create_process(
+        term_type="xterm-256color", term_size=(100, 30), encoding=None
+    )
     return relay, appliance, process
 
 
-async def _read_until(process: asyncssh.SSHClientProcess[bytes], marker: bytes,
-                      seen: bytearray, after: int = 0) -> None:
+async def _read_until(
+    process: asyncssh.SSHClientProcess[bytes], marker: bytes, seen: bytearray, after: int = 0
+) -> None:
     async with asyncio.timeout(15):
         while marker not in seen[after:]:
             chunk = await process.stdout.read(65536)
@@ -51,8 +58,9 @@ def _asciinema_cat(path: Path) -> bytes:
     """`asciinema cat FILE` under a raw pseudo-terminal (it insists on a /dev/tty)."""
     primary, secondary = pty.openpty()
     tty.setraw(secondary)
-    child = subprocess.Popen(["asciinema", "cat", str(path)],
-                             preexec_fn=lambda: os.login_tty(secondary), close_fds=True)
+    child = subprocess.Popen(
+        ["asciinema", "cat", str(path)], preexec_fn=lambda: os.login_tty(secondary), close_fds=True
+    )
     os.close(secondary)
     out = bytearray()
     with contextlib.suppress(OSError):  # EIO once the child has closed the terminal
@@ -69,7 +77,8 @@ def _audit(engine: object) -> list[dict[str, object]]:
 
 
 async def test_a_session_is_recorded_as_asciicast_that_plays_back_what_was_sent(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -119,7 +128,8 @@ async def test_a_session_is_recorded_as_asciicast_that_plays_back_what_was_sent(
 
 
 async def test_session_numbers_do_not_restart_with_the_process(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     state = tmp_path / "state"
     engine, events = await make_engine(state_dir=state)
     seed = await engine.enable(LAB_C)
@@ -141,7 +151,8 @@ async def test_session_numbers_do_not_restart_with_the_process(
 
 
 async def test_a_watcher_sees_output_and_typed_input_as_it_happens(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -172,7 +183,8 @@ async def test_a_watcher_sees_output_and_typed_input_as_it_happens(
 
 
 async def test_the_operator_ends_one_session_and_not_another(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -203,13 +215,13 @@ async def test_the_operator_ends_one_session_and_not_another(
 
 
 async def test_only_the_allowed_engineers_in_their_window_come_in(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C, restrictions=SessionRestrictions(("alice",)))
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
     with pytest.raises(RacError) as refused:
-        await open_support_connection(lab_route(lab.info, tmp_path, "mallory"), LAB_C_SERIAL,
-                                      seed)
+        await open_support_connection(lab_route(lab.info, tmp_path, "mallory"), LAB_C_SERIAL, seed)
     assert "mallory is not among the engineers allowed in (alice)" in refused.value.sentence
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed, identity="alice")
     await events.wait_for(lambda e: isinstance(e, ServiceStarted) and e.engineer == "alice")
@@ -219,8 +231,7 @@ async def test_only_the_allowed_engineers_in_their_window_come_in(
     relay.close()
 
     now = engine.clock()
-    await engine.enable(LAB_C, seed=seed, restrictions=SessionRestrictions(
-        not_before=now + 3600))
+    await engine.enable(LAB_C, seed=seed, restrictions=SessionRestrictions(not_before=now + 3600))
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED, after=events.mark)
     with pytest.raises(RacError) as early:
         await login(lab.info, tmp_path, LAB_C_SERIAL, seed, identity="alice")
@@ -228,7 +239,8 @@ async def test_only_the_allowed_engineers_in_their_window_come_in(
 
 
 async def test_a_full_disk_never_breaks_the_session(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
     engine, events = await make_engine()
@@ -249,13 +261,17 @@ async def test_a_full_disk_never_breaks_the_session(
     ended = await events.wait_for(lambda e: isinstance(e, ServiceEnded))
     assert isinstance(ended, ServiceEnded)
     assert "recording failed (No space left on device)" in ended.recording_note
-    warnings = [e for e in events.events if getattr(e, "message", "").startswith(
-        f"session {LAB_C}#1: the recording")]
+    warnings = [
+        e
+        for e in events.events
+        if getattr(e, "message", "").startswith(f"session {LAB_C}#1: the recording")
+    ]
     assert warnings
 
 
 async def test_a_recording_stops_at_its_cap_and_says_so(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine(lab.inventory_with(recording_cap_mib=1))
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)

@@ -44,7 +44,8 @@ def _rejections(engine: object) -> list[dict[str, str]]:
     ],
 )
 async def test_bad_credentials_are_rejected_and_audited(
-        lab: RunningLab, make_engine: EngineFactory, case: str, why: str) -> None:
+    lab: RunningLab, make_engine: EngineFactory, case: str, why: str
+) -> None:
     engine, events, seed = await _enabled(make_engine)
     key = asyncssh.read_private_key(lab.info.engineer_key)
     username = "service"
@@ -53,11 +54,13 @@ async def test_bad_credentials_are_rejected_and_audited(
     elif case == "wrong-serial":
         keys = [certificate(lab.info, OTHER_SERIAL, seed)]
     elif case == "expired":
-        keys = [certificate(lab.info, LAB_C_SERIAL, seed, now=time.time() - 7200,
-                            validity=600)]
+        keys = [certificate(lab.info, LAB_C_SERIAL, seed, now=time.time() - 7200, validity=600)]
     elif case == "other-ca":
-        keys = [certificate(lab.info, LAB_C_SERIAL, seed,
-                            ca=asyncssh.generate_private_key("ssh-ed25519"))]
+        keys = [
+            certificate(
+                lab.info, LAB_C_SERIAL, seed, ca=asyncssh.generate_private_key("ssh-ed25519")
+            )
+        ]
     elif case == "plain-key":
         keys = [key]
     else:
@@ -68,7 +71,8 @@ async def test_bad_credentials_are_rejected_and_audited(
         await login_with(lab.info, LAB_C_SERIAL, keys, username=username)
 
     warning = await events.wait_for(  # type: ignore[attr-defined]
-        lambda e: isinstance(e, LogRecord) and "rejected" in e.message)
+        lambda e: isinstance(e, LogRecord) and "rejected" in e.message
+    )
     assert why in warning.message
     rejected = _rejections(engine)
     assert len(rejected) == 1 and why in rejected[0]["why"]
@@ -78,8 +82,9 @@ async def test_bad_credentials_are_rejected_and_audited(
     assert seed not in engine.audit.path.read_text()  # type: ignore[attr-defined]
 
 
-async def test_serial_is_matched_without_case(lab: RunningLab, make_engine: EngineFactory,
-                                              tmp_path: Path) -> None:
+async def test_serial_is_matched_without_case(
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     _, _, seed = await _enabled(make_engine)
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL.lower(), seed)
     result = await appliance.run("whoami", check=True)
@@ -89,7 +94,8 @@ async def test_serial_is_matched_without_case(lab: RunningLab, make_engine: Engi
 
 
 async def test_new_seed_ends_sessions_and_old_credentials(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events, seed = await _enabled(make_engine)
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     await events.wait_state(LAB_C, TunnelState.SERVICE)  # type: ignore[attr-defined]
@@ -108,7 +114,8 @@ async def test_new_seed_ends_sessions_and_old_credentials(
 
 
 async def test_a_disabled_appliance_is_unreachable(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, _, seed = await _enabled(make_engine)
     await engine.disable(LAB_C)  # type: ignore[attr-defined]
     with pytest.raises(asyncssh.ChannelOpenError, match="not connected to the relay"):

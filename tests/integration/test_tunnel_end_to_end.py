@@ -18,8 +18,13 @@ async def test_enable_reaches_established_through_every_stage(make_engine: Engin
     await engine.enable(LAB_C)
     up = await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
     assert events.states(LAB_C) == [
-        TunnelState.RESOLVING, TunnelState.CONNECTING, TunnelState.HANDSHAKE,
-        TunnelState.AUTHENTICATING, TunnelState.FORWARDING, TunnelState.ESTABLISHED]
+        TunnelState.RESOLVING,
+        TunnelState.CONNECTING,
+        TunnelState.HANDSHAKE,
+        TunnelState.AUTHENTICATING,
+        TunnelState.FORWARDING,
+        TunnelState.ESTABLISHED,
+    ]
     assert up.port == 25
     assert up.relay_host == "c.tunnels.rac.test"
     assert up.address == "127.0.0.1"
@@ -28,7 +33,8 @@ async def test_enable_reaches_established_through_every_stage(make_engine: Engin
 
 
 async def test_support_session_runs_commands_in_the_service_shell(
-        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    lab: RunningLab, established: Established, tmp_path: Path
+) -> None:
     events = established.events
     seed = established.seed
 
@@ -58,7 +64,8 @@ async def test_support_session_runs_commands_in_the_service_shell(
 
 
 async def test_interactive_shell_shows_the_service_prompt(
-        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    lab: RunningLab, established: Established, tmp_path: Path
+) -> None:
     seed = established.seed
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     process = await appliance.create_process(term_type="xterm", term_size=(80, 24))
@@ -75,7 +82,8 @@ async def test_interactive_shell_shows_the_service_prompt(
 
 
 async def test_disable_cuts_a_running_session_within_a_second(
-        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    lab: RunningLab, established: Established, tmp_path: Path
+) -> None:
     engine, events = established.engine, established.events
     seed = established.seed
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
@@ -91,7 +99,8 @@ async def test_disable_cuts_a_running_session_within_a_second(
 
 
 async def test_audit_log_records_the_flow_without_the_seed(
-        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    lab: RunningLab, established: Established, tmp_path: Path
+) -> None:
     engine, events = established.engine, established.events
     seed = established.seed
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
@@ -114,7 +123,8 @@ async def test_audit_log_records_the_flow_without_the_seed(
 
 
 async def test_engineers_are_told_why_their_session_ended(
-        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    lab: RunningLab, established: Established, tmp_path: Path
+) -> None:
     engine = established.engine
     seed = established.seed
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)

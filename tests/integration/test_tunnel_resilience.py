@@ -20,7 +20,8 @@ from tui.engine.states import TunnelState
 
 
 async def test_relay_restart_brings_the_agent_back(
-        lab: RunningLab, established: Established, tmp_path: Path) -> None:
+    lab: RunningLab, established: Established, tmp_path: Path
+) -> None:
     events = established.events
     seed = established.seed
     mark = events.mark
@@ -38,7 +39,8 @@ async def test_relay_restart_brings_the_agent_back(
 
 
 async def test_a_newer_connection_for_the_serial_takes_the_route_and_the_older_stops(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, events = await make_engine()
     await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -48,8 +50,14 @@ async def test_a_newer_connection_for_the_serial_takes_the_route_and_the_older_s
     # relay keeps the newer one and tells the older one why, so the two never take turns.
     mark = events.mark
     newcomer = await asyncssh.connect(
-        "127.0.0.1", lab.info.relay_ports["443"], username=LAB_C_SERIAL, client_keys=[key],
-        known_hosts=str(lab.info.known_hosts), agent_path=None, config=None)
+        "127.0.0.1",
+        lab.info.relay_ports["443"],
+        username=LAB_C_SERIAL,
+        client_keys=[key],
+        known_hosts=str(lab.info.known_hosts),
+        agent_path=None,
+        config=None,
+    )
     answered: list[str] = []
 
     async def greet(reader: asyncssh.SSHReader[bytes], writer: asyncssh.SSHWriter[bytes]) -> None:
@@ -76,10 +84,10 @@ async def test_a_newer_connection_for_the_serial_takes_the_route_and_the_older_s
 
 
 async def test_changed_relay_host_key_stops_the_agent(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     impostor = asyncssh.generate_private_key("ssh-ed25519")
-    lab.info.known_hosts.write_text(
-        f"{LAB_C_RELAY} {impostor.export_public_key().decode()}")
+    lab.info.known_hosts.write_text(f"{LAB_C_RELAY} {impostor.export_public_key().decode()}")
     engine, events = await make_engine()
     await engine.enable(LAB_C)
 
@@ -96,7 +104,8 @@ async def test_changed_relay_host_key_stops_the_agent(
 
 
 async def test_unknown_relay_key_waits_for_an_explicit_accept(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     lab.info.known_hosts.write_text("")
     engine, events = await make_engine()
     await engine.enable(LAB_C)
@@ -119,14 +128,15 @@ async def test_nxdomain_is_named(lab: RunningLab, make_engine: EngineFactory) ->
     assert "c.tunnels.nowhere.test does not exist" in retrying.detail
 
 
-async def test_servfail_and_silent_dns_are_named(lab: RunningLab,
-                                                 make_engine: EngineFactory) -> None:
-    broken = DnsResponder({}, {LAB_C_RELAY: DnsFault.SERVFAIL,
-                               "x.tunnels.rac.test": DnsFault.DROP})
+async def test_servfail_and_silent_dns_are_named(
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
+    broken = DnsResponder({}, {LAB_C_RELAY: DnsFault.SERVFAIL, "x.tunnels.rac.test": DnsFault.DROP})
     nameserver = await broken.start()
     try:
         engine, events = await make_engine(
-            lab.inventory_with(nameservers=[nameserver], connect_timeout=0.5))
+            lab.inventory_with(nameservers=[nameserver], connect_timeout=0.5)
+        )
         await engine.enable(LAB_C)
         await engine.enable(LAB_X)
         servfail = await events.wait_state(LAB_C, TunnelState.RETRYING)
@@ -137,9 +147,9 @@ async def test_servfail_and_silent_dns_are_named(lab: RunningLab,
     assert timeout.reason == Reason.DNS_TIMEOUT
 
 
-async def test_no_resolver_at_all_is_named(lab: RunningLab, make_engine: EngineFactory,
-                                           tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_resolver_at_all_is_named(
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     empty = tmp_path / "resolv.conf"
     empty.write_text("# no nameserver lines\n")
     monkeypatch.setattr(resolver, "SYSTEM_RESOLV_CONF", str(empty))
@@ -150,20 +160,21 @@ async def test_no_resolver_at_all_is_named(lab: RunningLab, make_engine: EngineF
     assert "No DNS server is configured" in retrying.detail
 
 
-async def test_smtp_inspection_on_the_port_is_named(lab: RunningLab,
-                                                    make_engine: EngineFactory) -> None:
+async def test_smtp_inspection_on_the_port_is_named(
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     async with fault_server("smtp") as smtp_port:
         ports = {**lab.info.relay_ports, "25": smtp_port}
         engine, events = await make_engine(lab.inventory_with(port_map=ports))
         await engine.enable(LAB_C)
         retrying = await events.wait_state(LAB_C, TunnelState.RETRYING)
     assert retrying.reason == Reason.NOT_SSH_SMTP
-    assert retrying.detail == ("Port 25 answers with an SMTP greeting: a firewall is "
-                               "inspecting SMTP. Try port 443.")
+    assert retrying.detail == (
+        "Port 25 answers with an SMTP greeting: a firewall is inspecting SMTP. Try port 443."
+    )
 
 
-async def test_fallback_moves_to_the_next_port(lab: RunningLab,
-                                               make_engine: EngineFactory) -> None:
+async def test_fallback_moves_to_the_next_port(lab: RunningLab, make_engine: EngineFactory) -> None:
     async with fault_server("smtp") as smtp_port, fault_server("reset") as reset_port:
         ports = {**lab.info.relay_ports, "25": smtp_port, "53": reset_port}
         engine, events = await make_engine(lab.inventory_with(port_map=ports, fallback=True))
@@ -173,8 +184,9 @@ async def test_fallback_moves_to_the_next_port(lab: RunningLab,
     assert engine.status(LAB_C).port == 80
 
 
-async def test_port_change_reconnects_on_the_new_port(lab: RunningLab,
-                                                      established: Established) -> None:
+async def test_port_change_reconnects_on_the_new_port(
+    lab: RunningLab, established: Established
+) -> None:
     engine, events = established.engine, established.events
     mark = events.mark
     await engine.set_port(LAB_C, 443)
@@ -182,5 +194,4 @@ async def test_port_change_reconnects_on_the_new_port(lab: RunningLab,
     assert up.port == 443
     relay_log = (lab.info.directory / "relay" / "relay-audit.jsonl").read_text()
     ups = [json.loads(line) for line in relay_log.splitlines() if '"agent-up"' in line]
-    assert [up["port"] for up in ups] == [lab.info.relay_ports["25"],
-                                          lab.info.relay_ports["443"]]
+    assert [up["port"] for up in ups] == [lab.info.relay_ports["25"], lab.info.relay_ports["443"]]

@@ -41,8 +41,9 @@ SIZE = (140, 42)
 PROMPT = f"{LAB_C} (SERVICE)> "
 
 
-async def until(pilot: Pilot[None], check: Callable[[], bool], what: str,
-                timeout: float = 15.0) -> None:
+async def until(
+    pilot: Pilot[None], check: Callable[[], bool], what: str, timeout: float = 15.0
+) -> None:
     """Let the app run until `check()` holds (bounded): waits on the event, not a guess."""
     deadline = time.monotonic() + timeout
     while not check():
@@ -55,9 +56,14 @@ def _screen_text(app: RacApp) -> str:
     return "\n".join(app.screen.query_one(TerminalView).text_lines())
 
 
-async def _shell(app: RacApp, seed: str, tmp: Path, identity: str,
-                 ) -> tuple[asyncssh.SSHClientConnection, asyncssh.SSHClientConnection,
-                            asyncssh.SSHClientProcess[str]]:
+async def _shell(
+    app: RacApp,
+    seed: str,
+    tmp: Path,
+    identity: str,
+) -> tuple[
+    asyncssh.SSHClientConnection, asyncssh.SSHClientConnection, asyncssh.SSHClientProcess[str]
+]:
     info = app.environment.info  # type: ignore[attr-defined]
     relay, appliance = await login(info, tmp, LAB_C_SERIAL, seed, identity=identity)
     process = await appliance.create_process(term_type="xterm", term_size=(90, 20))
@@ -77,10 +83,16 @@ async def test_watch_shows_what_the_engineer_sees_and_types(tmp_path: Path) -> N
         await pilot.press("w")
         assert isinstance(app.screen, WatchScreen)
         process.stdin.write("version\r")
-        await until(pilot, lambda: "built-in service endpoint on mail-gw-1" in _screen_text(app),
-                    "the engineer's output on the watch screen")
-        await until(pilot, lambda: "version⏎" in str(
-            app.screen.query_one("#watch-typed").render()), "the typed input")
+        await until(
+            pilot,
+            lambda: "built-in service endpoint on mail-gw-1" in _screen_text(app),
+            "the engineer's output on the watch screen",
+        )
+        await until(
+            pilot,
+            lambda: "version⏎" in str(app.screen.query_one("#watch-typed").render()),
+            "the typed input",
+        )
         header = str(app.screen.query_one("#watch-header").render())
         assert "LIVE" in header and "alice on mail-gw-1" in header and "90×20" in header
         # A full-speed stream: the view keeps up with the tail, the session never waits.
@@ -94,8 +106,11 @@ async def test_watch_shows_what_the_engineer_sees_and_types(tmp_path: Path) -> N
         relay.close()
         await asyncio.wait_for(drain, 10)
         await events.wait_for(lambda e: isinstance(e, ServiceEnded))
-        await until(pilot, lambda: "SESSION ENDED" in str(
-            app.screen.query_one("#watch-header").render()), "the end shown in the header")
+        await until(
+            pilot,
+            lambda: "SESSION ENDED" in str(app.screen.query_one("#watch-header").render()),
+            "the end shown in the header",
+        )
 
 
 async def test_x_ends_one_session_and_not_another(tmp_path: Path) -> None:
@@ -122,8 +137,9 @@ async def test_x_ends_one_session_and_not_another(tmp_path: Path) -> None:
         assert alice.exit_status == 255
         assert [s.engineer for s in app.engine.status(LAB_C).sessions] == ["bob"]
         audit = [json.loads(line) for line in app.engine.audit.path.read_text().splitlines()]
-        assert any(r["action"] == "session-ended-by-operator" and r["engineer"] == "alice"
-                   for r in audit)
+        assert any(
+            r["action"] == "session-ended-by-operator" and r["engineer"] == "alice" for r in audit
+        )
         # x from the watch screen ends bob's, the one watched.
         await pilot.press("w")
         assert isinstance(app.screen, WatchScreen) and app.screen.engineer == "bob"
@@ -144,10 +160,27 @@ async def test_rac_support_connect_ends_with_255_and_the_sentence(tmp_path: Path
         primary, secondary = pty.openpty()
         tty.setraw(secondary)
         engineer = subprocess.Popen(  # noqa: ASYNC220 — a real terminal for the engineer
-            [sys.executable, "-m", "tui", "support", "connect", LAB_C_SERIAL, "--seed", seed,
-             "--lab", "--state-dir", str(info.directory), "--as", "alice"],
-            stdin=secondary, stdout=secondary, stderr=secondary, close_fds=True,
-            env={**os.environ, "TERM": "xterm"})
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "support",
+                "connect",
+                LAB_C_SERIAL,
+                "--seed",
+                seed,
+                "--lab",
+                "--state-dir",
+                str(info.directory),
+                "--as",
+                "alice",
+            ],
+            stdin=secondary,
+            stdout=secondary,
+            stderr=secondary,
+            close_fds=True,
+            env={**os.environ, "TERM": "xterm"},
+        )
         os.close(secondary)
         os.set_blocking(primary, False)
         seen = bytearray()
@@ -192,8 +225,9 @@ async def test_sessions_screen_replays_a_recording(tmp_path: Path) -> None:
         assert f"{LAB_C}#1" in app.screen.sessions
         await pilot.press("enter")
         assert isinstance(app.screen, WatchScreen) and app.screen.recording is not None
-        await until(pilot, lambda: "alice (user service)" in _screen_text(app),
-                    "the replayed output")
+        await until(
+            pilot, lambda: "alice (user service)" in _screen_text(app), "the replayed output"
+        )
         assert "REPLAY" in str(app.screen.query_one("#watch-header").render())
 
 
@@ -207,24 +241,36 @@ async def test_support_entering_and_leaving_rings_and_notifies(tmp_path: Path) -
         events = recorder_for(app)
         seed = await app.engine.enable(LAB_C)
         await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
-        relay, appliance = await login(app.environment.info, tmp_path,  # type: ignore[attr-defined]
-                                       LAB_C_SERIAL, seed, identity="alice")
+        relay, appliance = await login(
+            app.environment.info,  # type: ignore[attr-defined]
+            tmp_path,
+            LAB_C_SERIAL,
+            seed,
+            identity="alice",
+        )
         await events.wait_for(lambda e: isinstance(e, ServiceStarted))
         appliance.close()
         relay.close()
         await events.wait_for(lambda e: isinstance(e, ServiceEnded))
         await settle(pilot)
         local = "127.0.0.1"
-        assert written == [f"\x1b]9;(SERVICE) alice entered {LAB_C} from {local}\x07",
-                           f"\x1b]9;(SERVICE) alice left {LAB_C}\x07"]
+        assert written == [
+            f"\x1b]9;(SERVICE) alice entered {LAB_C} from {local}\x07",
+            f"\x1b]9;(SERVICE) alice left {LAB_C}\x07",
+        ]
         assert bells == [True, True]
         notices = [n.message for n in app._notifications]
         assert f"(SERVICE) alice entered {LAB_C} from {local}" in notices
         # The off switch: no bell, no escape sequence; the notice stays.
         await pilot.press("B")
         assert app.settings.notifications == "off"
-        relay, appliance = await login(app.environment.info, tmp_path,  # type: ignore[attr-defined]
-                                       LAB_C_SERIAL, seed, identity="bob")
+        relay, appliance = await login(
+            app.environment.info,  # type: ignore[attr-defined]
+            tmp_path,
+            LAB_C_SERIAL,
+            seed,
+            identity="bob",
+        )
         await events.wait_for(lambda e: isinstance(e, ServiceStarted) and e.engineer == "bob")
         appliance.close()
         relay.close()
@@ -232,7 +278,8 @@ async def test_support_entering_and_leaving_rings_and_notifies(tmp_path: Path) -
 
 
 async def test_enable_dialogue_enter_accepts_defaults_and_restrictions_apply(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     app = lab_app(tmp_path / "lab", frozen=False)
     async with app.run_test(size=(80, 24)) as pilot:
         events = recorder_for(app)
@@ -258,8 +305,11 @@ async def test_enable_dialogue_enter_accepts_defaults_and_restrictions_apply(
         await pilot.press("ctrl+s")  # from anywhere in the dialogue
         mark = events.mark
         await events.wait_state(LAB_C, TunnelState.ESTABLISHED, after=mark - 1)
-        await until(pilot, lambda: app.engine.restrictions(LAB_C).engineers == ("alice",),
-                    "the restriction in force")
+        await until(
+            pilot,
+            lambda: app.engine.restrictions(LAB_C).engineers == ("alice",),
+            "the restriction in force",
+        )
         status = app.engine.status(LAB_C)
         assert status.expires_at is not None and status.enabled_at is not None
         assert round(status.expires_at - status.enabled_at) == 7200
@@ -283,34 +333,53 @@ async def test_enable_dialogue_enter_accepts_defaults_and_restrictions_apply(
         await app.open_dashboard(LAB_C)
         await pilot.press("L")
         await pilot.press("ctrl+a", "ctrl+k", *"3h", "enter")
-        await until(pilot, lambda: app.engine.status(LAB_C).expires_at != before,
-                    "the new end of access")
+        await until(
+            pilot, lambda: app.engine.status(LAB_C).expires_at != before, "the new end of access"
+        )
         assert round(app.engine.status(LAB_C).expires_at - before) == 3 * 3600  # type: ignore[operator]
 
 
 async def test_a_real_sshd_session_cannot_be_watched_but_can_be_ended(
-        lab: RunningLab, tmp_path: Path) -> None:
+    lab: RunningLab, tmp_path: Path
+) -> None:
     require_openssh()
     seed = "sshd-session-seed"
     serial = "0C4A1D8E7777-FCH2301SSHD"
-    async with sshd(tmp_path / "sshd", ca_public_key=lab.info.support_ca_key.with_suffix(".pub"),
-                    principal=f"{serial}:{seed}") as port:
-        inventory = lab.inventory_with_appliances([{
-            "name": "real-sshd", "series": "C", "model": "C395", "serial": serial,
-            "service": f"ssh://127.0.0.1:{port}"}])
-        app = RacApp(InventoryEnvironment(inventory, tmp_path / "state"),
-                     options=seeded_options(frozen=False), settings=Settings(None), blink=False)
+    async with sshd(
+        tmp_path / "sshd",
+        ca_public_key=lab.info.support_ca_key.with_suffix(".pub"),
+        principal=f"{serial}:{seed}",
+    ) as port:
+        inventory = lab.inventory_with_appliances(
+            [
+                {
+                    "name": "real-sshd",
+                    "series": "C",
+                    "model": "C395",
+                    "serial": serial,
+                    "service": f"ssh://127.0.0.1:{port}",
+                }
+            ]
+        )
+        app = RacApp(
+            InventoryEnvironment(inventory, tmp_path / "state"),
+            options=seeded_options(frozen=False),
+            settings=Settings(None),
+            blink=False,
+        )
         async with app.run_test(size=SIZE) as pilot:
             events = recorder_for(app)
             await app.engine.enable("real-sshd", seed=seed)
             await events.wait_state("real-sshd", TunnelState.ESTABLISHED)
             key = copy_key(lab.info.engineer_key, tmp_path, "engineer")
-            sign_certificate(lab.info.support_ca_key, key, identity="carol",
-                             principal=f"{serial}:{seed}")
+            sign_certificate(
+                lab.info.support_ca_key, key, identity="carol", principal=f"{serial}:{seed}"
+            )
             config = client_config(tmp_path, key, lab.info.known_hosts)
             jump = f"lab-engineer@127.0.0.1:{lab.info.relay_ports['25']}"
-            engineer = asyncio.create_task(ssh(config, "-J", jump, f"{login_name()}@{serial}",
-                                               "sleep 30", timeout=40))
+            engineer = asyncio.create_task(
+                ssh(config, "-J", jump, f"{login_name()}@{serial}", "sleep 30", timeout=40)
+            )
             await events.wait_for(lambda e: isinstance(e, ServiceStarted), timeout=30)
             await app.open_dashboard("real-sshd")
             await settle(pilot)

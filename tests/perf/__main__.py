@@ -13,8 +13,17 @@ from pathlib import Path
 from tests.perf.harness import Result, render_table, write_json
 from tests.perf.rig import Missing
 
-BENCHMARKS = ("tunnel_up", "throughput", "fleet", "console", "start", "probe", "liveness",
-              "cluster", "watch")
+BENCHMARKS = (
+    "tunnel_up",
+    "throughput",
+    "fleet",
+    "console",
+    "start",
+    "probe",
+    "liveness",
+    "cluster",
+    "watch",
+)
 
 
 def main() -> int:
@@ -31,9 +40,11 @@ def main() -> int:
         module = importlib.import_module(f"tests.perf.bench_{name}")
         print(f"== {name} …", file=sys.stderr, flush=True)
         try:
-            produced = asyncio.run(module.run(repeats, quick=args.quick)
-                                   if getattr(module, "HAS_QUICK", False)
-                                   else module.run(repeats))
+            produced = asyncio.run(
+                module.run(repeats, quick=args.quick)
+                if getattr(module, "HAS_QUICK", False)
+                else module.run(repeats)
+            )
         except Missing as error:
             missing.append(str(error))
             print(f"   skipped: {error}", file=sys.stderr)

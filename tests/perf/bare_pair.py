@@ -44,8 +44,9 @@ class _Server(asyncssh.SSHServer):
 
 async def serve() -> None:
     key = asyncssh.generate_private_key("ssh-ed25519")
-    server = await asyncssh.listen("127.0.0.1", 0, server_factory=_Server,
-                                   server_host_keys=[key], config=None)
+    server = await asyncssh.listen(
+        "127.0.0.1", 0, server_factory=_Server, server_host_keys=[key], config=None
+    )
     print(server.get_port(), flush=True)
     await asyncio.Event().wait()
 
@@ -57,9 +58,15 @@ async def clients(port: int, count: int) -> None:
     cpu_before = cpu_and_wakeups()[0]
 
     async def one(index: int) -> float:
-        conn = await asyncssh.connect("127.0.0.1", port, username=f"s{index}",
-                                      client_keys=[keys[index]], known_hosts=None,
-                                      agent_path=None, config=None)
+        conn = await asyncssh.connect(
+            "127.0.0.1",
+            port,
+            username=f"s{index}",
+            client_keys=[keys[index]],
+            known_hosts=None,
+            agent_path=None,
+            config=None,
+        )
         await conn.create_server(lambda h, p: None, f"s{index}", 22)
         conns.append(conn)
         return time.perf_counter()
@@ -70,10 +77,19 @@ async def clients(port: int, count: int) -> None:
     cpu = cpu_and_wakeups()[0] - cpu_before
     after = rss_kib()
     ups = sorted(t - started for t in done)
-    print(json.dumps({"count": count, "setup_s": took, "rss_per_conn_kib": (after - before)
-                      / count, "cpu_ms_per_tunnel": 1000 * cpu / count,
-                      "p50_s": ups[len(ups) // 2],
-                      "p99_s": ups[int(len(ups) * 0.99) - 1]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "count": count,
+                "setup_s": took,
+                "rss_per_conn_kib": (after - before) / count,
+                "cpu_ms_per_tunnel": 1000 * cpu / count,
+                "p50_s": ups[len(ups) // 2],
+                "p99_s": ups[int(len(ups) * 0.99) - 1],
+            }
+        ),
+        flush=True,
+    )
     for conn in conns:
         conn.close()
 

@@ -23,12 +23,31 @@ class BareTable(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("NAME", "MODEL", "SERIAL", "MODE", "STATE", "PORT", "RELAY",
-                          "SINCE", "EXPIRES", "SUPPORT")
+        table.add_columns(
+            "NAME",
+            "MODEL",
+            "SERIAL",
+            "MODE",
+            "STATE",
+            "PORT",
+            "RELAY",
+            "SINCE",
+            "EXPIRES",
+            "SUPPORT",
+        )
         for i in range(ROWS):
-            table.add_row(f"appliance-{i:04d}", "C695", f"0C4A1D8E{i:04d}-FCH2143V0AB",
-                          "TUNNEL", "ESTABLISHED", "25", "c.tunnels.rac.test", "12:00:00",
-                          "7d 00h", "")
+            table.add_row(
+                f"appliance-{i:04d}",
+                "C695",
+                f"0C4A1D8E{i:04d}-FCH2143V0AB",
+                "TUNNEL",
+                "ESTABLISHED",
+                "25",
+                "c.tunnels.rac.test",
+                "12:00:00",
+                "7d 00h",
+                "",
+            )
         table.focus()
 
 

@@ -37,7 +37,7 @@ from tui.engine.toml_source import read_toml
 HAS_QUICK = True
 SERIAL = "0C4A1D8E9999-FCH2400CLSTR"
 SEED = "Bench-Seed-42"
-MIB = 1024 ** 2
+MIB = 1024**2
 FLEET = 1000
 CHECKS_IN_FLIGHT = 50
 ROUTE_TTL = 30.0
@@ -65,8 +65,9 @@ async def _holder(lab: ClusterLab, serial: str, count: int = 1) -> list[str]:
         await observer.close()
 
 
-async def throughput(lab: ClusterLab, info: LabInfo, folder: Path, size: int,
-                     repeats: int) -> tuple[list[float], list[float], list[float], list[float]]:
+async def throughput(
+    lab: ClusterLab, info: LabInfo, folder: Path, size: int, repeats: int
+) -> tuple[list[float], list[float], list[float], list[float]]:
     """MB/s landing on the holder and landing elsewhere (interleaved), and channel set-up ms."""
     user = getpass.getuser()
     key = folder / "engineer"
@@ -78,20 +79,39 @@ async def throughput(lab: ClusterLab, info: LabInfo, folder: Path, size: int,
     async with sshd(folder / "target", authorized_keys=authorized) as target_port:
         data, _ = read_toml(info.inventory)
         data["relay"]["connections"] = 1
-        data["appliance"] = [{"name": "bench", "series": "C", "serial": SERIAL,
-                              "service": f"ssh://127.0.0.1:{target_port}"}]
+        data["appliance"] = [
+            {
+                "name": "bench",
+                "series": "C",
+                "serial": SERIAL,
+                "service": f"ssh://127.0.0.1:{target_port}",
+            }
+        ]
         inventory = info.directory / "bench.toml"
         inventory.write_text(tomli_w.dumps(data))
         agent = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tui", "agent", "--inventory", str(inventory), "--enable",
-            "bench", "--seed", SEED, "--state-dir", str(folder / "agent"), "--json",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            sys.executable,
+            "-m",
+            "tui",
+            "agent",
+            "--inventory",
+            str(inventory),
+            "--enable",
+            "bench",
+            "--seed",
+            SEED,
+            "--state-dir",
+            str(folder / "agent"),
+            "--json",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         drain: asyncio.Task[None] | None = None
         try:
             assert agent.stdout is not None
             await _wait_line(agent.stdout, b'"ESTABLISHED"', 30)
             drain = asyncio.get_running_loop().create_task(_drain(agent.stdout))
-            holder_id, = await _holder(lab, SERIAL)
+            (holder_id,) = await _holder(lab, SERIAL)
             holder = next(n for n in lab.nodes if n.node_id == holder_id)
             other = next(n for n in lab.nodes if n.node_id != holder_id)
             config = _client_config(folder, key, [info.known_hosts])
@@ -100,8 +120,9 @@ async def throughput(lab: ClusterLab, info: LabInfo, folder: Path, size: int,
             remote: list[float] = []
             for _ in range(repeats):
                 for node, speeds in ((holder, local), (other, remote)):
-                    took = await _copy(config, f"lab-engineer@{node.address}:{port}",
-                                       [f"{user}@{SERIAL}"], size)
+                    took = await _copy(
+                        config, f"lab-engineer@{node.address}:{port}", [f"{user}@{SERIAL}"], size
+                    )
                     speeds.append(size / took / 1e6)
             local_setup = await _channel_setup(info, holder.address)
             remote_setup = await _channel_setup(info, other.address)
@@ -125,9 +146,14 @@ async def _channel_setup(info: LabInfo, address: str, count: int = 200) -> list[
     """ms from asking a node for SERIAL:22 to the appliance's first bytes."""
     times = []
     async with await asyncssh.connect(
-            address, info.relay_ports["22"], username="alice",
-            client_keys=[asyncssh.read_private_key(info.engineer_key)],
-            known_hosts=str(info.known_hosts), agent_path=None, config=None) as conn:
+        address,
+        info.relay_ports["22"],
+        username="alice",
+        client_keys=[asyncssh.read_private_key(info.engineer_key)],
+        known_hosts=str(info.known_hosts),
+        agent_path=None,
+        config=None,
+    ) as conn:
         for _ in range(count):
             started = time.perf_counter()
             reader, writer = await conn.open_connection(SERIAL, 22)
@@ -151,13 +177,15 @@ async def lookups(lab: ClusterLab, count: int) -> list[float]:
         await observer.close()
 
 
-async def failover(lab: ClusterLab, info: LabInfo, folder: Path,
-                   fleet: int) -> tuple[int, float, float, str]:
+async def failover(
+    lab: ClusterLab, info: LabInfo, folder: Path, fleet: int
+) -> tuple[int, float, float, str]:
     """(unreachable right after the kill, seconds until every tunnel pair is whole again,
     seconds to bring the fleet up, the killed node)."""
     data, _ = read_toml(info.inventory)
-    data["appliance"] = [{"name": f"f{i:04d}", "series": "C", "serial": f"0C4A1D{i:06d}-FLEET"}
-                         for i in range(fleet)]
+    data["appliance"] = [
+        {"name": f"f{i:04d}", "series": "C", "serial": f"0C4A1D{i:06d}-FLEET"} for i in range(fleet)
+    ]
     inventory = info.directory / "fleet.toml"
     inventory.write_text(tomli_w.dumps(data))
     engine = Engine(load_inventory(inventory), folder / "fleet-state")
@@ -178,8 +206,9 @@ async def failover(lab: ClusterLab, info: LabInfo, folder: Path,
         survivor = next(node for node in lab.nodes if node is not victim)
         lab.kill_node(victim)
         killed = time.monotonic()
-        unreachable = await _unreachable(info, survivor.address,
-                                         [a["serial"] for a in data["appliance"]])
+        unreachable = await _unreachable(
+            info, survivor.address, [a["serial"] for a in data["appliance"]]
+        )
         await pairs.all_up(BACKOFF_CAP + ROUTE_TTL + 60)
         whole_again = time.monotonic() - killed
         return unreachable, whole_again, up_after, f"{victim.node_id} ({counts[victim.address]})"
@@ -216,15 +245,19 @@ async def _unreachable(info: LabInfo, address: str, serials: list[str]) -> int:
     """How many serials give no SSH banner through the node at `address`."""
     gate = asyncio.Semaphore(CHECKS_IN_FLIGHT)
     async with await asyncssh.connect(
-            address, info.relay_ports["22"], username="alice",
-            client_keys=[asyncssh.read_private_key(info.engineer_key)],
-            known_hosts=str(info.known_hosts), agent_path=None, config=None) as conn:
+        address,
+        info.relay_ports["22"],
+        username="alice",
+        client_keys=[asyncssh.read_private_key(info.engineer_key)],
+        known_hosts=str(info.known_hosts),
+        agent_path=None,
+        config=None,
+    ) as conn:
 
         async def reachable(serial: str) -> bool:
             async with gate:
                 try:
-                    reader, writer = await asyncio.wait_for(
-                        conn.open_connection(serial, 22), 20)
+                    reader, writer = await asyncio.wait_for(conn.open_connection(serial, 22), 20)
                     line = await asyncio.wait_for(reader.readline(), 20)
                     writer.close()
                     return bool(line.startswith(b"SSH-2.0-"))
@@ -248,29 +281,45 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
         info = await lab.start()
         try:
             local, remote, local_setup, remote_setup = await throughput(
-                lab, info, folder, size, repeats)
+                lab, info, folder, size, repeats
+            )
             lookup = await lookups(lab, 1000)
-            unreachable, whole_again, up_after, victim = await failover(lab, info, folder,
-                                                                        fleet)
+            unreachable, whole_again, up_after, victim = await failover(lab, info, folder, fleet)
         finally:
             await lab.close()
     added = statistics.median(remote_setup) - statistics.median(local_setup)
     return [
-        Result(f"bytes through a cross-node hop ({size // MIB} MiB, ssh -J; reference: "
-               "landing on the node holding the tunnel)",
-               Samples(tuple(remote), "MB/s"), Samples(tuple(local), "MB/s"),
-               Goal.RATIO_AT_LEAST, 0.8),
-        Result("route lookup in the directory (Redis, loopback, 1000 lookups)",
-               Samples(tuple(lookup), "ms"), None, Goal.VALUE_AT_MOST, 2.0,
-               note=f"whole channel set-up: local {statistics.median(local_setup):.2f} ms, "
-                    f"cross-node {statistics.median(remote_setup):.2f} ms (+{added:.2f} ms "
-                    "for lookup and hop, pooled peer connection)"),
-        Result(f"failover: {fleet} appliances × 2 tunnels on 3 nodes, one node killed → "
-               "appliances unreachable", Samples((float(unreachable),), "appliances"), None,
-               Goal.VALUE_AT_MOST, 0.0,
-               note=f"killed {victim} tunnels; every pair whole again after "
-                    f"{whole_again:.1f} s (target ≤ backoff cap + TTL = "
-                    f"{BACKOFF_CAP + ROUTE_TTL:.0f} s); fleet up in {up_after:.1f} s",
-               extra={"whole_again_s": whole_again,
-                      "whole_again_passed": whole_again <= BACKOFF_CAP + ROUTE_TTL}),
+        Result(
+            f"bytes through a cross-node hop ({size // MIB} MiB, ssh -J; reference: "
+            "landing on the node holding the tunnel)",
+            Samples(tuple(remote), "MB/s"),
+            Samples(tuple(local), "MB/s"),
+            Goal.RATIO_AT_LEAST,
+            0.8,
+        ),
+        Result(
+            "route lookup in the directory (Redis, loopback, 1000 lookups)",
+            Samples(tuple(lookup), "ms"),
+            None,
+            Goal.VALUE_AT_MOST,
+            2.0,
+            note=f"whole channel set-up: local {statistics.median(local_setup):.2f} ms, "
+            f"cross-node {statistics.median(remote_setup):.2f} ms (+{added:.2f} ms "
+            "for lookup and hop, pooled peer connection)",
+        ),
+        Result(
+            f"failover: {fleet} appliances × 2 tunnels on 3 nodes, one node killed → "
+            "appliances unreachable",
+            Samples((float(unreachable),), "appliances"),
+            None,
+            Goal.VALUE_AT_MOST,
+            0.0,
+            note=f"killed {victim} tunnels; every pair whole again after "
+            f"{whole_again:.1f} s (target ≤ backoff cap + TTL = "
+            f"{BACKOFF_CAP + ROUTE_TTL:.0f} s); fleet up in {up_after:.1f} s",
+            extra={
+                "whole_again_s": whole_again,
+                "whole_again_passed": whole_again <= BACKOFF_CAP + ROUTE_TTL,
+            },
+        ),
     ]

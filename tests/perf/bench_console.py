@@ -85,14 +85,26 @@ async def _churn(app: RacApp, names: list[str], stop: asyncio.Event, counted: li
             await asyncio.wait_for(stop.wait(), 0.005)  # pacing tick of the load generator
 
 
-async def _agent_idle_cpu(inventory_path: Path, names: list[str], state_dir: Path,
-                          window: float) -> float:
+async def _agent_idle_cpu(
+    inventory_path: Path, names: list[str], state_dir: Path, window: float
+) -> float:
     """% of a core the headless `rac agent` uses holding the same tunnels, all steady."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui", "agent", "--inventory", str(inventory_path), "--enable",
-        ",".join(names), "--state-dir", str(state_dir), "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        sys.executable,
+        "-m",
+        "tui",
+        "agent",
+        "--inventory",
+        str(inventory_path),
+        "--enable",
+        ",".join(names),
+        "--state-dir",
+        str(state_dir),
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
     assert process.stdout is not None
     up: set[str] = set()
     try:
@@ -138,8 +150,9 @@ async def _measure(folder: Path, quick: bool) -> tuple[list[float], float, float
     async with lab_process(folder / "lab") as info:
         inventory_path = fleet_inventory(info, COUNT, folder)
         inventory = load_inventory(inventory_path)
-        app = RacApp(InventoryEnvironment(inventory, folder / "state"), settings=Settings(None),
-                     blink=False)
+        app = RacApp(
+            InventoryEnvironment(inventory, folder / "state"), settings=Settings(None), blink=False
+        )
         clock = _RepaintClock()
         clock.install()
         try:
@@ -189,8 +202,9 @@ async def _measure(folder: Path, quick: bool) -> tuple[list[float], float, float
             clock.remove()
         # The reference after the console has closed (its tunnels stay enabled; the agent
         # takes them over with the same keys and state).
-        agent_cpu = await _agent_idle_cpu(inventory_path, [a.name for a in inventory.appliance],
-                                          folder / "state", idle_window)
+        agent_cpu = await _agent_idle_cpu(
+            inventory_path, [a.name for a in inventory.appliance], folder / "state", idle_window
+        )
     return latencies, idle_cpu, rate, agent_cpu
 
 
@@ -212,16 +226,27 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
         latencies, idle_cpu, rate, agent_cpu = await _measure(Path(tmp), quick)
     bare_after = await keypress_latencies(presses, 0.05)  # the machine may have changed
     reference = [_p99(bare), _p99(bare_after)]
-    keys = Result(f"console: keypress → repaint p99 ({COUNT} rows, {rate:.0f} state events/s)",
-                  Samples((_p99(latencies),), "ms"), Samples(tuple(reference), "ms"),
-                  Goal.RATIO_AT_MOST, 1.5,
-                  note=(f"reference = bare Textual app, 1,000-row DataTable, same keys, run "
-                        f"before and after; console median {statistics.median(latencies):.1f}"
-                        f" ms, max {max(latencies):.1f} ms, {len(latencies)} keys"
-                        if latencies else "no repaint seen"),
-                  extra={"latencies_ms": latencies, "reference_ms": bare + bare_after})
-    idle = Result(f"console idle CPU ({COUNT} steady tunnels in process)",
-                  Samples((idle_cpu,), "% of a core"), Samples((agent_cpu,), "% of a core"),
-                  Goal.RATIO_AT_MOST, 1.2,
-                  note="reference = headless rac agent holding the same tunnels")
+    keys = Result(
+        f"console: keypress → repaint p99 ({COUNT} rows, {rate:.0f} state events/s)",
+        Samples((_p99(latencies),), "ms"),
+        Samples(tuple(reference), "ms"),
+        Goal.RATIO_AT_MOST,
+        1.5,
+        note=(
+            f"reference = bare Textual app, 1,000-row DataTable, same keys, run "
+            f"before and after; console median {statistics.median(latencies):.1f}"
+            f" ms, max {max(latencies):.1f} ms, {len(latencies)} keys"
+            if latencies
+            else "no repaint seen"
+        ),
+        extra={"latencies_ms": latencies, "reference_ms": bare + bare_after},
+    )
+    idle = Result(
+        f"console idle CPU ({COUNT} steady tunnels in process)",
+        Samples((idle_cpu,), "% of a core"),
+        Samples((agent_cpu,), "% of a core"),
+        Goal.RATIO_AT_MOST,
+        1.2,
+        note="reference = headless rac agent holding the same tunnels",
+    )
     return [keys, idle]

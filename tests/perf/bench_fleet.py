@@ -26,11 +26,15 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _json_lines(*argv: str, count: int, timeout: float,
-                      on_line: Callable[[dict[str, Any]], None] | None = None,
-                      ) -> list[dict[str, Any]]:
+async def _json_lines(
+    *argv: str,
+    count: int,
+    timeout: float,
+    on_line: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable, *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     assert process.stdout is not None
     results = []
     try:
@@ -56,22 +60,36 @@ async def _rac_once(folder: Path, idle: float) -> dict[str, Any]:
     async with lab_process(folder / "lab") as info:
         relay_pid = int(json.loads((info.directory / "lab.json").read_text())["pid"])
         relay_cpu = _process_cpu(relay_pid)
-        result = (await _json_lines("-m", "tests.perf.fleet_worker",
-                                    str(info.directory / "lab.json"), str(folder / "agents"),
-                                    str(COUNT), str(idle), "1", count=1, timeout=900))[0]
+        result = (
+            await _json_lines(
+                "-m",
+                "tests.perf.fleet_worker",
+                str(info.directory / "lab.json"),
+                str(folder / "agents"),
+                str(COUNT),
+                str(idle),
+                "1",
+                count=1,
+                timeout=900,
+            )
+        )[0]
         result["relay_cpu_ms_per_tunnel"] = 1000 * (_process_cpu(relay_pid) - relay_cpu) / COUNT
         return result
 
 
 async def _bare_once() -> dict[str, Any]:
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.perf.bare_pair", "server", stdout=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "tests.perf.bare_pair", "server", stdout=asyncio.subprocess.PIPE
+    )
     try:
         assert server.stdout is not None
         port = (await server.stdout.readline()).decode().strip()
         server_cpu = _process_cpu(server.pid)
-        result = (await _json_lines("-m", "tests.perf.bare_pair", "client", port, str(COUNT),
-                                    count=1, timeout=300))[0]
+        result = (
+            await _json_lines(
+                "-m", "tests.perf.bare_pair", "client", port, str(COUNT), count=1, timeout=300
+            )
+        )[0]
         result["relay_cpu_ms_per_tunnel"] = 1000 * (_process_cpu(server.pid) - server_cpu) / COUNT
         return result
     finally:
@@ -91,29 +109,45 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
             rac.append(await _rac_once(folder, 0))
             bare.append(await _bare_once())
         steady = await _rac_once(folder, idle)
-    setup = Result(f"fleet setup ({COUNT} enabled at once → all ESTABLISHED)",
-                   Samples(tuple(r["setup_s"] for r in rac), "s"),
-                   Samples(tuple(r["setup_s"] for r in bare), "s"), Goal.RATIO_AT_MOST, 1.2,
-                   note=(f"first up {_median(rac, 'first_s'):.2f} s, p50 "
-                         f"{_median(rac, 'p50_s'):.2f} s, p99 {_median(rac, 'p99_s'):.2f} s (bare "
-                         f"p50 {_median(bare, 'p50_s'):.2f} s); CPU per tunnel: agent "
-                         f"{_median(rac, 'cpu_ms_per_tunnel'):.1f} ms, relay "
-                         f"{_median(rac, 'relay_cpu_ms_per_tunnel'):.1f} ms (bare "
-                         f"{_median(bare, 'cpu_ms_per_tunnel'):.1f} / "
-                         f"{_median(bare, 'relay_cpu_ms_per_tunnel'):.1f} ms)"),
-                   extra={"rac_runs": rac, "bare_runs": bare})
-    memory = Result("RSS per tunnel in the agent process",
-                    Samples(tuple(r["rss_per_tunnel_kib"] for r in rac), "KiB"),
-                    Samples(tuple(r["rss_per_conn_kib"] for r in bare), "KiB"),
-                    Goal.VALUE_AT_MOST, 64, note="reference = bare asyncssh client per conn")
+    setup = Result(
+        f"fleet setup ({COUNT} enabled at once → all ESTABLISHED)",
+        Samples(tuple(r["setup_s"] for r in rac), "s"),
+        Samples(tuple(r["setup_s"] for r in bare), "s"),
+        Goal.RATIO_AT_MOST,
+        1.2,
+        note=(
+            f"first up {_median(rac, 'first_s'):.2f} s, p50 "
+            f"{_median(rac, 'p50_s'):.2f} s, p99 {_median(rac, 'p99_s'):.2f} s (bare "
+            f"p50 {_median(bare, 'p50_s'):.2f} s); CPU per tunnel: agent "
+            f"{_median(rac, 'cpu_ms_per_tunnel'):.1f} ms, relay "
+            f"{_median(rac, 'relay_cpu_ms_per_tunnel'):.1f} ms (bare "
+            f"{_median(bare, 'cpu_ms_per_tunnel'):.1f} / "
+            f"{_median(bare, 'relay_cpu_ms_per_tunnel'):.1f} ms)"
+        ),
+        extra={"rac_runs": rac, "bare_runs": bare},
+    )
+    memory = Result(
+        "RSS per tunnel in the agent process",
+        Samples(tuple(r["rss_per_tunnel_kib"] for r in rac), "KiB"),
+        Samples(tuple(r["rss_per_conn_kib"] for r in bare), "KiB"),
+        Goal.VALUE_AT_MOST,
+        64,
+        note="reference = bare asyncssh client per conn",
+    )
     expected = COUNT * KEEPALIVES_PER_MIN
-    idle_row = Result(f"idle: {COUNT} steady tunnels, agent CPU",
-                      Samples((steady["idle_cpu_percent"],), "% of a core"), None,
-                      Goal.VALUE_AT_MOST, 2.0,
-                      note=(f"{steady['idle_wakeups_per_min']:.0f} wakeups/min over "
-                            f"{steady['idle_s']:.0f} s; keepalive exchanges expected "
-                            f"{expected:.0f}/min"),
-                      extra={"steady": steady})
+    idle_row = Result(
+        f"idle: {COUNT} steady tunnels, agent CPU",
+        Samples((steady["idle_cpu_percent"],), "% of a core"),
+        None,
+        Goal.VALUE_AT_MOST,
+        2.0,
+        note=(
+            f"{steady['idle_wakeups_per_min']:.0f} wakeups/min over "
+            f"{steady['idle_s']:.0f} s; keepalive exchanges expected "
+            f"{expected:.0f}/min"
+        ),
+        extra={"steady": steady},
+    )
     return [setup, memory, idle_row]
 
 

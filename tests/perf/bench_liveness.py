@@ -48,8 +48,10 @@ STORM_GAP = 2.7
 
 
 @asynccontextmanager
-async def _through_proxy(folder: Path, **relay: Any,
-                         ) -> AsyncIterator[tuple[Engine, EventRecorder, Lab, ChaosProxy]]:
+async def _through_proxy(
+    folder: Path,
+    **relay: Any,
+) -> AsyncIterator[tuple[Engine, EventRecorder, Lab, ChaosProxy]]:
     """The lab, a chaos proxy in front of its port 25, an engine whose agents dial the proxy."""
     lab = Lab(folder / "lab")
     info = await lab.start()
@@ -93,8 +95,7 @@ async def _dns_return(folder: Path) -> float:
     dns = DnsResponder({name: ["127.0.0.1"] for name in relay_names()}, ttl=0)
     nameserver = await dns.start()
     try:
-        async with _through_proxy(folder, nameservers=[nameserver]) as (engine, events, _l,
-                                                                        proxy):
+        async with _through_proxy(folder, nameservers=[nameserver]) as (engine, events, _l, proxy):
             await engine.enable(APPLIANCE)
             await events.wait_state(APPLIANCE, TunnelState.ESTABLISHED, timeout=30)
             dns.faults = {name: DnsFault.DROP for name in dns.zone}
@@ -115,8 +116,9 @@ async def _restart_storm(folder: Path) -> dict[str, float]:
     lab = Lab(folder / "lab")
     info = await lab.start()
     try:
-        engine = Engine(load_inventory(fleet_inventory(info, STORM_TUNNELS, folder)),
-                        folder / "state")
+        engine = Engine(
+            load_inventory(fleet_inventory(info, STORM_TUNNELS, folder)), folder / "state"
+        )
         events = EventRecorder()
         engine.subscribe(events)
         await engine.start()
@@ -143,8 +145,9 @@ async def _restart_storm(folder: Path) -> dict[str, float]:
         await lab.close()
 
 
-async def _measure(engine: Engine, events: EventRecorder, lab: Lab, proxy: ChaosProxy,
-                   rng: random.Random) -> dict[str, float]:
+async def _measure(
+    engine: Engine, events: EventRecorder, lab: Lab, proxy: ChaosProxy, rng: random.Random
+) -> dict[str, float]:
     await engine.enable(APPLIANCE)
     await events.wait_state(APPLIANCE, TunnelState.ESTABLISHED, timeout=30)
     await asyncio.sleep(rng.uniform(0, 15))  # a random phase of the 15 s keepalive cycle
@@ -152,9 +155,13 @@ async def _measure(engine: Engine, events: EventRecorder, lab: Lab, proxy: Chaos
     loop = asyncio.get_running_loop()
     started = loop.time()
     proxy.blackhole()
-    relay_found = loop.create_task(until(
-        lambda: lab.relay is None or lab.relay.routes.get(SERIAL) is None, 90,
-        "the relay drops the silent route"))
+    relay_found = loop.create_task(
+        until(
+            lambda: lab.relay is None or lab.relay.routes.get(SERIAL) is None,
+            90,
+            "the relay drops the silent route",
+        )
+    )
     await events.wait_state(APPLIANCE, TunnelState.RETRYING, after=mark, timeout=90)
     agent = loop.time() - started
     relay = await relay_found
@@ -169,8 +176,14 @@ async def _measure(engine: Engine, events: EventRecorder, lab: Lab, proxy: Chaos
 @asynccontextmanager
 async def _liveness_lab(directory: Path, mode: str) -> AsyncIterator[tuple[LabInfo, int]]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.perf.liveness_lab", str(directory), mode,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tests.perf.liveness_lab",
+        str(directory),
+        mode,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), 60)
@@ -188,18 +201,37 @@ async def _idle(folder: Path, mode: str, idle: float) -> dict[str, Any]:
     """1,000 tunnels up, then `idle` seconds of nothing: agent and relay CPU, wire traffic.
     (A first run makes the appliance keys; the second one is measured.)"""
     async with _liveness_lab(folder / f"lab-{mode}", mode) as (info, relay_pid):
-        await _json_lines("-m", "tests.perf.fleet_worker", str(info.directory / "lab.json"),
-                          str(folder / "agents"), str(COUNT), "0", "1", mode, count=1,
-                          timeout=900)
+        await _json_lines(
+            "-m",
+            "tests.perf.fleet_worker",
+            str(info.directory / "lab.json"),
+            str(folder / "agents"),
+            str(COUNT),
+            "0",
+            "1",
+            mode,
+            count=1,
+            timeout=900,
+        )
         relay_cpu: list[float] = []
 
         def sample(_line: dict[str, Any]) -> None:
             relay_cpu.append(_process_cpu(relay_pid))
 
-        lines = await _json_lines("-m", "tests.perf.fleet_worker",
-                                  str(info.directory / "lab.json"), str(folder / "agents"),
-                                  str(COUNT), str(idle), "1", mode, "marks", count=3,
-                                  timeout=900, on_line=sample)
+        lines = await _json_lines(
+            "-m",
+            "tests.perf.fleet_worker",
+            str(info.directory / "lab.json"),
+            str(folder / "agents"),
+            str(COUNT),
+            str(idle),
+            "1",
+            mode,
+            "marks",
+            count=3,
+            timeout=900,
+            on_line=sample,
+        )
         result = lines[-1]
         result["relay_cpu_percent"] = 100 * (relay_cpu[1] - relay_cpu[0]) / result["idle_s"]
         return result
@@ -214,50 +246,87 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
         folder = Path(tmp)
         for index in range(min(repeats, 3)):
             runs.append(await _one_blackhole(folder / f"blackhole-{index}", rng))
-        slow = {one_way: await _slow_link_up(folder / f"slow-{one_way}", one_way)
-                for one_way in (0.3, 0.45)}
+        slow = {
+            one_way: await _slow_link_up(folder / f"slow-{one_way}", one_way)
+            for one_way in (0.3, 0.45)
+        }
         dns_back = await _dns_return(folder / "dns")
         storm = await _restart_storm(folder / "storm")
         new_runs, old_runs = [], []
         for index in range(1 if quick else 2):  # interleaved: both see the same machine
             new_runs.append(await _idle(folder / f"new-{index}", "new", idle))
             old_runs.append(await _idle(folder / f"old-{index}", "old", idle))
-    agent = Result("blackhole found by the agent (defaults)",
-                   Samples(tuple(r["agent_s"] for r in runs), "s"), None,
-                   Goal.VALUE_AT_MOST, DETECT_WITHIN,
-                   note="random phase of the 15 s keepalive cycle; before: 58 s")
-    relay = Result("blackhole found by the relay (route dropped)",
-                   Samples(tuple(r["relay_s"] for r in runs), "s"), None,
-                   Goal.VALUE_AT_MOST, DETECT_WITHIN,
-                   note="before: never while the path stayed silent")
-    back = Result(f"tunnel back after a {BLACKHOLE:.0f} s blackhole ends",
-                  Samples(tuple(r["back_s"] for r in runs), "s"), None,
-                  Goal.VALUE_AT_MOST, BACK_WITHIN, note="before: 39 s after 180 s (backoff)")
+    agent = Result(
+        "blackhole found by the agent (defaults)",
+        Samples(tuple(r["agent_s"] for r in runs), "s"),
+        None,
+        Goal.VALUE_AT_MOST,
+        DETECT_WITHIN,
+        note="random phase of the 15 s keepalive cycle; before: 58 s",
+    )
+    relay = Result(
+        "blackhole found by the relay (route dropped)",
+        Samples(tuple(r["relay_s"] for r in runs), "s"),
+        None,
+        Goal.VALUE_AT_MOST,
+        DETECT_WITHIN,
+        note="before: never while the path stayed silent",
+    )
+    back = Result(
+        f"tunnel back after a {BLACKHOLE:.0f} s blackhole ends",
+        Samples(tuple(r["back_s"] for r in runs), "s"),
+        None,
+        Goal.VALUE_AT_MOST,
+        BACK_WITHIN,
+        note="before: 39 s after 180 s (backoff)",
+    )
     new_bytes = _median(new_runs, "idle_payload_bytes_per_s")
     new_segments = _median(new_runs, "idle_segments_per_s")
     old_bytes = _median(old_runs, "idle_payload_bytes_per_s")
-    idle_row = Result(f"idle: {COUNT} tunnels, agent CPU, new keepalive vs old",
-                      Samples(tuple(r["idle_cpu_percent"] for r in new_runs), "% of a core"),
-                      Samples(tuple(r["idle_cpu_percent"] for r in old_runs), "% of a core"),
-                      Goal.RATIO_AT_MOST, 1.0,
-                      note=(f"relay CPU {_median(new_runs, 'relay_cpu_percent'):.2f} % vs "
-                            f"{_median(old_runs, 'relay_cpu_percent'):.2f} %; keepalive "
-                            f"traffic {new_bytes / 1024:.1f} KiB/s TCP payload in "
-                            f"{new_segments:.0f} segments/s (old {old_bytes / 1024:.1f} KiB/s) "
-                            f"for {COUNT} tunnels"),
-                      extra={"new": new_runs, "old": old_runs, "blackholes": runs})
-    slow_rows = [Result(f"tunnel up over {2000 * one_way:.0f} ms RTT at 64 KiB/s",
-                        Samples((took,), "s"), None, Goal.VALUE_AT_MOST, 20.0,
-                        note=("before: 4.6 s" if one_way < 0.4 else "before: never "
-                              "(ssh-timeout forever)")) for one_way, took in slow.items()]
-    dns_row = Result(f"tunnel back after a {DNS_OUTAGE:.0f} s DNS outage ends",
-                     Samples((dns_back,), "s"), None, Goal.VALUE_AT_MOST, BACK_WITHIN,
-                     note="before: 36 s in backoff")
-    storm_row = Result(f"restart storm ({STORM_RESTARTS} restarts, {STORM_TUNNELS} tunnels): "
-                       "last appliance back after the last restart",
-                       Samples((storm["last_s"],), "s"), None, Goal.VALUE_AT_MOST, BACK_WITHIN,
-                       note=f"spread first→last {storm['spread_s']:.2f} s; before: one "
-                            "appliance 13 s behind the others")
+    idle_row = Result(
+        f"idle: {COUNT} tunnels, agent CPU, new keepalive vs old",
+        Samples(tuple(r["idle_cpu_percent"] for r in new_runs), "% of a core"),
+        Samples(tuple(r["idle_cpu_percent"] for r in old_runs), "% of a core"),
+        Goal.RATIO_AT_MOST,
+        1.0,
+        note=(
+            f"relay CPU {_median(new_runs, 'relay_cpu_percent'):.2f} % vs "
+            f"{_median(old_runs, 'relay_cpu_percent'):.2f} %; keepalive "
+            f"traffic {new_bytes / 1024:.1f} KiB/s TCP payload in "
+            f"{new_segments:.0f} segments/s (old {old_bytes / 1024:.1f} KiB/s) "
+            f"for {COUNT} tunnels"
+        ),
+        extra={"new": new_runs, "old": old_runs, "blackholes": runs},
+    )
+    slow_rows = [
+        Result(
+            f"tunnel up over {2000 * one_way:.0f} ms RTT at 64 KiB/s",
+            Samples((took,), "s"),
+            None,
+            Goal.VALUE_AT_MOST,
+            20.0,
+            note=("before: 4.6 s" if one_way < 0.4 else "before: never (ssh-timeout forever)"),
+        )
+        for one_way, took in slow.items()
+    ]
+    dns_row = Result(
+        f"tunnel back after a {DNS_OUTAGE:.0f} s DNS outage ends",
+        Samples((dns_back,), "s"),
+        None,
+        Goal.VALUE_AT_MOST,
+        BACK_WITHIN,
+        note="before: 36 s in backoff",
+    )
+    storm_row = Result(
+        f"restart storm ({STORM_RESTARTS} restarts, {STORM_TUNNELS} tunnels): "
+        "last appliance back after the last restart",
+        Samples((storm["last_s"],), "s"),
+        None,
+        Goal.VALUE_AT_MOST,
+        BACK_WITHIN,
+        note=f"spread first→last {storm['spread_s']:.2f} s; before: one "
+        "appliance 13 s behind the others",
+    )
     return [agent, relay, back, *slow_rows, dns_row, storm_row, idle_row]
 
 

@@ -22,8 +22,10 @@ TIMEOUT = 2.0
 
 
 async def _probe_fleet(port_maps: list[dict[str, int]], nameserver: str) -> tuple[float, int]:
-    targets = [ProbeTarget(f"h{i:03d}.bench.test", PORTS, 25, (nameserver,), port_maps[i],
-                           TIMEOUT) for i in range(HOSTS)]
+    targets = [
+        ProbeTarget(f"h{i:03d}.bench.test", PORTS, 25, (nameserver,), port_maps[i], TIMEOUT)
+        for i in range(HOSTS)
+    ]
     started = time.perf_counter()
     reports = await asyncio.gather(*(run_probe(target) for target in targets))
     took = time.perf_counter() - started
@@ -39,15 +41,22 @@ async def run(repeats: int) -> Result:
         dns = DnsResponder({f"h{i:03d}.bench.test": ["127.0.0.1"] for i in range(HOSTS)})
         nameserver = await dns.start()
         async with AsyncExitStack() as stack:
-            servers = [info.relay_ports["22"],
-                       await stack.enter_async_context(fault_server("smtp")),
-                       await stack.enter_async_context(fault_server("http")),
-                       await stack.enter_async_context(closed_port()),
-                       await stack.enter_async_context(blackhole()),
-                       await stack.enter_async_context(fault_server("reset"))]
+            servers = [
+                info.relay_ports["22"],
+                await stack.enter_async_context(fault_server("smtp")),
+                await stack.enter_async_context(fault_server("http")),
+                await stack.enter_async_context(closed_port()),
+                await stack.enter_async_context(blackhole()),
+                await stack.enter_async_context(fault_server("reset")),
+            ]
             # every host sees the six behaviours on a different rotation of its ports
-            port_maps = [{str(port): servers[(index + shift) % len(servers)]
-                          for index, port in enumerate(PORTS)} for shift in range(HOSTS)]
+            port_maps = [
+                {
+                    str(port): servers[(index + shift) % len(servers)]
+                    for index, port in enumerate(PORTS)
+                }
+                for shift in range(HOSTS)
+            ]
             runs = []
             timeouts = 0
             for _ in range(repeats):
@@ -55,6 +64,11 @@ async def run(repeats: int) -> Result:
                 runs.append(took)
         dns.close()
         await lab.close()
-    return Result(f"probe ({HOSTS} hosts × 6 ports, mixed, {timeouts} timeouts)",
-                  Samples(tuple(runs), "s"), Samples((TIMEOUT,), "s"), Goal.RATIO_AT_MOST, 1.3,
-                  note="reference = one probe timeout")
+    return Result(
+        f"probe ({HOSTS} hosts × 6 ports, mixed, {timeouts} timeouts)",
+        Samples(tuple(runs), "s"),
+        Samples((TIMEOUT,), "s"),
+        Goal.RATIO_AT_MOST,
+        1.3,
+        note="reference = one probe timeout",
+    )

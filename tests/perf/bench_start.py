@@ -54,7 +54,7 @@ def paint_times(argv: list[str], markers: list[bytes], env: dict[str, str]) -> l
             seen += chunk
             while len(times) < len(markers) and markers[len(times)] in seen:
                 times.append(time.perf_counter() - started)
-                seen = seen[seen.index(markers[len(times) - 1]):]
+                seen = seen[seen.index(markers[len(times) - 1]) :]
             if len(times) == len(markers):
                 return times
         raise RuntimeError(f"{argv} never painted {markers[len(times)]!r}")
@@ -90,8 +90,16 @@ def measure(repeats: int) -> tuple[list[float], list[float], list[float]]:
     rac's own modules are byte-compiled first, as `pip install` does for an installed
     package (an editable checkout with PYTHONDONTWRITEBYTECODE would compile every start).
     """
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(ROOT / part) for part in
-                    ("tui", "widgets", "themes", "tests"))], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            *(str(ROOT / part) for part in ("tui", "widgets", "themes", "tests")),
+        ],
+        check=True,
+    )
     env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
     rac_times, live_times, bare_times = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,11 +124,20 @@ async def run(repeats: int) -> list[Result]:
     """The rows of the table."""
     rac, live, bare = await asyncio.to_thread(measure, repeats)
     return [
-        Result("console start (spawn → first frame, the fleet as listed, pty)",
-               Samples(tuple(rac), "ms"), Samples(tuple(bare), "ms"), Goal.RATIO_AT_MOST,
-               1.5, note="reference = bare Textual app"),
-        Result("console start (spawn → lab up and the fleet live, pty)",
-               Samples(tuple(live), "ms"), Samples(tuple(bare), "ms"), Goal.RATIO_AT_MOST,
-               3.0, note="reference = bare Textual app; before the first frame came first: "
-               "2.6–2.8×"),
+        Result(
+            "console start (spawn → first frame, the fleet as listed, pty)",
+            Samples(tuple(rac), "ms"),
+            Samples(tuple(bare), "ms"),
+            Goal.RATIO_AT_MOST,
+            1.5,
+            note="reference = bare Textual app",
+        ),
+        Result(
+            "console start (spawn → lab up and the fleet live, pty)",
+            Samples(tuple(live), "ms"),
+            Samples(tuple(bare), "ms"),
+            Goal.RATIO_AT_MOST,
+            3.0,
+            note="reference = bare Textual app; before the first frame came first: 2.6–2.8×",
+        ),
     ]

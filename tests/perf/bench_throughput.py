@@ -23,7 +23,7 @@ from tui.engine.toml_source import read_toml
 HAS_QUICK = True
 SERIAL = "0C4A1D8E9999-FCH2400BENCH"
 SEED = "Bench-Seed-42"
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 def _client_config(folder: Path, key: Path, known: list[Path]) -> Path:
@@ -34,7 +34,7 @@ def _client_config(folder: Path, key: Path, known: list[Path]) -> Path:
   IdentitiesOnly yes
   BatchMode yes
   StrictHostKeyChecking accept-new
-  UserKnownHostsFile {learned} {' '.join(str(k) for k in known)}
+  UserKnownHostsFile {learned} {" ".join(str(k) for k in known)}
   GlobalKnownHostsFile /dev/null
 """)
     return config
@@ -42,11 +42,13 @@ def _client_config(folder: Path, key: Path, known: list[Path]) -> Path:
 
 async def _copy(config: Path, jump: str, target: list[str], size: int) -> float:
     """Seconds to push `size` zero bytes through `ssh -J jump target 'cat > /dev/null'`."""
-    command = (f"head -c {size} /dev/zero | ssh -F {config} -J {jump} "
-               f"{' '.join(target)} 'cat > /dev/null'")
+    command = (
+        f"head -c {size} /dev/zero | ssh -F {config} -J {jump} {' '.join(target)} 'cat > /dev/null'"
+    )
     started = time.perf_counter()
     process = await asyncio.create_subprocess_shell(
-        command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
     _, err = await process.communicate()
     took = time.perf_counter() - started
     if process.returncode != 0:
@@ -72,14 +74,33 @@ async def rac_path(folder: Path, size: int, repeats: int) -> list[float]:
         authorized.write_text(Path(f"{key}.pub").read_text())
         async with sshd(folder / "target", authorized_keys=authorized) as target_port:
             data, _ = read_toml(info.inventory)
-            data["appliance"] = [{"name": "bench", "series": "C", "serial": SERIAL,
-                                  "service": f"ssh://127.0.0.1:{target_port}"}]
+            data["appliance"] = [
+                {
+                    "name": "bench",
+                    "series": "C",
+                    "serial": SERIAL,
+                    "service": f"ssh://127.0.0.1:{target_port}",
+                }
+            ]
             inventory = info.directory / "bench.toml"
             inventory.write_text(tomli_w.dumps(data))
             agent = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tui", "agent", "--inventory", str(inventory), "--enable",
-                "bench", "--seed", SEED, "--state-dir", str(folder / "agent"), "--json",
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+                sys.executable,
+                "-m",
+                "tui",
+                "agent",
+                "--inventory",
+                str(inventory),
+                "--enable",
+                "bench",
+                "--seed",
+                SEED,
+                "--state-dir",
+                str(folder / "agent"),
+                "--json",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
             try:
                 assert agent.stdout is not None
                 await _wait_line(agent.stdout, b'"ESTABLISHED"', 30)
@@ -100,12 +121,15 @@ async def openssh_path(folder: Path, size: int, repeats: int) -> list[float]:
     user = getpass.getuser()
     key = folder / "openssh_key"
     proc = await asyncio.create_subprocess_exec(
-        "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+        "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)
+    )
     await proc.wait()
     authorized = folder / "openssh_authorized_keys"
     authorized.write_text(Path(f"{key}.pub").read_text())
-    async with sshd(folder / "relay-sshd", authorized_keys=authorized) as relay_port, \
-            sshd(folder / "target-sshd", authorized_keys=authorized) as target_port:
+    async with (
+        sshd(folder / "relay-sshd", authorized_keys=authorized) as relay_port,
+        sshd(folder / "target-sshd", authorized_keys=authorized) as target_port,
+    ):
         known = []
         for name, port in (("relay-sshd", relay_port), ("target-sshd", target_port)):
             public = (folder / name / "ssh_host_ed25519_key.pub").read_text().split()
@@ -115,20 +139,35 @@ async def openssh_path(folder: Path, size: int, repeats: int) -> list[float]:
         config = _client_config(folder, key, known)
         forward = free_port()
         agent = await asyncio.create_subprocess_exec(
-            "ssh", "-F", str(config), "-v", "-N", "-o", "ExitOnForwardFailure=yes", "-R",
-            f"127.0.0.1:{forward}:127.0.0.1:{target_port}", "-p", str(relay_port),
-            f"{user}@127.0.0.1", stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            "ssh",
+            "-F",
+            str(config),
+            "-v",
+            "-N",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-R",
+            f"127.0.0.1:{forward}:127.0.0.1:{target_port}",
+            "-p",
+            str(relay_port),
+            f"{user}@127.0.0.1",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             assert agent.stderr is not None
             await _wait_line(agent.stderr, b"remote forward success", 30)
             # the jumped-to target is the agent's forward on the relay host; same host key
-            known[1].write_text(known[1].read_text().replace(f"]:{target_port} ",
-                                                             f"]:{forward} "))
+            known[1].write_text(known[1].read_text().replace(f"]:{target_port} ", f"]:{forward} "))
             speeds = []
             for _ in range(repeats):
-                took = await _copy(config, f"{user}@127.0.0.1:{relay_port}",
-                                   ["-p", str(forward), f"{user}@127.0.0.1"], size)
+                took = await _copy(
+                    config,
+                    f"{user}@127.0.0.1:{relay_port}",
+                    ["-p", str(forward), f"{user}@127.0.0.1"],
+                    size,
+                )
                 speeds.append(size / took / 1e6)
             return speeds
         finally:
@@ -145,6 +184,10 @@ async def run(repeats: int, quick: bool = False) -> Result:
         folder.chmod(0o755)
         rac = await rac_path(folder, size, repeats)
         reference = await openssh_path(folder, size, repeats)
-    return Result(f"bytes across the relay ({size // 2**20} MiB, ssh -J … 'cat > /dev/null')",
-                  Samples(tuple(rac), "MB/s"), Samples(tuple(reference), "MB/s"),
-                  Goal.RATIO_AT_LEAST, 1.0)
+    return Result(
+        f"bytes across the relay ({size // 2**20} MiB, ssh -J … 'cat > /dev/null')",
+        Samples(tuple(rac), "MB/s"),
+        Samples(tuple(reference), "MB/s"),
+        Goal.RATIO_AT_LEAST,
+        1.0,
+    )

@@ -64,10 +64,21 @@ async def openssh_tunnel_up(folder: Path, repeats: int) -> list[float]:
             remote = free_port()
             started = time.perf_counter()
             ssh = await asyncio.create_subprocess_exec(
-                "ssh", *ssh_options(key, known), "-v", "-N", "-o", "ExitOnForwardFailure=yes",
-                "-R", f"127.0.0.1:{remote}:127.0.0.1:{target_port}", "-p", str(port),
-                f"{getpass.getuser()}@127.0.0.1", stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+                "ssh",
+                *ssh_options(key, known),
+                "-v",
+                "-N",
+                "-o",
+                "ExitOnForwardFailure=yes",
+                "-R",
+                f"127.0.0.1:{remote}:127.0.0.1:{target_port}",
+                "-p",
+                str(port),
+                f"{getpass.getuser()}@127.0.0.1",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
             try:
                 assert ssh.stderr is not None
                 async with asyncio.timeout(20):
@@ -91,6 +102,10 @@ async def run(repeats: int) -> Result:
         folder = Path(tmp)
         rac = await rac_tunnel_up(folder, repeats)
         reference = await openssh_tunnel_up(folder, repeats)
-    return Result("tunnel up (enable → ESTABLISHED vs ssh -N -R → first byte)",
-                  Samples(tuple(rac), "ms"), Samples(tuple(reference), "ms"),
-                  Goal.RATIO_AT_MOST, 0.25)
+    return Result(
+        "tunnel up (enable → ESTABLISHED vs ssh -N -R → first byte)",
+        Samples(tuple(rac), "ms"),
+        Samples(tuple(reference), "ms"),
+        Goal.RATIO_AT_MOST,
+        0.25,
+    )

@@ -55,8 +55,16 @@ class _DrawClock:
         TerminalView.render_line = self._original  # type: ignore[method-assign]
 
 
-async def _engineer_run(app: RacApp, lab_dir: Path, serial: str, seed: str, mib: float,
-                        watch: bool, frames: list[float], draw: _DrawClock) -> float:
+async def _engineer_run(
+    app: RacApp,
+    lab_dir: Path,
+    serial: str,
+    seed: str,
+    mib: float,
+    watch: bool,
+    frames: list[float],
+    draw: _DrawClock,
+) -> float:
     """One full-speed stream; returns the engineer's MB/s."""
     started = asyncio.Event()
 
@@ -66,8 +74,16 @@ async def _engineer_run(app: RacApp, lab_dir: Path, serial: str, seed: str, mib:
 
     stop = app.engine.subscribe(seen)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.perf.stream_engineer", str(lab_dir), serial, seed,
-        f"{mib:g}", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tests.perf.stream_engineer",
+        str(lab_dir),
+        serial,
+        seed,
+        f"{mib:g}",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
     assert process.stdin is not None and process.stdout is not None
     try:
         assert (await asyncio.wait_for(process.stdout.readline(), 60)).strip() == b"ready"
@@ -119,32 +135,47 @@ class _FrameClock:
         WatchScreen._frame = self._original  # type: ignore[method-assign]
 
 
-async def _measure(folder: Path, repeats: int, mib: float,
-                   ) -> tuple[list[float], list[float], list[float]]:
+async def _measure(
+    folder: Path,
+    repeats: int,
+    mib: float,
+) -> tuple[list[float], list[float], list[float]]:
     plain: list[float] = []
     watched: list[float] = []
     frames: list[float] = []
     draw = _DrawClock()
     async with lab_process(folder / "lab") as info:
         inventory = load_inventory(info.inventory)
-        app = RacApp(InventoryEnvironment(inventory, folder / "state"), settings=Settings(None),
-                     blink=False)
+        app = RacApp(
+            InventoryEnvironment(inventory, folder / "state"), settings=Settings(None), blink=False
+        )
         draw.install()
         frame_clock = _FrameClock(frames, draw)
         frame_clock.install()
         try:
             async with app.run_test(size=(160, 50)):
                 up = asyncio.Event()
-                app.engine.subscribe(lambda e: up.set() if isinstance(e, StateChanged)
-                                     and e.state is TunnelState.ESTABLISHED else None)
+                app.engine.subscribe(
+                    lambda e: (
+                        up.set()
+                        if isinstance(e, StateChanged) and e.state is TunnelState.ESTABLISHED
+                        else None
+                    )
+                )
                 seed = await app.engine.enable(APPLIANCE)
                 await asyncio.wait_for(up.wait(), 30)
                 serial = inventory.get(APPLIANCE).serial
                 for _ in range(repeats):
-                    plain.append(await _engineer_run(app, info.directory, serial, seed, mib,
-                                                     False, frames, draw))
-                    watched.append(await _engineer_run(app, info.directory, serial, seed, mib,
-                                                       True, frames, draw))
+                    plain.append(
+                        await _engineer_run(
+                            app, info.directory, serial, seed, mib, False, frames, draw
+                        )
+                    )
+                    watched.append(
+                        await _engineer_run(
+                            app, info.directory, serial, seed, mib, True, frames, draw
+                        )
+                    )
         finally:
             draw.remove()
             frame_clock.remove()
@@ -160,12 +191,24 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
     p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)] if ordered else float("nan")
     throughput = Result(
         f"support session streaming {mib:g} MiB while watched (engineer's MB/s)",
-        Samples(tuple(watched), "MB/s"), Samples(tuple(plain), "MB/s"),
-        Goal.RATIO_AT_LEAST, 0.9, note="reference = the same stream, nobody watching")
+        Samples(tuple(watched), "MB/s"),
+        Samples(tuple(plain), "MB/s"),
+        Goal.RATIO_AT_LEAST,
+        0.9,
+        note="reference = the same stream, nobody watching",
+    )
     frame = Result(
-        "watch screen frame time p99 (during the stream)", Samples((p99,), "ms"), None,
-        Goal.VALUE_AT_MOST, 50.0,
-        note=(f"median {statistics.median(ordered):.1f} ms, max {ordered[-1]:.1f} ms, "
-              f"{len(ordered)} frames" if ordered else "no frame painted"),
-        extra={"frames_ms": frames})
+        "watch screen frame time p99 (during the stream)",
+        Samples((p99,), "ms"),
+        None,
+        Goal.VALUE_AT_MOST,
+        50.0,
+        note=(
+            f"median {statistics.median(ordered):.1f} ms, max {ordered[-1]:.1f} ms, "
+            f"{len(ordered)} frames"
+            if ordered
+            else "no frame painted"
+        ),
+        extra={"frames_ms": frames},
+    )
     return [throughput, frame]

@@ -48,8 +48,14 @@ def fleet_inventory(info: LabInfo, count: int, folder: Path, mode: str = "new") 
     if mode == "old":
         data["relay"]["keepalive_interval"] = 0.0
     data["appliance"] = [
-        {"name": f"appl-{i:04d}", "series": SERIES[i % 4], "model": "V100",
-         "serial": f"BENCH{i:06d}-FCH{i:04d}"} for i in range(count)]
+        {
+            "name": f"appl-{i:04d}",
+            "series": SERIES[i % 4],
+            "model": "V100",
+            "serial": f"BENCH{i:06d}-FCH{i:04d}",
+        }
+        for i in range(count)
+    ]
     path = info.directory / f"fleet-{count}.toml"
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
@@ -100,8 +106,9 @@ def use_old_keepalive(engine: Engine, names: list[str]) -> None:
             conn.set_keepalive(*OLD_KEEPALIVE)
 
 
-async def one_setup(engine: Engine, names: list[str], idle: float,
-                    mode: str = "new", marks: bool = False) -> dict[str, Any]:
+async def one_setup(
+    engine: Engine, names: list[str], idle: float, mode: str = "new", marks: bool = False
+) -> dict[str, Any]:
     events = EventRecorder()
     engine.subscribe(events)
     up_at: dict[str, float] = {}
@@ -124,10 +131,15 @@ async def one_setup(engine: Engine, names: list[str], idle: float,
     after = rss_kib()
     ups = sorted(t - started for t in up_at.values())
     result: dict[str, Any] = {
-        "count": len(names), "setup_s": took, "rss_before_kib": before, "rss_after_kib": after,
+        "count": len(names),
+        "setup_s": took,
+        "rss_before_kib": before,
+        "rss_after_kib": after,
         "rss_per_tunnel_kib": (after - before) / len(names),
-        "p50_s": ups[len(ups) // 2], "p99_s": ups[int(len(ups) * 0.99) - 1],
-        "first_s": ups[0], "cpu_ms_per_tunnel": 1000 * cpu_setup / len(names),
+        "p50_s": ups[len(ups) // 2],
+        "p99_s": ups[int(len(ups) * 0.99) - 1],
+        "first_s": ups[0],
+        "cpu_ms_per_tunnel": 1000 * cpu_setup / len(names),
     }
     if idle > 0:
         if mode == "old":
@@ -144,17 +156,27 @@ async def one_setup(engine: Engine, names: list[str], idle: float,
             print(json.dumps({"idle": "end"}), flush=True)
         wall = time.perf_counter() - wall0
         bytes1, segments1 = wire_traffic(socks)
-        result.update(idle_s=wall, idle_cpu_percent=100 * (cpu1 - cpu0) / wall,
-                      idle_wakeups_per_min=(woken1 - woken0) * 60 / wall,
-                      idle_payload_bytes_per_s=(bytes1 - bytes0) / wall,
-                      idle_segments_per_s=(segments1 - segments0) / wall,
-                      idle_sockets=len(socks))
+        result.update(
+            idle_s=wall,
+            idle_cpu_percent=100 * (cpu1 - cpu0) / wall,
+            idle_wakeups_per_min=(woken1 - woken0) * 60 / wall,
+            idle_payload_bytes_per_s=(bytes1 - bytes0) / wall,
+            idle_segments_per_s=(segments1 - segments0) / wall,
+            idle_sockets=len(socks),
+        )
     await engine.disable_all()
     return result
 
 
-async def main(lab_json: Path, state_dir: Path, count: int, idle: float, repeats: int,
-               mode: str = "new", marks: bool = False) -> None:
+async def main(
+    lab_json: Path,
+    state_dir: Path,
+    count: int,
+    idle: float,
+    repeats: int,
+    mode: str = "new",
+    marks: bool = False,
+) -> None:
     info = LabInfo.from_json(json.loads(lab_json.read_text()))
     inventory = load_inventory(fleet_inventory(info, count, state_dir, mode))
     engine = Engine(inventory, state_dir)
@@ -167,5 +189,14 @@ async def main(lab_json: Path, state_dir: Path, count: int, idle: float, repeats
 
 if __name__ == "__main__":
     lab, state, count, idle, repeats = sys.argv[1:6]
-    asyncio.run(main(Path(lab), Path(state), int(count), float(idle), int(repeats),
-                     sys.argv[6] if len(sys.argv) > 6 else "new", "marks" in sys.argv[7:]))
+    asyncio.run(
+        main(
+            Path(lab),
+            Path(state),
+            int(count),
+            float(idle),
+            int(repeats),
+            sys.argv[6] if len(sys.argv) > 6 else "new",
+            "marks" in sys.argv[7:],
+        )
+    )

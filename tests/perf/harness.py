@@ -81,39 +81,57 @@ class Result:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON row."""
+
         def samples(s: Samples | None) -> dict[str, Any] | None:
             if s is None:
                 return None
-            return {"unit": s.unit, "median": s.median if s.values else None,
-                    "min": min(s.values) if s.values else None,
-                    "max": max(s.values) if s.values else None, "values": list(s.values)}
+            return {
+                "unit": s.unit,
+                "median": s.median if s.values else None,
+                "min": min(s.values) if s.values else None,
+                "max": max(s.values) if s.values else None,
+                "values": list(s.values),
+            }
 
-        return {"measure": self.measure, "rac": samples(self.rac),
-                "reference": samples(self.reference), "ratio": self.ratio,
-                "goal": self.goal.value, "target": self.target, "passed": self.passed,
-                "note": self.note, **self.extra}
+        return {
+            "measure": self.measure,
+            "rac": samples(self.rac),
+            "reference": samples(self.reference),
+            "ratio": self.ratio,
+            "goal": self.goal.value,
+            "target": self.target,
+            "passed": self.passed,
+            "note": self.note,
+            **self.extra,
+        }
 
 
 def render_table(results: Sequence[Result]) -> str:
     """The table printed at the end (also pasted into the README)."""
-    header = ("| measure | rac | reference | ratio | target | result |\n"
-              "|---|---|---|---|---|---|")
+    header = "| measure | rac | reference | ratio | target | result |\n|---|---|---|---|---|---|"
     rows = []
     for result in results:
         ratio = "—" if result.ratio is None else f"{result.ratio:.2f}×"
         reference = result.reference.describe() if result.reference else "—"
-        target = (f"≤ {result.target:g} {result.rac.unit}" if result.goal is Goal.VALUE_AT_MOST
-                  else f"{'≤' if result.goal is Goal.RATIO_AT_MOST else '≥'} "
-                       f"{result.target:g}×")
+        target = (
+            f"≤ {result.target:g} {result.rac.unit}"
+            if result.goal is Goal.VALUE_AT_MOST
+            else f"{'≤' if result.goal is Goal.RATIO_AT_MOST else '≥'} {result.target:g}×"
+        )
         verdict = "pass" if result.passed else "FAIL"
         note = f" — {result.note}" if result.note else ""
-        rows.append(f"| {result.measure} | {result.rac.describe()} | {reference} | {ratio} | "
-                    f"{target} | {verdict}{note} |")
+        rows.append(
+            f"| {result.measure} | {result.rac.describe()} | {reference} | {ratio} | "
+            f"{target} | {verdict}{note} |"
+        )
     return "\n".join([header, *rows])
 
 
 def write_json(results: Sequence[Result], path: Path, quick: bool) -> None:
     """The same results as JSON."""
-    document = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": quick,
-                "results": [result.to_json() for result in results]}
+    document = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "quick": quick,
+        "results": [result.to_json() for result in results],
+    }
     path.write_text(json.dumps(document, indent=2), encoding="utf-8")

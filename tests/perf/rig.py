@@ -23,16 +23,24 @@ class Missing(Exception):
 def require_openssh() -> None:
     """OpenSSH client and server, for the references."""
     if not shutil.which("ssh") or not (shutil.which("sshd") or Path("/usr/sbin/sshd").exists()):
-        raise Missing("OpenSSH is missing: install openssh-client and openssh-server "
-                      "(Debian: apt-get install openssh-client openssh-server).")
+        raise Missing(
+            "OpenSSH is missing: install openssh-client and openssh-server "
+            "(Debian: apt-get install openssh-client openssh-server)."
+        )
 
 
 @asynccontextmanager
 async def lab_process(directory: Path) -> AsyncIterator[LabInfo]:
     """`rac lab` in its own process (the relay and DNS on their own core)."""
     process = await asyncio.create_subprocess_exec(
-        *RAC, "lab", "--state-dir", str(directory), "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *RAC,
+        "lab",
+        "--state-dir",
+        str(directory),
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), 60)
@@ -50,8 +58,7 @@ def client_key(folder: Path, name: str = "bench_ed25519") -> Path:
     """An OpenSSH key pair without passphrase."""
     key = folder / name
     if not key.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
-                       check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     return key
 
 
@@ -65,6 +72,19 @@ def known_hosts_for(folder: Path, sshd_folder: Path, port: int) -> Path:
 
 def ssh_options(key: Path, known_hosts: Path) -> list[str]:
     """Stock client options: this key, this pin, nothing from the user's config."""
-    return ["-F", "/dev/null", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-            "-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=yes",
-            "-o", "GlobalKnownHostsFile=/dev/null"]
+    return [
+        "-F",
+        "/dev/null",
+        "-i",
+        str(key),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        f"UserKnownHostsFile={known_hosts}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+    ]

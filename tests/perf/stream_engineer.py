@@ -19,12 +19,17 @@ from tui.engine.support_client import SupportRoute, open_support_connection
 
 async def main(lab_dir: Path, serial: str, seed: str, mib: float) -> None:
     info = read_lab_info(lab_dir)
-    route = SupportRoute(info.relay_host, info.relay_ports["22"], info.known_hosts,
-                         info.engineer_key, info.support_ca_key, "bench",
-                         lab_dir / "bench_appliance_known_hosts")
+    route = SupportRoute(
+        info.relay_host,
+        info.relay_ports["22"],
+        info.known_hosts,
+        info.engineer_key,
+        info.support_ca_key,
+        "bench",
+        lab_dir / "bench_appliance_known_hosts",
+    )
     relay, appliance, _ = await open_support_connection(route, serial, seed)
-    process = await appliance.create_process(term_type="xterm", term_size=(120, 40),
-                                             encoding=None)
+    process = await appliance.create_process(term_type="xterm", term_size=(120, 40), encoding=None)
     seen = bytearray()
     async with asyncio.timeout(30):
         while b"(SERVICE)> " not in seen:

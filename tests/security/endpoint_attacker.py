@@ -19,15 +19,24 @@ def guesses(info: LabInfo, serial: str, count: int) -> list[object]:
     return [certificate(info, serial, f"Guess-{n:04d}-Qx7!") for n in range(count)]
 
 
-async def try_keys(info: LabInfo, serial: str, keys: Sequence[object], *,
-                   username: str = "service") -> tuple[str, float]:
+async def try_keys(
+    info: LabInfo, serial: str, keys: Sequence[object], *, username: str = "service"
+) -> tuple[str, float]:
     """One connection offering `keys` in turn: (how it ended, seconds it took)."""
     relay = await relay_connection(info)
     started = time.monotonic()
     try:
-        async with asyncssh.connect(serial, 22, tunnel=relay, username=username,
-                                    client_keys=keys, known_hosts=None, agent_path=None,
-                                    config=None, login_timeout=60):
+        async with asyncssh.connect(
+            serial,
+            22,
+            tunnel=relay,
+            username=username,
+            client_keys=keys,
+            known_hosts=None,
+            agent_path=None,
+            config=None,
+            login_timeout=60,
+        ):
             return "in", time.monotonic() - started
     except asyncssh.PermissionDenied as error:
         return f"denied: {error.reason}", time.monotonic() - started

@@ -44,9 +44,15 @@ class DeployedRelay:
     async def admin(self, *args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
         """`rac relay ACTION ... --config FILE`: exit code, stdout, stderr."""
         process = await asyncio.create_subprocess_exec(
-            *RAC, "relay", *args, "--config", str(self.config),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            *RAC,
+            "relay",
+            *args,
+            "--config",
+            str(self.config),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await asyncio.wait_for(process.communicate(stdin), 60)
         assert process.returncode is not None
         return process.returncode, out.decode(), err.decode()
@@ -54,8 +60,7 @@ class DeployedRelay:
     async def enrol(self, serial: str, key: asyncssh.SSHKey, *gateway_for: str) -> None:
         """Enrol `key` for `serial` with the admin command (and bind children to it)."""
         extra = ["--gateway-for", *gateway_for] if gateway_for else []
-        code, _, err = await self.admin("enrol", serial, "-", *extra,
-                                        stdin=key.export_public_key())
+        code, _, err = await self.admin("enrol", serial, "-", *extra, stdin=key.export_public_key())
         assert code == 0, err
 
     async def wait_log(self, text: str, timeout: float = 30.0) -> str:
@@ -78,8 +83,13 @@ class DeployedRelay:
 async def start_relay_process(config: Path) -> tuple[asyncio.subprocess.Process, list[int]]:
     """Start `rac relay --config` and read the ports from its first line."""
     process = await asyncio.create_subprocess_exec(
-        *RAC, "relay", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *RAC,
+        "relay",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stdout is not None
     line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
     match = re.search(r"ports ([\d, ]+);", line)
@@ -90,14 +100,16 @@ async def start_relay_process(config: Path) -> tuple[asyncio.subprocess.Process,
 
 
 @asynccontextmanager
-async def deployed_relay(folder: Path, *, engineers: Sequence[asyncssh.SSHKey] = (),
-                         ports: int = 2, **settings: Any) -> AsyncIterator[DeployedRelay]:
+async def deployed_relay(
+    folder: Path, *, engineers: Sequence[asyncssh.SSHKey] = (), ports: int = 2, **settings: Any
+) -> AsyncIterator[DeployedRelay]:
     """A relay that requires enrolment, listening on 127.0.0.1, with `settings` in its config."""
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "relay.toml"
     config.write_text(tomli_w.dumps({"listen": "127.0.0.1", "ports": [0] * ports, **settings}))
     (folder / "engineers_authorized_keys").write_bytes(
-        b"".join(key.export_public_key() for key in engineers))
+        b"".join(key.export_public_key() for key in engineers)
+    )
     process, bound = await start_relay_process(config)
     relay = DeployedRelay(folder, config, process, bound)
     reader = asyncio.get_running_loop().create_task(relay._read_log())
@@ -127,24 +139,38 @@ class NoticeClient(asyncssh.SSHClient):
         self.noticed.set()
 
 
-async def connect_as(relay: DeployedRelay, username: str, keys: Sequence[asyncssh.SSHKey], *,
-                     source: str = "127.0.0.1", port: int = 0,
-                     ) -> tuple[asyncssh.SSHClientConnection, NoticeClient]:
+async def connect_as(
+    relay: DeployedRelay,
+    username: str,
+    keys: Sequence[asyncssh.SSHKey],
+    *,
+    source: str = "127.0.0.1",
+    port: int = 0,
+) -> tuple[asyncssh.SSHClientConnection, NoticeClient]:
     """Log in to the relay as `username` with exactly `keys`, from `source`."""
     client = NoticeClient()
     conn = await asyncssh.connect(
-        "127.0.0.1", relay.ports[port], username=username, client_keys=list(keys),
-        known_hosts=None, agent_path=None, config=None, local_addr=(source, 0),
-        client_factory=lambda: client, connect_timeout=10, login_timeout=20)
+        "127.0.0.1",
+        relay.ports[port],
+        username=username,
+        client_keys=list(keys),
+        known_hosts=None,
+        agent_path=None,
+        config=None,
+        local_addr=(source, 0),
+        client_factory=lambda: client,
+        connect_timeout=10,
+        login_timeout=20,
+    )
     return conn, client
 
 
-async def announce(conn: asyncssh.SSHClientConnection, name: str,
-                   greeting: bytes) -> asyncssh.SSHListener:
+async def announce(
+    conn: asyncssh.SSHClientConnection, name: str, greeting: bytes
+) -> asyncssh.SSHListener:
     """Ask the relay for the route `name`; whoever is routed there is answered `greeting`."""
 
-    async def answer(reader: asyncssh.SSHReader[bytes],
-                     writer: asyncssh.SSHWriter[bytes]) -> None:
+    async def answer(reader: asyncssh.SSHReader[bytes], writer: asyncssh.SSHWriter[bytes]) -> None:
         writer.write(greeting)
         await writer.drain()
         writer.close()

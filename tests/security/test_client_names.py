@@ -46,10 +46,10 @@ async def test_a_fifo_in_the_agents_directory_freezes_nothing(tmp_path: Path) ->
             assert (await _banner(port)).startswith(b"SSH-2.0-")
 
 
-@pytest.mark.parametrize("name", ["../relay", "..", "127.0.0.1", "a/b", "x", "abcd 0001",
-                                  "ABCD.pub", "-rf-0001"])
-async def test_path_like_user_names_are_refused_before_any_use(tmp_path: Path,
-                                                               name: str) -> None:
+@pytest.mark.parametrize(
+    "name", ["../relay", "..", "127.0.0.1", "a/b", "x", "abcd 0001", "ABCD.pub", "-rf-0001"]
+)
+async def test_path_like_user_names_are_refused_before_any_use(tmp_path: Path, name: str) -> None:
     key = asyncssh.generate_private_key("ssh-ed25519")
     folder = tmp_path / "relay"
     folder.mkdir()

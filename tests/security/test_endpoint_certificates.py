@@ -29,8 +29,12 @@ from tui.engine.support_ca import principal_matches
 def _certificate(lab: RunningLab, seed: str, **options: object) -> tuple[object, object]:
     key = asyncssh.read_private_key(lab.info.engineer_key)
     ca = asyncssh.read_private_key(lab.info.support_ca_key)
-    cert = ca.generate_user_certificate(key, "mallory", principals=[f"{LAB_C_SERIAL}:{seed}"],
-                                        **options)  # type: ignore[arg-type]
+    cert = ca.generate_user_certificate(
+        key,
+        "mallory",
+        principals=[f"{LAB_C_SERIAL}:{seed}"],
+        **options,  # type: ignore[arg-type]
+    )
     return key, cert
 
 
@@ -38,21 +42,30 @@ def _certificate(lab: RunningLab, seed: str, **options: object) -> tuple[object,
     ("networks", "admitted", "why"),
     [
         (["127.0.0.1/32"], True, ""),
-        (["10.9.0.0/16", "192.0.2.0/24"], False,
-         "a certificate limited to source-address 10.9.0.0/16, 192.0.2.0/24, used from "
-         "127.0.0.1"),
+        (
+            ["10.9.0.0/16", "192.0.2.0/24"],
+            False,
+            "a certificate limited to source-address 10.9.0.0/16, 192.0.2.0/24, used from "
+            "127.0.0.1",
+        ),
     ],
 )
 async def test_source_address_is_checked_against_the_address_the_relay_reports(
-        lab: RunningLab, make_engine: EngineFactory, caplog: pytest.LogCaptureFixture,
-        networks: list[str], admitted: bool, why: str) -> None:
+    lab: RunningLab,
+    make_engine: EngineFactory,
+    caplog: pytest.LogCaptureFixture,
+    networks: list[str],
+    admitted: bool,
+    why: str,
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
     caplog.set_level(logging.DEBUG)
 
-    outcome, _ = await try_keys(lab.info, LAB_C_SERIAL,
-                                [_certificate(lab, seed, source_address=networks)])
+    outcome, _ = await try_keys(
+        lab.info, LAB_C_SERIAL, [_certificate(lab, seed, source_address=networks)]
+    )
 
     if admitted:
         assert outcome == "in"
@@ -68,12 +81,17 @@ async def test_source_address_is_checked_against_the_address_the_relay_reports(
 async def _rejection_logged(events: object) -> None:
     """The refusal is audited when the connection ends, just after the client hears it."""
     await events.wait_for(  # type: ignore[attr-defined]
-        lambda e: isinstance(e, LogRecord) and "support login from" in e.message
-        and "rejected" in e.message)
+        lambda e: (
+            isinstance(e, LogRecord)
+            and "support login from" in e.message
+            and "rejected" in e.message
+        )
+    )
 
 
-async def _straddling_login(lab: RunningLab, key: tuple[object, object],
-                            meanwhile: Callable[[], Awaitable[None]]) -> str:
+async def _straddling_login(
+    lab: RunningLab, key: tuple[object, object], meanwhile: Callable[[], Awaitable[None]]
+) -> str:
     """A login that has begun (user announced) when `meanwhile` runs, and offers its
     certificate only after."""
 
@@ -90,8 +108,17 @@ async def _straddling_login(lab: RunningLab, key: tuple[object, object],
     relay = await relay_connection(lab.info)
     try:
         conn, _ = await asyncssh.create_connection(
-            Straddler, LAB_C_SERIAL, 22, tunnel=relay, username="service", client_keys=None,
-            known_hosts=None, agent_path=None, config=None, preferred_auth="publickey")
+            Straddler,
+            LAB_C_SERIAL,
+            22,
+            tunnel=relay,
+            username="service",
+            client_keys=None,
+            known_hosts=None,
+            agent_path=None,
+            config=None,
+            preferred_auth="publickey",
+        )
         conn.close()
         return "in"
     except (asyncssh.PermissionDenied, asyncssh.ConnectionLost, asyncssh.DisconnectError):
@@ -101,7 +128,8 @@ async def _straddling_login(lab: RunningLab, key: tuple[object, object],
 
 
 async def test_a_login_that_straddles_a_new_seed_is_refused(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -117,7 +145,8 @@ async def test_a_login_that_straddles_a_new_seed_is_refused(
 
 
 async def test_a_login_that_straddles_the_end_of_the_lifetime_is_refused(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C, lifetime=3.0)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -125,8 +154,9 @@ async def test_a_login_that_straddles_the_end_of_the_lifetime_is_refused(
     relay, inside = await login(lab.info, tmp_path, LAB_C_SERIAL, seed, identity="alice")
 
     async def lifetime_ends() -> None:
-        await events.wait_for(lambda e: isinstance(e, LogRecord)
-                              and "access lifetime ended" in e.message, timeout=10)
+        await events.wait_for(
+            lambda e: isinstance(e, LogRecord) and "access lifetime ended" in e.message, timeout=10
+        )
 
     try:
         assert await _straddling_login(lab, _certificate(lab, seed), lifetime_ends) == "refused"
@@ -140,7 +170,8 @@ async def test_a_login_that_straddles_the_end_of_the_lifetime_is_refused(
 
 
 async def test_a_login_that_straddles_a_disable_is_refused(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, events = await make_engine()
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -154,7 +185,8 @@ async def test_a_login_that_straddles_a_disable_is_refused(
 
 
 def test_seeds_and_principals_are_compared_in_constant_time(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import hmac
 
     calls: list[tuple[bytes, bytes]] = []

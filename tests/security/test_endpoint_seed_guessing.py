@@ -35,7 +35,8 @@ async def _enabled(make_engine: EngineFactory) -> tuple[Engine, EventRecorder, s
 
 
 async def test_one_connection_gets_six_attempts_each_audited_with_its_reason(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, events, seed = await _enabled(make_engine)
     # asyncssh offers each certificate, then its key bare: 20 certificates are 40 attempts
     outcome, _ = await try_keys(lab.info, LAB_C_SERIAL, guesses(lab.info, LAB_C_SERIAL, 20))
@@ -44,16 +45,21 @@ async def test_one_connection_gets_six_attempts_each_audited_with_its_reason(
     await events.wait_for(lambda e: isinstance(e, LogRecord) and "rejected" in e.message)
     rejected = audit(engine.audit.path, "support-login-rejected")
     assert len(rejected) == 1
-    assert rejected[0]["attempts"] == [
-        "a certificate that does not name this serial and the current seed",
-        "a plain key without a support certificate"] * 3
-    assert rejected[0]["why"] == "a certificate that does not name this serial and the " \
-                                 "current seed"
+    assert (
+        rejected[0]["attempts"]
+        == [
+            "a certificate that does not name this serial and the current seed",
+            "a plain key without a support certificate",
+        ]
+        * 3
+    )
+    assert rejected[0]["why"] == "a certificate that does not name this serial and the current seed"
     assert seed not in engine.audit.path.read_text()
 
 
 async def test_repeated_failures_delay_new_logins_but_the_right_seed_gets_in_after(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     _, events, seed = await _enabled(make_engine)
     for _ in range(POLICY.free_failures):
         outcome, took = await try_keys(lab.info, LAB_C_SERIAL, guesses(lab.info, LAB_C_SERIAL, 1))
@@ -75,13 +81,15 @@ async def test_repeated_failures_delay_new_logins_but_the_right_seed_gets_in_aft
     await events.wait_state(LAB_C, TunnelState.SERVICE)
 
     # a success forgives: the next login is immediate again
-    outcome, took = await try_keys(lab.info, LAB_C_SERIAL,
-                                   [certificate(lab.info, LAB_C_SERIAL, seed)])
+    outcome, took = await try_keys(
+        lab.info, LAB_C_SERIAL, [certificate(lab.info, LAB_C_SERIAL, seed)]
+    )
     assert outcome == "in" and took < POLICY.first_delay
 
 
 async def test_logins_in_progress_are_capped_and_a_flood_is_audited_in_aggregate(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, _, _ = await _enabled(make_engine)
     relay = await relay_connection(lab.info)
     held = []
@@ -90,8 +98,9 @@ async def test_logins_in_progress_are_capped_and_a_flood_is_audited_in_aggregate
         for _ in range(POLICY.max_pending):
             held.append(await relay.open_connection(LAB_C_SERIAL, 22))
         for _ in range(60):
-            with pytest.raises(asyncssh.ChannelOpenError, match="Too many logins to "
-                               f"{LAB_C} are in progress"):
+            with pytest.raises(
+                asyncssh.ChannelOpenError, match=f"Too many logins to {LAB_C} are in progress"
+            ):
                 await relay.open_connection(LAB_C_SERIAL, 22)
     finally:
         for _, writer in held:
@@ -108,12 +117,15 @@ async def test_logins_in_progress_are_capped_and_a_flood_is_audited_in_aggregate
 
 
 async def test_channels_per_connection_are_capped(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     _, _, seed = await _enabled(make_engine)
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)
     try:
-        sessions = [await appliance.create_session(asyncssh.SSHClientSession)
-                    for _ in range(POLICY.max_channels)]
+        sessions = [
+            await appliance.create_session(asyncssh.SSHClientSession)
+            for _ in range(POLICY.max_channels)
+        ]
         with pytest.raises(asyncssh.ChannelOpenError, match="At most 10 sessions"):
             await appliance.create_session(asyncssh.SSHClientSession)
         channel, _ = sessions[0]

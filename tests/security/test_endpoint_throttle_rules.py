@@ -67,8 +67,9 @@ async def test_refusals_past_the_rate_are_summarised_per_interval() -> None:
     clock = Clock()
     written: list[RefusedLogin] = []
     summaries: list[RefusalSummary] = []
-    tally = RefusalTally(written.append, summaries.append, clock=clock, interval=60,
-                         full_per_interval=3)
+    tally = RefusalTally(
+        written.append, summaries.append, clock=clock, interval=60, full_per_interval=3
+    )
     for number in range(40):
         tally.refused(RefusedLogin(f"10.0.0.{number}:2222", "service", ("x",), "x"))
     assert len(written) == 3 and not summaries

@@ -20,8 +20,15 @@ OTHER = "GATEWAY-0002"
 
 async def _rac(config: Path, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        *RAC, "relay", *args, "--config", str(config), stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *RAC,
+        "relay",
+        *args,
+        "--config",
+        str(config),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(stdin), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -29,8 +36,18 @@ async def _rac(config: Path, *args: str, stdin: bytes = b"") -> tuple[int, str, 
 
 def test_a_serial_is_the_whole_name() -> None:
     assert valid_serial(GATEWAY) and valid_serial("abcd")
-    for name in ["abc", "../x", "a/b", "a.pub", "127.0.0.1", f"{GATEWAY}\n", " abcd", "-abc",
-                 "x" * 65, ""]:
+    for name in [
+        "abc",
+        "../x",
+        "a/b",
+        "a.pub",
+        "127.0.0.1",
+        f"{GATEWAY}\n",
+        " abcd",
+        "-abc",
+        "x" * 65,
+        "",
+    ]:
         assert not valid_serial(name), name
 
 

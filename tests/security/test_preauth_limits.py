@@ -21,8 +21,9 @@ AGENT = "0C4A1D8E2F61-FCH2143V0AB"
 
 async def _knock(relay: DeployedRelay, source: str) -> tuple[bytes, asyncio.StreamWriter]:
     """Open a TCP connection from `source`; what the relay says first ('' = closed at once)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", relay.ports[0],
-                                                   local_addr=(source, 0))
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", relay.ports[0], local_addr=(source, 0)
+    )
     try:
         line = await asyncio.wait_for(reader.readline(), 5)
     except (ConnectionResetError, TimeoutError):
@@ -133,8 +134,7 @@ async def test_a_failing_source_is_penalised_then_let_back(tmp_path: Path) -> No
 
 
 async def test_refusals_are_audited_as_one_counter_line(tmp_path: Path) -> None:
-    async with deployed_relay(tmp_path / "relay",
-                              preauth={"per_source_max_startups": 1}) as relay:
+    async with deployed_relay(tmp_path / "relay", preauth={"per_source_max_startups": 1}) as relay:
         first, holder = await _knock(relay, "127.0.5.1")
         assert first.startswith(b"SSH-2.0-")
         before = relay.audit.stat().st_size
@@ -153,8 +153,9 @@ async def test_refusals_are_audited_as_one_counter_line(tmp_path: Path) -> None:
 
 def test_penalties_grow_and_a_fleet_keeps_its_own_budget() -> None:
     now = [1000.0]
-    admission = Admission(PreauthLimits(penalty_authfail=5, penalty_min=15, penalty_max=60),
-                          clock=lambda: now[0])
+    admission = Admission(
+        PreauthLimits(penalty_authfail=5, penalty_min=15, penalty_max=60), clock=lambda: now[0]
+    )
     nat = source_of("::ffff:192.0.2.7")
     assert nat == "192.0.2.7"
     assert source_of("2001:db8::1") == source_of("2001:db8::ffff") == "2001:db8::/64"

@@ -20,8 +20,13 @@ async def _start(folder: Path, **settings: Any) -> tuple[int, str, set[str]]:
     config.write_text(tomli_w.dumps({"listen": "127.0.0.1", "ports": [0], **settings}))
     before = {str(p.relative_to(folder)) for p in folder.rglob("*")}
     process = await asyncio.create_subprocess_exec(
-        *RAC, "relay", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *RAC,
+        "relay",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         _, err = await asyncio.wait_for(process.communicate(), 30)
     finally:
@@ -33,19 +38,22 @@ async def _start(folder: Path, **settings: Any) -> tuple[int, str, set[str]]:
     return process.returncode, err.decode(), after - before
 
 
-@pytest.mark.parametrize(("prepare", "settings", "field", "words"), [
-    (None, {"version": "OpenSSH_6.2\x01"}, "version", "printable ASCII"),
-    (None, {"version": "x" * 300}, "version", "1-245 characters"),
-    ("file:agents", {}, "agents_dir", "is not a directory"),
-    ("dir:relay-audit.jsonl", {}, "audit_log", "is not a regular file"),
-    ("file:logs", {"audit_log": "logs/audit.jsonl"}, "audit_log", "cannot be created"),
-    ("text:relay_host_ed25519", {}, "host_key", "not an unencrypted OpenSSH private key"),
-    ("dir:relay_host_ed25519", {}, "host_key", "cannot be read"),
-    ("dir:engineers_authorized_keys", {}, "engineers", "cannot be used"),
-])
+@pytest.mark.parametrize(
+    ("prepare", "settings", "field", "words"),
+    [
+        (None, {"version": "OpenSSH_6.2\x01"}, "version", "printable ASCII"),
+        (None, {"version": "x" * 300}, "version", "1-245 characters"),
+        ("file:agents", {}, "agents_dir", "is not a directory"),
+        ("dir:relay-audit.jsonl", {}, "audit_log", "is not a regular file"),
+        ("file:logs", {"audit_log": "logs/audit.jsonl"}, "audit_log", "cannot be created"),
+        ("text:relay_host_ed25519", {}, "host_key", "not an unencrypted OpenSSH private key"),
+        ("dir:relay_host_ed25519", {}, "host_key", "cannot be read"),
+        ("dir:engineers_authorized_keys", {}, "engineers", "cannot be used"),
+    ],
+)
 async def test_a_config_that_cannot_start_names_file_and_field(
-        tmp_path: Path, prepare: str | None, settings: dict[str, Any], field: str,
-        words: str) -> None:
+    tmp_path: Path, prepare: str | None, settings: dict[str, Any], field: str, words: str
+) -> None:
     if prepare:
         kind, name = prepare.split(":")
         path = tmp_path / name
@@ -80,8 +88,13 @@ async def test_a_config_that_is_not_a_file_is_refused_at_once(tmp_path: Path, ki
     else:
         config.write_text("# padding\n" * 200_000)
     process = await asyncio.create_subprocess_exec(
-        *RAC, "relay", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *RAC,
+        "relay",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         _, err = await asyncio.wait_for(process.communicate(), 30)
     finally:

@@ -60,9 +60,21 @@ async def test_an_agent_announces_only_its_own_and_bound_serials(tmp_path: Path)
 
         conn, client = await connect_as(relay, ATTACKER, [attacker])
         await announce(conn, ATTACKER, b"attacker\n")  # its own serial: allowed
-        said = {name: await _refused(conn, client.notices, name)
-                for name in [UNENROLLED, "127.0.0.1", "../x", "../y", CHILD, OTHER, GATEWAY,
-                             "localhost", "", "a" * 300]}
+        said = {
+            name: await _refused(conn, client.notices, name)
+            for name in [
+                UNENROLLED,
+                "127.0.0.1",
+                "../x",
+                "../y",
+                CHILD,
+                OTHER,
+                GATEWAY,
+                "localhost",
+                "",
+                "a" * 300,
+            ]
+        }
         assert "not bound to" in said[UNENROLLED]
         assert "is enrolled as an appliance of its own" in said[OTHER]
         assert "is bound to another gateway" in said[CHILD]
@@ -103,17 +115,31 @@ def _site(folder: Path, relay: DeployedRelay) -> Path:
     host = (relay.folder / "relay_host_ed25519.pub").read_text().split()
     (folder / "known_hosts").write_text(f"127.0.0.1 {host[0]} {host[1]}\n")
     path = folder / "inventory.toml"
-    path.write_text(tomli_w.dumps({
-        "relay": {"hosts": {"C": "127.0.0.1", "M": "127.0.0.1"}, "ports": [22],
-                  "default_port": 22, "port_map": {"22": relay.ports[0]},
-                  "support_ca": "support_ca.pub", "known_hosts": "known_hosts",
-                  "connect_timeout": 5},
-        "appliance": [
-            {"name": "gw", "series": "C", "serial": GATEWAY},
-            {"name": "lan", "series": "M", "serial": CHILD, "mode": "sshaccess",
-             "gateway": "gw"},
-        ],
-    }))
+    path.write_text(
+        tomli_w.dumps(
+            {
+                "relay": {
+                    "hosts": {"C": "127.0.0.1", "M": "127.0.0.1"},
+                    "ports": [22],
+                    "default_port": 22,
+                    "port_map": {"22": relay.ports[0]},
+                    "support_ca": "support_ca.pub",
+                    "known_hosts": "known_hosts",
+                    "connect_timeout": 5,
+                },
+                "appliance": [
+                    {"name": "gw", "series": "C", "serial": GATEWAY},
+                    {
+                        "name": "lan",
+                        "series": "M",
+                        "serial": CHILD,
+                        "mode": "sshaccess",
+                        "gateway": "gw",
+                    },
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -144,11 +170,13 @@ async def test_a_refused_or_dropped_child_leaves_the_gateway_up(tmp_path: Path) 
             await events.wait_state("gw", TunnelState.ESTABLISHED, timeout=60)
             mark = events.mark
             await engine.enable("lan")
-            refused = await events.wait_state("lan", TunnelState.WAITING_GATEWAY,
-                                              after=mark, timeout=60)
+            refused = await events.wait_state(
+                "lan", TunnelState.WAITING_GATEWAY, after=mark, timeout=60
+            )
             while refused.reason != Reason.ROUTE_REFUSED:
-                refused = await events.wait_state("lan", TunnelState.WAITING_GATEWAY,
-                                                  after=events.events.index(refused) + 1)
+                refused = await events.wait_state(
+                    "lan", TunnelState.WAITING_GATEWAY, after=events.events.index(refused) + 1
+                )
             assert "Ask the vendor to bind it" in refused.detail
             assert engine.status("gw").state is TunnelState.ESTABLISHED
             assert TunnelState.RETRYING not in events.states("gw")[-3:]
@@ -164,12 +192,19 @@ async def test_a_refused_or_dropped_child_leaves_the_gateway_up(tmp_path: Path) 
             mark = events.mark
             code, out, _ = await relay.admin("revoke", CHILD)
             assert code == 0 and "unbound" in out
-            dropped = await events.wait_state("lan", TunnelState.WAITING_GATEWAY, after=mark,
-                                              timeout=60)
+            dropped = await events.wait_state(
+                "lan", TunnelState.WAITING_GATEWAY, after=mark, timeout=60
+            )
             assert dropped.reason == Reason.ROUTE_REFUSED
             told = await events.wait_for(
-                lambda e: isinstance(e, LogRecord) and e.appliance == "lan"
-                and "no longer bound" in e.message, after=mark, timeout=60)
+                lambda e: (
+                    isinstance(e, LogRecord)
+                    and e.appliance == "lan"
+                    and "no longer bound" in e.message
+                ),
+                after=mark,
+                timeout=60,
+            )
             assert isinstance(told, LogRecord) and "route-refused" in told.message
             assert engine.status("gw").state is TunnelState.ESTABLISHED
         finally:
@@ -191,15 +226,25 @@ async def test_revoking_an_agent_cuts_it_and_keeps_it_out(tmp_path: Path) -> Non
             await connect_as(relay, ATTACKER, [key])
 
 
-async def _lab_agent(info: LabInfo, serial: str, key: asyncssh.SSHKey,
-                     ) -> asyncssh.SSHClientConnection:
+async def _lab_agent(
+    info: LabInfo,
+    serial: str,
+    key: asyncssh.SSHKey,
+) -> asyncssh.SSHClientConnection:
     return await asyncssh.connect(
-        info.relay_host, info.relay_ports["22"], username=serial, client_keys=[key],
-        known_hosts=str(info.known_hosts), agent_path=None, config=None)
+        info.relay_host,
+        info.relay_ports["22"],
+        username=serial,
+        client_keys=[key],
+        known_hosts=str(info.known_hosts),
+        agent_path=None,
+        config=None,
+    )
 
 
-async def test_the_lab_never_enrols_a_gateways_child(lab: RunningLab,
-                                                     make_engine: EngineFactory) -> None:
+async def test_the_lab_never_enrols_a_gateways_child(
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, events = await make_engine()
     await engine.enable(LAB_C)
     await engine.enable(LAB_LAN)

@@ -61,38 +61,77 @@ async def test_no_output_of_any_scenario_holds_a_seed_password_or_key(tmp_path: 
     try:
         outputs["lab stdout (start)"] = "".join(await read_until(lab, "Stop with Ctrl-C"))
         inventory = str(lab_dir / "inventory.toml")
-        agent = await spawn("agent", "--inventory", inventory, "--enable", LAB_C,
-                            "--seed-file", str(seed_file), "--state-dir", str(state))
+        agent = await spawn(
+            "agent",
+            "--inventory",
+            inventory,
+            "--enable",
+            LAB_C,
+            "--seed-file",
+            str(seed_file),
+            "--state-dir",
+            str(state),
+        )
         try:
             outputs["agent (until up)"] = "".join(await read_until(agent, "ESTABLISHED"))
             assert SEED.encode() not in Path(f"/proc/{agent.pid}/cmdline").read_bytes()
 
-            code, out, err = await run("support", "connect", LAB_C_SERIAL, "--seed", "-",
-                                       "--lab", "--state-dir", str(lab_dir),
-                                       "--command", "status", stdin=SEED + "\n")
+            code, out, err = await run(
+                "support",
+                "connect",
+                LAB_C_SERIAL,
+                "--seed",
+                "-",
+                "--lab",
+                "--state-dir",
+                str(lab_dir),
+                "--command",
+                "status",
+                stdin=SEED + "\n",
+            )
             assert code == 0, err
             assert "Service Access currently ENABLED" in out
             outputs["support connect (right seed)"] = out + err
 
-            code, out, err = await run("support", "connect", LAB_C_SERIAL, "--seed-file",
-                                       str(_file(tmp_path / "wrong", WRONG_SEED)), "--lab",
-                                       "--state-dir", str(lab_dir), "--command", "status")
+            code, out, err = await run(
+                "support",
+                "connect",
+                LAB_C_SERIAL,
+                "--seed-file",
+                str(_file(tmp_path / "wrong", WRONG_SEED)),
+                "--lab",
+                "--state-dir",
+                str(lab_dir),
+                "--command",
+                "status",
+            )
             assert code == 1 and "refused the login" in err, err
             outputs["support connect (refused)"] = out + err
 
-            for args in (("status", "--inventory", inventory, "--state-dir", str(state)),
-                         ("status", "--inventory", inventory, "--state-dir", str(state),
-                          "--json")):
+            for args in (
+                ("status", "--inventory", inventory, "--state-dir", str(state)),
+                ("status", "--inventory", inventory, "--state-dir", str(state), "--json"),
+            ):
                 code, out, err = await run(*args)
                 assert code == 0, err
                 outputs[" ".join(args[:1] + args[-1:])] = out + err
 
             proxied = f"http://engineer:{PROXY_PASSWORD}@127.0.0.1:9"
-            code, out, err = await run("probe", "--inventory", inventory, LAB_C, "--proxy",
-                                       proxied, "--timeout", "2", "--json")
+            code, out, err = await run(
+                "probe",
+                "--inventory",
+                inventory,
+                LAB_C,
+                "--proxy",
+                proxied,
+                "--timeout",
+                "2",
+                "--json",
+            )
             outputs["probe through a proxy"] = out + err
-            code, out, err = await run("probe", "--inventory", inventory, LAB_C, "--proxy",
-                                       proxied, "--timeout", "2")
+            code, out, err = await run(
+                "probe", "--inventory", inventory, LAB_C, "--proxy", proxied, "--timeout", "2"
+            )
             outputs["probe through a proxy (text)"] = out + err
 
             bad = f"http://engineer:{BAD_PROXY_PASSWORD}@proxy.example:99999"
@@ -100,8 +139,15 @@ async def test_no_output_of_any_scenario_holds_a_seed_password_or_key(tmp_path: 
             assert code == 2 and "port outside 1-65535" in err
             outputs["probe with a bad proxy URL"] = out + err
             bad_inventory = _with_proxy(lab_dir / "inventory.toml", tmp_path / "bad.toml", bad)
-            code, out, err = await run("agent", "--inventory", str(bad_inventory), "--enable",
-                                       LAB_C, "--state-dir", str(tmp_path / "never"))
+            code, out, err = await run(
+                "agent",
+                "--inventory",
+                str(bad_inventory),
+                "--enable",
+                LAB_C,
+                "--state-dir",
+                str(tmp_path / "never"),
+            )
             assert code == 2 and "relay.proxy" in err
             outputs["agent with a bad proxy URL"] = out + err
         finally:
@@ -114,11 +160,18 @@ async def test_no_output_of_any_scenario_holds_a_seed_password_or_key(tmp_path: 
     outputs.update(_outputs_on_disk(lab_dir, state))
     assert any(name.endswith("audit.jsonl") for name in outputs)
     assert any(name.endswith("live.json") for name in outputs)
-    secrets = {SEED, WRONG_SEED, PROXY_PASSWORD, BAD_PROXY_PASSWORD,
-               *_private_key_lines(lab_dir), *_private_key_lines(state)}
+    secrets = {
+        SEED,
+        WRONG_SEED,
+        PROXY_PASSWORD,
+        BAD_PROXY_PASSWORD,
+        *_private_key_lines(lab_dir),
+        *_private_key_lines(state),
+    }
     assert len(secrets) > 6
-    leaks = [(name, secret) for name, text in outputs.items() for secret in secrets
-             if secret in text]
+    leaks = [
+        (name, secret) for name, text in outputs.items() for secret in secrets if secret in text
+    ]
     assert not leaks
 
 
@@ -153,8 +206,11 @@ async def test_an_inventory_with_a_proxy_password_keeps_it_out_of_repr(tmp_path:
     lab = Lab(tmp_path / "lab")
     info = await lab.start()
     try:
-        copy = _with_proxy(info.inventory, info.directory / "proxied.toml",
-                           f"http://engineer:{PROXY_PASSWORD}@127.0.0.1:3128")
+        copy = _with_proxy(
+            info.inventory,
+            info.directory / "proxied.toml",
+            f"http://engineer:{PROXY_PASSWORD}@127.0.0.1:3128",
+        )
         inventory = load_inventory(copy)
         assert inventory.relay.proxy_route is not None
         assert PROXY_PASSWORD not in repr(inventory)

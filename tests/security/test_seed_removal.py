@@ -12,12 +12,12 @@ from tui.engine.states import TunnelState
 
 def _files_holding(state_dir: Path, seed: str) -> list[Path]:
     needle = seed.encode()
-    return [path for path in state_dir.rglob("*")
-            if path.is_file() and needle in path.read_bytes()]
+    return [path for path in state_dir.rglob("*") if path.is_file() and needle in path.read_bytes()]
 
 
 async def test_new_seed_disable_and_expiry_remove_the_old_seed_from_disk(
-        make_engine: EngineFactory, tmp_path: Path) -> None:
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
     state_dir = tmp_path / "state"
     engine, events = await make_engine(state_dir=state_dir)
     first = await engine.enable(LAB_C, seed="first-Seed-4711")
@@ -39,7 +39,8 @@ async def test_new_seed_disable_and_expiry_remove_the_old_seed_from_disk(
 
 
 async def test_re_enabling_with_a_new_seed_removes_the_previous_one(
-        make_engine: EngineFactory, tmp_path: Path) -> None:
+    make_engine: EngineFactory, tmp_path: Path
+) -> None:
     state_dir = tmp_path / "state"
     engine, _ = await make_engine(state_dir=state_dir)
     old = await engine.enable(LAB_C, seed="old-Seed-99887")

@@ -18,5 +18,13 @@ def test_delays_double_up_to_the_cap_within_the_jitter() -> None:
 def test_without_jitter_the_sequence_is_exact() -> None:
     rng = random.Random(1)
     assert [backoff_delay(n, rng, jitter=0.0) for n in range(1, 9)] == [
-        1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+        1.0,
+        2.0,
+        4.0,
+        8.0,
+        16.0,
+        32.0,
+        60.0,
+        60.0,
+    ]
     assert backoff_delay(0, rng, jitter=0.0) == FIRST_DELAY

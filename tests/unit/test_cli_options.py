@@ -12,8 +12,14 @@ import pytest
 from tui.cli import build_parser
 
 # Each command with the shared options it takes, and the positional arguments it needs.
-COMMANDS = {"agent": (True, []), "status": (True, []), "capture": (True, ["mail-gw-1"]),
-            "probe": (False, []), "lab": (False, []), "support": (False, ["connect", "S"])}
+COMMANDS = {
+    "agent": (True, []),
+    "status": (True, []),
+    "capture": (True, ["mail-gw-1"]),
+    "probe": (False, []),
+    "lab": (False, []),
+    "support": (False, ["connect", "S"]),
+}
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -29,9 +35,11 @@ def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser
 @pytest.mark.parametrize("verb", list(COMMANDS))
 def test_shared_options_read_the_same_before_or_after_the_command(verb: str) -> None:
     both, extra = COMMANDS[verb]
-    options = {"probe": ["--inventory", "f.toml"], "lab": ["--state-dir", "s"],
-               "support": ["--state-dir", "s"]}.get(
-        verb, ["--inventory", "f.toml", "--state-dir", "s"])
+    options = {
+        "probe": ["--inventory", "f.toml"],
+        "lab": ["--state-dir", "s"],
+        "support": ["--state-dir", "s"],
+    }.get(verb, ["--inventory", "f.toml", "--state-dir", "s"])
     after = build_parser().parse_args([verb, *extra, *options])
     before = build_parser().parse_args([*options, verb, *extra])
     plain = build_parser().parse_args([verb, *extra])

@@ -25,13 +25,22 @@ def _contracts() -> list[dict[str, object]]:
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_import_contracts_hold() -> None:
-    run = _run("import sys; from importlinter.cli import lint_imports_command; "
-               "sys.exit(lint_imports_command(['--no-cache']))")
+    run = _run(
+        "import sys; from importlinter.cli import lint_imports_command; "
+        "sys.exit(lint_imports_command(['--no-cache']))"
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout
 
@@ -41,8 +50,11 @@ def test_every_console_module_has_a_layer() -> None:
     layers = next(c for c in _contracts() if c["id"] == "layers")["layers"]
     assert isinstance(layers, list)
     placed = {name.strip() for layer in layers for name in layer.replace("|", ":").split(":")}
-    missing = [f"tui.{module.name}" for module in pkgutil.iter_modules(tui.__path__)
-               if f"tui.{module.name}" not in placed]
+    missing = [
+        f"tui.{module.name}"
+        for module in pkgutil.iter_modules(tui.__path__)
+        if f"tui.{module.name}" not in placed
+    ]
     assert missing == [], f"add {missing} to a layer in pyproject.toml [tool.importlinter]"
     assert {"widgets", "themes", "tui.engine"} <= placed
 
@@ -52,8 +64,13 @@ def test_engine_does_not_import_the_console_root_package() -> None:
     offenders = []
     for path in sorted((ROOT / "tui" / "engine").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            imported = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                        else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            imported = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if "tui" in imported:
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
@@ -71,7 +88,8 @@ def test_headless_side_never_loads_textual() -> None:
         "    importlib.import_module(name)\n"
         "tui.cli.build_parser()\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} "
-        "& {'textual', 'rich', 'widgets', 'themes'}))\n")
+        "& {'textual', 'rich', 'widgets', 'themes'}))\n"
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
 
@@ -85,7 +103,8 @@ def test_rac_status_runs_without_textual(tmp_path: Path) -> None:
         "from tui.cli import main\n"
         f"code = main(['status', '--inventory', {str(missing)!r}])\n"
         "print('loaded:', sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'rich'}))\n"
-        "sys.exit(code)\n")
+        "sys.exit(code)\n"
+    )
     assert "loaded: []" in run.stdout, run.stdout + run.stderr
     assert "absent.toml" in run.stderr
     assert "Traceback" not in run.stderr

@@ -17,10 +17,23 @@ from tui.probe_rows import (
 DNS = DnsReport("c.tunnels.rac.test", "127.0.0.1:53", 1.0)
 
 
-def _report(port: int, outcome: Outcome, *, dialled: int | None = None,
-            handshake: HandshakeResult | None = None) -> PortReport:
-    return PortReport(port, dialled or port, "127.0.0.1", outcome, says="SSH-2.0-x",
-                      connect_ms=1.25, first_byte_ms=None, handshake=handshake)
+def _report(
+    port: int,
+    outcome: Outcome,
+    *,
+    dialled: int | None = None,
+    handshake: HandshakeResult | None = None,
+) -> PortReport:
+    return PortReport(
+        port,
+        dialled or port,
+        "127.0.0.1",
+        outcome,
+        says="SSH-2.0-x",
+        connect_ms=1.25,
+        first_byte_ms=None,
+        handshake=handshake,
+    )
 
 
 def test_an_ssh_port_is_ok_and_the_recommended_one_is_starred() -> None:
@@ -63,7 +76,6 @@ def test_ports_not_answered_yet_say_where_they_stand() -> None:
 
 
 def test_the_recommendation_head_and_milliseconds() -> None:
-    assert recommendation_head(Recommendation(443, "why")) == (Tone.OK,
-                                                               "Recommended: port 443. ")
+    assert recommendation_head(Recommendation(443, "why")) == (Tone.OK, "Recommended: port 443. ")
     assert recommendation_head(Recommendation(None, "why")) == (Tone.BAD, "No usable port. ")
     assert milliseconds(None) == "—" and milliseconds(12.345) == "12.3 ms"

@@ -12,9 +12,16 @@ from tui.engine.states import TunnelState
 from widgets.stage_track import StageTrack, stage_roles
 
 # Families the code's prefix names: their stage must agree (a reason outside them is free).
-_FAMILY_STAGE = {"dns-": Stage.DNS, "tcp-": Stage.TCP, "proxy-": Stage.TCP,
-                 "not-ssh": Stage.SSH, "ssh-": Stage.SSH, "host-key": Stage.SSH,
-                 "auth-": Stage.AUTH, "forward-": Stage.FORWARD}
+_FAMILY_STAGE = {
+    "dns-": Stage.DNS,
+    "tcp-": Stage.TCP,
+    "proxy-": Stage.TCP,
+    "not-ssh": Stage.SSH,
+    "ssh-": Stage.SSH,
+    "host-key": Stage.SSH,
+    "auth-": Stage.AUTH,
+    "forward-": Stage.FORWARD,
+}
 
 
 @pytest.mark.parametrize("reason", list(Reason), ids=str)
@@ -60,5 +67,4 @@ async def test_the_track_draws_the_failed_stage() -> None:
         track = app.query_one(StageTrack)
         track.show(TunnelState.RETRYING, Reason.PROXY_AUTH)
         drawn = str(track.render())
-    assert drawn.split(" › ") == ["✓ DNS", " ✗ TCP ", "· SSH", "· AUTH", "· FORWARD",
-                                  "· READY"]
+    assert drawn.split(" › ") == ["✓ DNS", " ✗ TCP ", "· SSH", "· AUTH", "· FORWARD", "· READY"]

@@ -32,8 +32,9 @@ def test_a_key_mismatch_is_never_recommended_and_is_called_an_attack() -> None:
 
 def test_an_unknown_key_still_works_but_a_failed_exchange_does_not() -> None:
     assert recommend((_port(25, Outcome.SSH, Handshake.UNKNOWN),), 25).port == 25
-    failed = recommend((_port(25, Outcome.SSH, Handshake.FAILED),
-                        _port(80, Outcome.SSH, Handshake.OK)), 25)
+    failed = recommend(
+        (_port(25, Outcome.SSH, Handshake.FAILED), _port(80, Outcome.SSH, Handshake.OK)), 25
+    )
     assert failed.port == 80 and "key exchange fails" in failed.why
 
 

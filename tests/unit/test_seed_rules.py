@@ -21,12 +21,15 @@ def test_generated_seeds_have_the_documented_shape_and_pass() -> None:
     assert generate_seed(chooser.choice) == generate_seed(random.Random(5).choice)
 
 
-@pytest.mark.parametrize(("seed", "says"), [
-    ("   ", "blank"),
-    ("ab", "2 characters long: it needs at least 6"),
-    ("x" * (MAX_LENGTH + 1), f"at most {MAX_LENGTH}"),
-    ("abc def1", "space at position 4"),
-])
+@pytest.mark.parametrize(
+    ("seed", "says"),
+    [
+        ("   ", "blank"),
+        ("ab", "2 characters long: it needs at least 6"),
+        ("x" * (MAX_LENGTH + 1), f"at most {MAX_LENGTH}"),
+        ("abc def1", "space at position 4"),
+    ],
+)
 def test_a_typed_seed_that_breaks_a_rule_names_it(seed: str, says: str) -> None:
     with pytest.raises(SeedError) as caught:
         validate_seed(seed)

@@ -42,12 +42,15 @@ def run_agent_command(args: argparse.Namespace) -> int:
         inventory.get(name)
     if args.port is not None:
         inventory.check_port(args.port)
-    seed = read_seed(args.seed, args.seed_file, prompt=f"Seed for {args.enable or 'them'}: ",
-                     ask_when_missing=False)
+    seed = read_seed(
+        args.seed,
+        args.seed_file,
+        prompt=f"Seed for {args.enable or 'them'}: ",
+        ask_when_missing=False,
+    )
     if seed is not None:
         validate_seed(seed)
-    restrictions = build_restrictions(args.allow_engineer or (), args.not_before,
-                                      args.not_after)
+    restrictions = build_restrictions(args.allow_engineer or (), args.not_before, args.not_after)
     lifetime = None
     if args.lifetime is not None:
         try:
@@ -60,8 +63,7 @@ def run_agent_command(args: argparse.Namespace) -> int:
         raise UsageError("Nothing is enabled: name appliances with --enable NAME[,NAME...].")
     lock = lock_state_dir(args.state_dir, "rac agent")
     try:
-        return run_server_loop(_run(args, inventory, names, lifetime, seed,
-                                          restrictions))
+        return run_server_loop(_run(args, inventory, names, lifetime, seed, restrictions))
     finally:
         lock.release()
 
@@ -71,23 +73,34 @@ def _any_saved_enabled(inventory: Inventory, state_dir: Path) -> bool:
     if not state_dir.exists():
         return False
     store = ApplianceStore(state_dir, writable=False)
-    return any((record := store.load(a.name)) is not None and record.enabled
-               for a in inventory.appliance)
+    return any(
+        (record := store.load(a.name)) is not None and record.enabled for a in inventory.appliance
+    )
 
 
-async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
-               lifetime: float | None, seed: str | None,
-               restrictions: SessionRestrictions) -> int:
+async def _run(
+    args: argparse.Namespace,
+    inventory: Inventory,
+    names: list[str],
+    lifetime: float | None,
+    seed: str | None,
+    restrictions: SessionRestrictions,
+) -> int:
     stop = stop_on_signals()
-    engine = Engine(inventory, args.state_dir,
-                    accept_new_host_keys=args.accept_new_host_key)
+    engine = Engine(inventory, args.state_dir, accept_new_host_keys=args.accept_new_host_key)
     engine.subscribe(_printer(args.json))
     await engine.start()
     mode = Mode(args.mode) if args.mode else None
     for name in names:
-        await engine.enable(name, mode=mode, seed=seed, port=args.port,
-                            gateway=args.gateway, lifetime=lifetime,
-                            restrictions=restrictions if restrictions.any else None)
+        await engine.enable(
+            name,
+            mode=mode,
+            seed=seed,
+            port=args.port,
+            gateway=args.gateway,
+            lifetime=lifetime,
+            restrictions=restrictions if restrictions.any else None,
+        )
     if not any(status.enabled for status in engine.statuses()):
         await engine.shutdown()
         raise UsageError("Nothing is enabled: name appliances with --enable NAME[,NAME...].")
@@ -97,8 +110,7 @@ async def _run(args: argparse.Namespace, inventory: Inventory, names: list[str],
     finally:
         await engine.shutdown()
     if engine.storage.problem:
-        raise StorageError(f"Stopped, but not everything could be saved: "
-                           f"{engine.storage.problem}")
+        raise StorageError(f"Stopped, but not everything could be saved: {engine.storage.problem}")
     return 0
 
 
@@ -126,18 +138,26 @@ def describe_event(event: Event) -> str:
         why = f" — {event.detail}" if event.detail else ""
         return f"{stamp} {event.appliance} {event.state.value}{where}{why}"
     if isinstance(event, SeedIssued) and event.typed:
-        return (f"{stamp} {event.appliance} seed set as given (not shown) — give it to "
-                f"support with the serial {event.serial}")
+        return (
+            f"{stamp} {event.appliance} seed set as given (not shown) — give it to "
+            f"support with the serial {event.serial}"
+        )
     if isinstance(event, SeedIssued):
-        return (f"{stamp} {event.appliance} seed {event.seed} — give it to support with the "
-                f"serial {event.serial}")
+        return (
+            f"{stamp} {event.appliance} seed {event.seed} — give it to support with the "
+            f"serial {event.serial}"
+        )
     if isinstance(event, ServiceStarted):
         who = f" {event.engineer}" if event.engineer else ""
-        return (f"{stamp} {event.appliance} (SERVICE){who} session {event.session_id} from "
-                f"{event.source}")
+        return (
+            f"{stamp} {event.appliance} (SERVICE){who} session {event.session_id} from "
+            f"{event.source}"
+        )
     if isinstance(event, ServiceEnded):
-        return (f"{stamp} {event.appliance} (SERVICE) session {event.session_id} ended after "
-                f"{event.duration:.0f} s ({event.bytes_in} B in, {event.bytes_out} B out)")
+        return (
+            f"{stamp} {event.appliance} (SERVICE) session {event.session_id} ended after "
+            f"{event.duration:.0f} s ({event.bytes_in} B in, {event.bytes_out} B out)"
+        )
     if isinstance(event, LogRecord):
         return f"{stamp} {event.appliance or 'rac'} {event.level.value}: {event.message}"
     if isinstance(event, StorageChanged):

@@ -17,9 +17,16 @@ def run_capture_command(args: argparse.Namespace) -> int:
     if not 0 < args.seconds <= 120:
         raise UsageError(f"--seconds {args.seconds}: give a number above 0 and at most 120.")
     inventory = load_inventory(args.inventory)
-    report = asyncio.run(capture_appliance(
-        inventory, args.name, args.state_dir or default_state_dir(), port=args.port,
-        seconds=args.seconds, out=args.out))
+    report = asyncio.run(
+        capture_appliance(
+            inventory,
+            args.name,
+            args.state_dir or default_state_dir(),
+            port=args.port,
+            seconds=args.seconds,
+            out=args.out,
+        )
+    )
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

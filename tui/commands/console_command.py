@@ -19,8 +19,10 @@ def run_console_command(args: argparse.Namespace) -> int:
     The inventory's fields are checked once the first frame is painted (the models need
     pydantic); a bad field ends the console with the same sentence and exit code 2."""
     if args.theme is not None and args.theme not in ALL_THEME_NAMES:
-        raise UsageError(f"--theme {args.theme!r}: use one of {', '.join(THEME_NAMES)} "
-                         f"(or a Textual theme: {', '.join(ALL_THEME_NAMES[3:])}).")
+        raise UsageError(
+            f"--theme {args.theme!r}: use one of {', '.join(THEME_NAMES)} "
+            f"(or a Textual theme: {', '.join(ALL_THEME_NAMES[3:])})."
+        )
     settings = load_settings(default_settings_path())
     environment: ConsoleEnvironment
     locks: list[StateDirLock] = []

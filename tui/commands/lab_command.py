@@ -42,20 +42,24 @@ async def _run(args: argparse.Namespace) -> int:
 def describe_lab(info: LabInfo) -> str:
     """A short human summary of a running lab, with the next commands to type."""
     ports = ", ".join(f"{nominal}→{real}" for nominal, real in info.relay_ports.items())
-    return "\n".join([
-        f"rac lab running in {info.directory} (pid {info.pid})",
-        f"  relay    {info.relay_host} ports {ports}",
-        f"           host key {info.relay_fingerprint}",
-        *(f"  node     {node['id']} pid {node['pid']} on {node['address']}, "
-          f"peer hop {node['peer']}" for node in info.nodes),
-        *([f"  redis    {info.redis} (route directory)"] if info.redis else []),
-        f"  dns      {info.dns} serving *.{info.domain}",
-        f"  inventory {info.inventory}",
-        "Next, in another terminal:",
-        f"  rac agent --inventory {info.inventory} --state-dir {info.state_dir} "
-        "--enable mail-gw-1",
-        f"  rac support connect SERIAL --lab{lab_dir_option(info)}    (asks for the seed; "
-        "or --seed-file FILE)",
-        "Stop with Ctrl-C.",
-    ])
-
+    return "\n".join(
+        [
+            f"rac lab running in {info.directory} (pid {info.pid})",
+            f"  relay    {info.relay_host} ports {ports}",
+            f"           host key {info.relay_fingerprint}",
+            *(
+                f"  node     {node['id']} pid {node['pid']} on {node['address']}, "
+                f"peer hop {node['peer']}"
+                for node in info.nodes
+            ),
+            *([f"  redis    {info.redis} (route directory)"] if info.redis else []),
+            f"  dns      {info.dns} serving *.{info.domain}",
+            f"  inventory {info.inventory}",
+            "Next, in another terminal:",
+            f"  rac agent --inventory {info.inventory} --state-dir {info.state_dir} "
+            "--enable mail-gw-1",
+            f"  rac support connect SERIAL --lab{lab_dir_option(info)}    (asks for the seed; "
+            "or --seed-file FILE)",
+            "Stop with Ctrl-C.",
+        ]
+    )

@@ -53,10 +53,15 @@ async def _serve(config: RelayConfig) -> int:
         ports = await relay.start()
     except OSError as error:
         await relay.close()
-        raise RacError(f"The relay cannot listen on {config.listen} "
-                       f"ports {list(config.ports)}: {error.strerror or error}.") from None
-    print(f"rac relay listening on {config.listen} ports {', '.join(map(str, ports))}; "
-          f"host key {relay.host_key.get_fingerprint('sha256')}", flush=True)
+        raise RacError(
+            f"The relay cannot listen on {config.listen} "
+            f"ports {list(config.ports)}: {error.strerror or error}."
+        ) from None
+    print(
+        f"rac relay listening on {config.listen} ports {', '.join(map(str, ports))}; "
+        f"host key {relay.host_key.get_fingerprint('sha256')}",
+        flush=True,
+    )
     if relay.cluster is not None:
         print(describe_cluster(relay.cluster), flush=True)
     try:
@@ -68,19 +73,24 @@ async def _serve(config: RelayConfig) -> int:
 
 def _public_key(path: str) -> asyncssh.SSHKey:
     try:
-        data = sys.stdin.buffer.read(64 * 1024) if path == "-" else read_bounded(
-            Path(path).expanduser(), 64 * 1024)
+        data = (
+            sys.stdin.buffer.read(64 * 1024)
+            if path == "-"
+            else read_bounded(Path(path).expanduser(), 64 * 1024)
+        )
     except UnreadableFile as error:
         raise UsageError(f"KEYFILE {path}: cannot be used ({error}).") from None
     text = data.decode("utf-8", errors="replace").strip()
     if "PRIVATE KEY" in text:
-        raise UsageError(f"KEYFILE {path} holds a private key: give the appliance's public "
-                         "key (the .pub file).")
+        raise UsageError(
+            f"KEYFILE {path} holds a private key: give the appliance's public key (the .pub file)."
+        )
     try:
         return asyncssh.import_public_key(text)
     except (asyncssh.KeyImportError, ValueError):
-        raise UsageError(f"KEYFILE {path} is not an OpenSSH public key "
-                         "(one line: ssh-ed25519 AAAA... comment).") from None
+        raise UsageError(
+            f"KEYFILE {path} is not an OpenSSH public key (one line: ssh-ed25519 AAAA... comment)."
+        ) from None
 
 
 def _list(store: EnrolmentStore, *, as_json: bool) -> int:
@@ -88,17 +98,19 @@ def _list(store: EnrolmentStore, *, as_json: bool) -> int:
     rows: list[dict[str, object]] = []
     for serial in sorted(set(enrolments.agents) | set(enrolments.gateways)):
         agent = enrolments.agent(serial)
-        rows.append({
-            "serial": serial,
-            "fingerprint": agent.key.get_fingerprint("sha256")
-            if agent is not None and agent.key is not None else None,
-            "gateway": enrolments.gateway_of(serial),
-            "gateway_for": enrolments.children_of(serial),
-            "problem": agent.problem if agent is not None else "",
-        })
+        rows.append(
+            {
+                "serial": serial,
+                "fingerprint": agent.key.get_fingerprint("sha256")
+                if agent is not None and agent.key is not None
+                else None,
+                "gateway": enrolments.gateway_of(serial),
+                "gateway_for": enrolments.children_of(serial),
+                "problem": agent.problem if agent is not None else "",
+            }
+        )
     if as_json:
-        print(json.dumps({"enrolments": rows, "problems": list(enrolments.problems)},
-                         indent=2))
+        print(json.dumps({"enrolments": rows, "problems": list(enrolments.problems)}, indent=2))
         return 0
     if not rows:
         print(f"nothing enrolled in {store.directory}")

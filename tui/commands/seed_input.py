@@ -18,13 +18,16 @@ from tui.engine.secure_files import check_private
 
 STDIN = "-"
 MAX_LINE = 4096
-ARGV_WARNING = ("rac: warning: a seed given as --seed on the command line can be read by every "
-                "local user while rac runs (ps, /proc); prefer --seed-file FILE or --seed - "
-                "(stdin, or a hidden prompt on a terminal).")
+ARGV_WARNING = (
+    "rac: warning: a seed given as --seed on the command line can be read by every "
+    "local user while rac runs (ps, /proc); prefer --seed-file FILE or --seed - "
+    "(stdin, or a hidden prompt on a terminal)."
+)
 
 
-def read_seed(seed: str | None, seed_file: Path | None, *, prompt: str,
-              ask_when_missing: bool) -> str | None:
+def read_seed(
+    seed: str | None, seed_file: Path | None, *, prompt: str, ask_when_missing: bool
+) -> str | None:
     """The seed from --seed-file, --seed - or --seed S; a hidden prompt when none is given and
     `ask_when_missing` (and stdin is a terminal); None when there is none to read."""
     if seed_file is not None:
@@ -36,8 +39,9 @@ def read_seed(seed: str | None, seed_file: Path | None, *, prompt: str,
         return seed
     if ask_when_missing:
         if not sys.stdin.isatty():
-            raise UsageError("No seed given: use --seed-file FILE, or --seed - to read it "
-                             "from stdin.")
+            raise UsageError(
+                "No seed given: use --seed-file FILE, or --seed - to read it from stdin."
+            )
         return _from_stdin(prompt)
     return None
 
@@ -59,8 +63,10 @@ def _from_stdin(prompt: str) -> str:
             raise UsageError("No seed was typed.") from None
     line = sys.stdin.readline(MAX_LINE + 1)
     if len(line) > MAX_LINE:
-        raise UsageError(f"--seed -: the first line of stdin is longer than {MAX_LINE} "
-                         "characters; a seed has at most 128.")
+        raise UsageError(
+            f"--seed -: the first line of stdin is longer than {MAX_LINE} "
+            "characters; a seed has at most 128."
+        )
     return _one_line(line, "--seed -")
 
 

@@ -22,8 +22,10 @@ def run_sessions_command(args: argparse.Namespace) -> int:
     words = list(args.words)
     if words and words[0] == "play":
         if len(words) != 2:
-            raise UsageError("rac sessions play ID: name one session, e.g. "
-                             "rac sessions play mail-gw-1#3 (see rac sessions).")
+            raise UsageError(
+                "rac sessions play ID: name one session, e.g. "
+                "rac sessions play mail-gw-1#3 (see rac sessions)."
+            )
         if not args.speed > 0:
             raise UsageError(f"--speed {args.speed}: give a speed above zero, e.g. 2.")
         return _play(find_recording(state_dir, words[1]), args.speed)
@@ -37,8 +39,10 @@ def run_sessions_command(args: argparse.Namespace) -> int:
         where = f" of {words[0]}" if words else ""
         print(f"No support session{where} recorded in {state_dir}.")
         return 0
-    print(f"{'SESSION':<18} {'ENGINEER':<12} {'FROM':<16} {'STARTED':<17} {'DURATION':>9} "
-          f"{'IN':>10} {'OUT':>10}  RECORDING")
+    print(
+        f"{'SESSION':<18} {'ENGINEER':<12} {'FROM':<16} {'STARTED':<17} {'DURATION':>9} "
+        f"{'IN':>10} {'OUT':>10}  RECORDING"
+    )
     for session in sessions:
         print(_row(session))
     return 0
@@ -47,13 +51,18 @@ def run_sessions_command(args: argparse.Namespace) -> int:
 def _row(session: PastSession) -> str:
     duration = elapsed(session.started, session.ended) if session.ended else "open"
     recording = session.recording or "— (not recorded)"
-    notes = [n for n in (session.note, "ended by the operator"
-                         if session.ended_by == "operator" else "") if n]
+    notes = [
+        n
+        for n in (session.note, "ended by the operator" if session.ended_by == "operator" else "")
+        if n
+    ]
     tail = f"  ({'; '.join(notes)})" if notes else ""
-    return (f"{session.session_id:<18} {session.engineer or '—':<12} "
-            f"{source_host(session.source):<16} {date_time(session.started):<17} "
-            f"{duration:>9} {format_bytes(session.bytes_in):>10} "
-            f"{format_bytes(session.bytes_out):>10}  {recording}{tail}")
+    return (
+        f"{session.session_id:<18} {session.engineer or '—':<12} "
+        f"{source_host(session.source):<16} {date_time(session.started):<17} "
+        f"{duration:>9} {format_bytes(session.bytes_in):>10} "
+        f"{format_bytes(session.bytes_out):>10}  {recording}{tail}"
+    )
 
 
 def _play(path: Path, speed: float) -> int:
@@ -66,9 +75,12 @@ def _play(path: Path, speed: float) -> int:
             out.flush()
 
     header = recording.header.get("rac", {})
-    print(f"rac: replaying {header.get('session', path.name)} "
-          f"({recording.width}×{recording.height}, engineer "
-          f"{header.get('engineer') or '?'}) at {speed:g}×; ctrl+c stops.", file=sys.stderr)
+    print(
+        f"rac: replaying {header.get('session', path.name)} "
+        f"({recording.width}×{recording.height}, engineer "
+        f"{header.get('engineer') or '?'}) at {speed:g}×; ctrl+c stops.",
+        file=sys.stderr,
+    )
     try:
         asyncio.run(replay(recording, show, speed=speed))
     except KeyboardInterrupt:

@@ -29,8 +29,15 @@ def run_status_command(args: argparse.Namespace) -> int:
     rows = collect_status(inventory, state_dir)
     storage = next((row["storage"] for row in rows if row.get("storage")), "")
     if args.json:
-        print(json.dumps({"appliances": [{k: v for k, v in r.items() if k != "known"}
-                                         for r in rows], "storage": storage}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "appliances": [{k: v for k, v in r.items() if k != "known"} for r in rows],
+                    "storage": storage,
+                },
+                indent=2,
+            )
+        )
         return 0
     if storage:
         print(f"storage: {storage}")
@@ -39,16 +46,20 @@ def run_status_command(args: argparse.Namespace) -> int:
         expires = row.get("expires_at")
         left = f" expires in {format_duration(expires - now)}" if expires else ""
         service = f" (SERVICE: {len(row['sessions'])})" if row.get("sessions") else ""
-        where = (f"via {row['gateway']}" if row["mode"] == "sshaccess"
-                 else f"port {row['port']}")
-        print(f"{row['name']:<14} {row['serial']:<26} {row['mode'].upper():<9} "
-              f"{row['state']:<16} {where}{left}{service}")
+        where = f"via {row['gateway']}" if row["mode"] == "sshaccess" else f"port {row['port']}"
+        print(
+            f"{row['name']:<14} {row['serial']:<26} {row['mode'].upper():<9} "
+            f"{row['state']:<16} {where}{left}{service}"
+        )
         if row.get("detail"):
             print(f"{'':<14} {row['detail']}")
     if args.state_dir is None and not any(r["known"] for r in rows):
-        print(f"rac: nothing about these appliances in {state_dir} (the default state "
-              "directory): if they run elsewhere, give its --state-dir (the console's lab "
-              f"keeps its state in {default_lab_dir() / 'state'}).", file=sys.stderr)
+        print(
+            f"rac: nothing about these appliances in {state_dir} (the default state "
+            "directory): if they run elsewhere, give its --state-dir (the console's lab "
+            f"keeps its state in {default_lab_dir() / 'state'}).",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -74,22 +85,32 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
         if enabled:
             state = NOT_RUNNING
             detail = "Enabled, but no agent is running: start `rac agent` or the console."
-        rows.append({
-            "name": appliance.name, "serial": appliance.serial,
-            "series": appliance.series.value, "model": appliance.model,
-            "mode": (record.mode if record else appliance.mode).value, "enabled": enabled,
-            "state": state, "reason": "", "detail": detail,
-            "relay_host": inventory.relay_host(appliance),
-            "port": _own_port(inventory, appliance, record),
-            "gateway": (record.gateway if record else None) or appliance.gateway or "",
-            "expires_at": record.expires_at if enabled and record else None,
-            "sessions": [], "storage": problem, "known": record is not None,
-        })
+        rows.append(
+            {
+                "name": appliance.name,
+                "serial": appliance.serial,
+                "series": appliance.series.value,
+                "model": appliance.model,
+                "mode": (record.mode if record else appliance.mode).value,
+                "enabled": enabled,
+                "state": state,
+                "reason": "",
+                "detail": detail,
+                "relay_host": inventory.relay_host(appliance),
+                "port": _own_port(inventory, appliance, record),
+                "gateway": (record.gateway if record else None) or appliance.gateway or "",
+                "expires_at": record.expires_at if enabled and record else None,
+                "sessions": [],
+                "storage": problem,
+                "known": record is not None,
+            }
+        )
     return rows
 
 
-def _own_port(inventory: Inventory, appliance: ApplianceConfig,
-              record: ApplianceRecord | None) -> int | None:
+def _own_port(
+    inventory: Inventory, appliance: ApplianceConfig, record: ApplianceRecord | None
+) -> int | None:
     """The relay port the appliance dials; None for SSHACCESS (its gateway dials)."""
     mode = record.mode if record else appliance.mode
     if mode is Mode.SSHACCESS:

@@ -36,9 +36,15 @@ from tui.engine.socket_options import tune_liveness
 from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, ENCRYPTION_ALGS
 from tui.engine.states import TunnelState
 
-_ON_A_NODE = frozenset({TunnelState.CONNECTING, TunnelState.HANDSHAKE,
-                       TunnelState.AUTHENTICATING, TunnelState.FORWARDING,
-                       TunnelState.ESTABLISHED})
+_ON_A_NODE = frozenset(
+    {
+        TunnelState.CONNECTING,
+        TunnelState.HANDSHAKE,
+        TunnelState.AUTHENTICATING,
+        TunnelState.FORWARDING,
+        TunnelState.ESTABLISHED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +102,9 @@ class _AgentClient(asyncssh.SSHClient):
         self.presented: asyncssh.SSHKey | None = None
         self.lost: Exception | None = None
 
-    def validate_host_public_key(self, host: str, addr: str, port: int,
-                                 key: asyncssh.SSHKey) -> bool:
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
         self.presented = key
         self.pin = check_pin(self._agent.setup.known_hosts, self._agent.setup.relay_host, key)
         return self.pin.verdict is PinVerdict.TRUSTED
@@ -117,16 +124,23 @@ class _AgentClient(asyncssh.SSHClient):
 class TunnelAgent:
     """Keeps one appliance's tunnel up and routes support channels to its service sessions."""
 
-    def __init__(self, setup: AgentSetup, sessions: ServiceSessions, *, port: int,
-                 rng: random.Random, clock: Callable[[], float],
-                 first_retry_delay: float = FIRST_DELAY,
-                 gate: asyncio.Semaphore | None = None,
-                 checks: ReachabilityChecks | None = None,
-                 report: Callable[[LinkUpdate], None],
-                 log: Callable[[Level, str], None],
-                 on_route: Callable[[str, bool, Failure | None], None],
-                 slot: int = 0,
-                 avoid: Callable[[], set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        setup: AgentSetup,
+        sessions: ServiceSessions,
+        *,
+        port: int,
+        rng: random.Random,
+        clock: Callable[[], float],
+        first_retry_delay: float = FIRST_DELAY,
+        gate: asyncio.Semaphore | None = None,
+        checks: ReachabilityChecks | None = None,
+        report: Callable[[LinkUpdate], None],
+        log: Callable[[Level, str], None],
+        on_route: Callable[[str, bool, Failure | None], None],
+        slot: int = 0,
+        avoid: Callable[[], set[str]] | None = None,
+    ) -> None:
         self.setup = setup
         self.slot = slot
         """Which of the appliance's tunnels this is (0: the first)."""
@@ -178,7 +192,8 @@ class TunnelAgent:
         """Begin connecting (no-op if already running)."""
         if not self.running:
             self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"rac-agent-{self.setup.name}")
+                self._run(), name=f"rac-agent-{self.setup.name}"
+            )
 
     async def stop(self) -> None:
         """Cut the tunnel and stop; the caller reports what state that leaves."""
@@ -202,8 +217,9 @@ class TunnelAgent:
     def stage(self, state: TunnelState) -> None:
         """Report reaching a connection stage."""
         self._stage_since = (state, asyncio.get_running_loop().time())
-        self._publish(replace(self._current, state=state, failure=None, retry_at=None,
-                              fingerprint=""))
+        self._publish(
+            replace(self._current, state=state, failure=None, retry_at=None, fingerprint="")
+        )
 
     def announce(self, serial: str, sessions: ServiceSessions) -> None:
         """Also route `serial` (an SSHACCESS appliance behind this one) through this tunnel."""
@@ -232,8 +248,7 @@ class TunnelAgent:
 
     def _route_refused(self, serial: str, error: Exception | None = None) -> Failure:
         why = self._notices.pop(serial.lower(), "") or str(error or "")
-        return failure(Reason.ROUTE_REFUSED, host=self.setup.relay_host, port=self.port,
-                       detail=why)
+        return failure(Reason.ROUTE_REFUSED, host=self.setup.relay_host, port=self.port, detail=why)
 
     def _publish(self, update: LinkUpdate) -> None:
         self._current = update
@@ -247,24 +262,42 @@ class TunnelAgent:
                 if lived:
                     self._attempt = 0
                 if why.reason in (Reason.HOST_KEY_UNKNOWN, Reason.HOST_KEY_MISMATCH):
-                    state = (TunnelState.HOST_KEY_UNKNOWN
-                             if why.reason is Reason.HOST_KEY_UNKNOWN
-                             else TunnelState.HOST_KEY_MISMATCH)
-                    fingerprint = self.presented_key.get_fingerprint("sha256") \
-                        if self.presented_key else ""
-                    self._publish(LinkUpdate(state, self.port, why, attempt=self._attempt,
-                                             fingerprint=fingerprint))
+                    state = (
+                        TunnelState.HOST_KEY_UNKNOWN
+                        if why.reason is Reason.HOST_KEY_UNKNOWN
+                        else TunnelState.HOST_KEY_MISMATCH
+                    )
+                    fingerprint = (
+                        self.presented_key.get_fingerprint("sha256") if self.presented_key else ""
+                    )
+                    self._publish(
+                        LinkUpdate(
+                            state, self.port, why, attempt=self._attempt, fingerprint=fingerprint
+                        )
+                    )
                     return
                 if why.reason is Reason.SUPERSEDED:
-                    self._publish(LinkUpdate(TunnelState.SUPERSEDED, self.port, why,
-                                             attempt=self._attempt))
+                    self._publish(
+                        LinkUpdate(TunnelState.SUPERSEDED, self.port, why, attempt=self._attempt)
+                    )
                     return
                 self._attempt += 1
-                delay = backoff_delay(self._attempt, self._rng, first=self._first_retry_delay,
-                                      full_jitter=self.setup.connections > 1)
-                self._publish(LinkUpdate(TunnelState.RETRYING, self.port, why,
-                                         address=self._current.address, attempt=self._attempt,
-                                         retry_at=self._clock() + delay))
+                delay = backoff_delay(
+                    self._attempt,
+                    self._rng,
+                    first=self._first_retry_delay,
+                    full_jitter=self.setup.connections > 1,
+                )
+                self._publish(
+                    LinkUpdate(
+                        TunnelState.RETRYING,
+                        self.port,
+                        why,
+                        address=self._current.address,
+                        attempt=self._attempt,
+                        retry_at=self._clock() + delay,
+                    )
+                )
                 await self._wait_to_retry(delay)
         finally:
             await self._close_connection()
@@ -284,15 +317,21 @@ class TunnelAgent:
         setup = self.setup
         name = setup.proxy.host if setup.proxy else setup.relay_host
         try:
-            resolution = await resolve(name, setup.nameservers,
-                                       timeout=setup.connect_timeout, shared=True)
+            resolution = await resolve(
+                name, setup.nameservers, timeout=setup.connect_timeout, shared=True
+            )
         except ResolveError:
             return False
         for address in resolution.addresses:
             hop = ProxyHop(address, setup.proxy, setup.relay_host) if setup.proxy else None
-            answer = await check_port(address, setup.real_port(port), nudge=False,
-                                      keep_ssh_socket=True, timeout=setup.connect_timeout,
-                                      via=hop)
+            answer = await check_port(
+                address,
+                setup.real_port(port),
+                nudge=False,
+                keep_ssh_socket=True,
+                timeout=setup.connect_timeout,
+                via=hop,
+            )
             if answer.sock is not None:
                 with contextlib.suppress(OSError):
                     answer.sock.send(CHECK_IDENT + b"\r\n")
@@ -318,8 +357,9 @@ class TunnelAgent:
             except AttemptFailed as error:
                 first = first or error.failure
                 if self.setup.fallback and error.failure.reason.blocked_port:
-                    self._log(Level.WARNING, f"port {port}: {error.failure.reason}; "
-                                             "trying the next port")
+                    self._log(
+                        Level.WARNING, f"port {port}: {error.failure.reason}; trying the next port"
+                    )
                     continue
                 return error.failure, False
             if port != self.port:
@@ -338,32 +378,47 @@ class TunnelAgent:
         # Through a proxy, the appliance resolves the proxy; the proxy resolves the relay.
         name = setup.proxy.host if setup.proxy else setup.relay_host
         try:
-            resolution = await resolve(name, setup.nameservers,
-                                       timeout=setup.connect_timeout, shared=True)
+            resolution = await resolve(
+                name, setup.nameservers, timeout=setup.connect_timeout, shared=True
+            )
         except ResolveError as error:
-            raise AttemptFailed(failure(error.reason, host=name, port=port,
-                                        detail=f"resolver {error.resolver}")) from None
-        self._log(Level.DEBUG, f"{name} is {', '.join(resolution.addresses)} "
-                  f"(resolver {resolution.resolver}, {resolution.elapsed_ms:.0f} ms)")
+            raise AttemptFailed(
+                failure(error.reason, host=name, port=port, detail=f"resolver {error.resolver}")
+            ) from None
+        self._log(
+            Level.DEBUG,
+            f"{name} is {', '.join(resolution.addresses)} "
+            f"(resolver {resolution.resolver}, {resolution.elapsed_ms:.0f} ms)",
+        )
         failures: list[Failure] = []
         for address in self._node_order(resolution.addresses, port):
-            hop = (ProxyHop(address, setup.proxy, setup.relay_host) if setup.proxy
-                   else None)
+            hop = ProxyHop(address, setup.proxy, setup.relay_host) if setup.proxy else None
             where = f"proxy {address}:{setup.proxy.port}" if setup.proxy else address
-            self._publish(LinkUpdate(TunnelState.CONNECTING, port, address=where,
-                                     attempt=self._attempt))
-            answer = await open_ssh_socket(address, setup.real_port(port),
-                                           timeout=setup.connect_timeout, via=hop)
+            self._publish(
+                LinkUpdate(TunnelState.CONNECTING, port, address=where, attempt=self._attempt)
+            )
+            answer = await open_ssh_socket(
+                address, setup.real_port(port), timeout=setup.connect_timeout, via=hop
+            )
             if answer.sock is None:
                 seen = f"first bytes: {answer.shown}" if answer.shown else answer.outcome.value
-                failures.append(failure(reason_for(answer), host=setup.relay_host, port=port,
-                                        detail=f"{where}: {seen}"))
+                failures.append(
+                    failure(
+                        reason_for(answer),
+                        host=setup.relay_host,
+                        port=port,
+                        detail=f"{where}: {seen}",
+                    )
+                )
                 continue
             if answer.outcome is Outcome.SSH:
                 self._relay_spoke = True
-                self._log(Level.DEBUG, f"{address} port {port} says {answer.shown} "
-                          f"(connect {answer.connect_ms or 0:.0f} ms, banner "
-                          f"{answer.first_byte_ms or 0:.0f} ms)")
+                self._log(
+                    Level.DEBUG,
+                    f"{address} port {port} says {answer.shown} "
+                    f"(connect {answer.connect_ms or 0:.0f} ms, banner "
+                    f"{answer.first_byte_ms or 0:.0f} ms)",
+                )
             tune_liveness(answer.sock)
             self.stage(TunnelState.HANDSHAKE)
             banner = answer.first_byte_ms / 1000 if answer.first_byte_ms else None
@@ -383,13 +438,20 @@ class TunnelAgent:
         taken = self._avoid()
         free = [address for address in addresses if address not in taken]
         if not free:
-            raise AttemptFailed(failure(Reason.NO_OTHER_NODE, host=self.setup.relay_host,
-                                        port=port, detail=", ".join(addresses)))
+            raise AttemptFailed(
+                failure(
+                    Reason.NO_OTHER_NODE,
+                    host=self.setup.relay_host,
+                    port=port,
+                    detail=", ".join(addresses),
+                )
+            )
         start = (zlib.crc32(self.setup.serial.encode()) + self.slot) % len(free)
         return free[start:] + free[:start]
 
-    async def _ssh(self, sock: socket.socket, port: int,
-                   budget: float) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
+    async def _ssh(
+        self, sock: socket.socket, port: int, budget: float
+    ) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
         """Handshake, log in and request the forward, all within `budget` seconds."""
         try:
             async with asyncio.timeout(budget):
@@ -399,24 +461,40 @@ class TunnelAgent:
             self._budget.timed_out()
             stage, since = self._stage_since
             slow = asyncio.get_running_loop().time() - since
-            raise AttemptFailed(failure(
-                Reason.SSH_TIMEOUT, host=self.setup.relay_host, port=port,
-                detail=f"no progress in {stage} for {slow:.1f} s (handshake budget "
-                       f"{budget:.0f} s; the next attempt gets "
-                       f"{self._budget.for_attempt(None):.0f} s or more)")) from None
+            raise AttemptFailed(
+                failure(
+                    Reason.SSH_TIMEOUT,
+                    host=self.setup.relay_host,
+                    port=port,
+                    detail=f"no progress in {stage} for {slow:.1f} s (handshake budget "
+                    f"{budget:.0f} s; the next attempt gets "
+                    f"{self._budget.for_attempt(None):.0f} s or more)",
+                )
+            ) from None
 
-    async def _handshake(self, sock: socket.socket,
-                         port: int) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
+    async def _handshake(
+        self, sock: socket.socket, port: int
+    ) -> tuple[asyncssh.SSHClientConnection, _AgentClient]:
         setup = self.setup
         host = setup.relay_host
         client = _AgentClient(self)
         try:
             # Liveness is the sweep's (keepalive.py): asyncssh's own keepalive stays off.
             conn = await asyncssh.connect(
-                host, setup.real_port(port), sock=sock, client_factory=lambda: client,
-                username=setup.serial, client_keys=[setup.client_key], known_hosts=([], [], []),
-                agent_path=None, config=None, preferred_auth="publickey",
-                encryption_algs=ENCRYPTION_ALGS, keepalive_interval=0, connect_timeout=None)
+                host,
+                setup.real_port(port),
+                sock=sock,
+                client_factory=lambda: client,
+                username=setup.serial,
+                client_keys=[setup.client_key],
+                known_hosts=([], [], []),
+                agent_path=None,
+                config=None,
+                preferred_auth="publickey",
+                encryption_algs=ENCRYPTION_ALGS,
+                keepalive_interval=0,
+                connect_timeout=None,
+            )
         except asyncssh.HostKeyNotVerifiable:
             sock.close()
             self.presented_key = client.presented
@@ -435,18 +513,25 @@ class TunnelAgent:
             raise AttemptFailed(failure(Reason.RESET, host=host, port=port)) from None
         except (asyncssh.Error, OSError) as error:
             sock.close()
-            raise AttemptFailed(failure(Reason.SSH_FAILED, host=host, port=port,
-                                        detail=str(error))) from None
+            raise AttemptFailed(
+                failure(Reason.SSH_FAILED, host=host, port=port, detail=str(error))
+            ) from None
         self.stage(TunnelState.FORWARDING)
         own = self._routes[setup.serial]
         try:
-            await conn.create_server(own.accept, setup.serial, SERVICE_PORT,
-                                     window=CHANNEL_WINDOW, max_pktsize=CHANNEL_MAX_PACKET)
+            await conn.create_server(
+                own.accept,
+                setup.serial,
+                SERVICE_PORT,
+                window=CHANNEL_WINDOW,
+                max_pktsize=CHANNEL_MAX_PACKET,
+            )
         except (asyncssh.ChannelListenError, asyncssh.Error, OSError) as error:
             conn.close()
             detail = self._notices.pop(setup.serial.lower(), "") or str(error)
-            raise AttemptFailed(failure(Reason.FORWARD_REJECTED, host=host, port=port,
-                                        detail=detail)) from None
+            raise AttemptFailed(
+                failure(Reason.FORWARD_REJECTED, host=host, port=port, detail=detail)
+            ) from None
         except BaseException:
             conn.close()
             raise
@@ -481,14 +566,19 @@ class TunnelAgent:
         if sessions is None:
             return
         try:
-            listener = await conn.create_server(sessions.accept, serial, SERVICE_PORT,
-                                                window=CHANNEL_WINDOW,
-                                                max_pktsize=CHANNEL_MAX_PACKET)
+            listener = await conn.create_server(
+                sessions.accept,
+                serial,
+                SERVICE_PORT,
+                window=CHANNEL_WINDOW,
+                max_pktsize=CHANNEL_MAX_PACKET,
+            )
         except (asyncssh.ChannelListenError, asyncssh.Error, OSError) as error:
             # Only this appliance's route failed: the gateway's own tunnel stays up.
             why = self._route_refused(serial, error)
-            self._log(Level.ERROR, f"the relay refused the route for {serial}: "
-                                   f"{why.detail or error}")
+            self._log(
+                Level.ERROR, f"the relay refused the route for {serial}: {why.detail or error}"
+            )
             self._on_route(serial, False, why)
             return
         if serial not in self._routes:

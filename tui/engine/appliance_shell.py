@@ -49,14 +49,18 @@ def _status(context: ShellContext) -> Reply:
 
 def _version(context: ShellContext) -> Reply:
     model = f" {context.model}" if context.model else ""
-    return Reply(f"rac {VERSION} built-in service endpoint on {context.name}{model}, "
-                 f"serial {context.serial}\n")
+    return Reply(
+        f"rac {VERSION} built-in service endpoint on {context.name}{model}, "
+        f"serial {context.serial}\n"
+    )
 
 
 def _whoami(context: ShellContext) -> Reply:
     who = context.engineer or "an unnamed support engineer"
-    return Reply(f"{who} (user service) from {context.source or 'unknown'}, "
-                 f"certificate for serial {context.serial}\n")
+    return Reply(
+        f"{who} (user service) from {context.source or 'unknown'}, "
+        f"certificate for serial {context.serial}\n"
+    )
 
 
 STREAM_LIMIT_MIB = 1024
@@ -69,8 +73,9 @@ def _stream(_: ShellContext, argument: str = "") -> Reply:
     except ValueError:
         mib = -1.0
     if not 0 < mib <= STREAM_LIMIT_MIB:
-        return Reply(f"stream: give a size in MiB from 0 to {STREAM_LIMIT_MIB}, "
-                     "e.g. stream 10\n", status=2)
+        return Reply(
+            f"stream: give a size in MiB from 0 to {STREAM_LIMIT_MIB}, e.g. stream 10\n", status=2
+        )
     return Reply("", stream=int(mib * 1024 * 1024))
 
 
@@ -122,8 +127,9 @@ async def serve_process(process: asyncssh.SSHServerProcess[str], context: ShellC
             await send_stream(process, reply.stream)
         process.exit(reply.status)
         return
-    process.stdout.write(f"Support session on {context.name} ({context.serial}). "
-                         "Type 'help' for commands.\n")
+    process.stdout.write(
+        f"Support session on {context.name} ({context.serial}). Type 'help' for commands.\n"
+    )
     while True:
         process.stdout.write(context.prompt)
         try:

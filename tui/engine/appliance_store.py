@@ -49,8 +49,9 @@ class ApplianceRecord:
 class ApplianceStore:
     """Every appliance's record, in memory and in a journal on disk."""
 
-    def __init__(self, state_dir: Path, *, writable: bool = True,
-                 health: StorageHealth | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, *, writable: bool = True, health: StorageHealth | None = None
+    ) -> None:
         self.path = state_dir / JOURNAL
         self.health = health or StorageHealth()
         self.notes: list[str] = []
@@ -87,9 +88,11 @@ class ApplianceStore:
         except FileNotFoundError:
             return records
         except OSError as error:
-            raise StorageError(f"Cannot read {self.path}: {why_not_written(error)}. Put "
-                               "it right, or move it away to start with every appliance "
-                               "disabled.") from None
+            raise StorageError(
+                f"Cannot read {self.path}: {why_not_written(error)}. Put "
+                "it right, or move it away to start with every appliance "
+                "disabled."
+            ) from None
         lines = data.split(b"\n")
         if lines and not lines[-1]:
             lines.pop()
@@ -98,18 +101,21 @@ class ApplianceStore:
                 entry: dict[str, Any] = json.loads(line)
                 name = entry.pop("name")
                 entry["mode"] = Mode(entry.get("mode", Mode.TUNNEL))
-                entry["restrictions"] = SessionRestrictions.from_json(
-                    entry.get("restrictions"))
+                entry["restrictions"] = SessionRestrictions.from_json(entry.get("restrictions"))
                 records[name] = ApplianceRecord(**entry)
             except (ValueError, TypeError, KeyError, AttributeError) as error:
                 if number == len(lines):  # a write cut short by a crash: the rest stands
-                    self.notes.append(f"{self.path}, line {number}: ignored a last line cut "
-                                      f"short ({len(line)} bytes, most likely a crash while "
-                                      "writing); the state before it is used")
+                    self.notes.append(
+                        f"{self.path}, line {number}: ignored a last line cut "
+                        f"short ({len(line)} bytes, most likely a crash while "
+                        "writing); the state before it is used"
+                    )
                     break
-                raise RacError(f"{self.path}, line {number}: the saved state of the "
-                               f"appliances is damaged ({error}). Move the file away to "
-                               "start afresh.") from None
+                raise RacError(
+                    f"{self.path}, line {number}: the saved state of the "
+                    f"appliances is damaged ({error}). Move the file away to "
+                    "start afresh."
+                ) from None
         return records
 
     def load(self, name: str) -> ApplianceRecord | None:
@@ -217,8 +223,9 @@ class ApplianceStore:
     def _rewrite(self) -> None:
         """One line per appliance, through a synced temporary file and a rename."""
         self._close_fd()
-        replace_durably(self.path, "".join(_line(name, record)
-                                           for name, record in self._records.items()))
+        replace_durably(
+            self.path, "".join(_line(name, record) for name, record in self._records.items())
+        )
         self._lines = len(self._records)
         self._rewrite_due = False
 
@@ -226,8 +233,9 @@ class ApplianceStore:
         if self._fd is not None:
             return self._fd
         self._created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
-                     PRIVATE_FILE)
+        fd = os.open(
+            self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, PRIVATE_FILE
+        )
         info = os.fstat(fd)
         self._fd, self._identity = fd, (info.st_dev, info.st_ino)
         return fd
@@ -242,8 +250,10 @@ class ApplianceStore:
         except FileNotFoundError:
             return True
         if (info.st_dev, info.st_ino) != self._identity:
-            self.notes.append(f"{self.path} was replaced by another program while rac "
-                              "held it; rac wrote its own state back")
+            self.notes.append(
+                f"{self.path} was replaced by another program while rac "
+                "held it; rac wrote its own state back"
+            )
             return True
         return False
 
@@ -267,8 +277,21 @@ def _retrieved(future: asyncio.Future[None]) -> None:
 
 def _line(name: str, record: ApplianceRecord) -> str:
     """One journal line (fields written out: `asdict` costs more than the write)."""
-    return json.dumps({"name": name, "enabled": record.enabled, "mode": record.mode.value,
-                       "port": record.port, "gateway": record.gateway, "seed": record.seed,
-                       "enabled_at": record.enabled_at, "expires_at": record.expires_at,
-                       "ended": record.ended, "restrictions": record.restrictions.to_json(),
-                       "sessions_opened": record.sessions_opened}) + "\n"
+    return (
+        json.dumps(
+            {
+                "name": name,
+                "enabled": record.enabled,
+                "mode": record.mode.value,
+                "port": record.port,
+                "gateway": record.gateway,
+                "seed": record.seed,
+                "enabled_at": record.enabled_at,
+                "expires_at": record.expires_at,
+                "ended": record.ended,
+                "restrictions": record.restrictions.to_json(),
+                "sessions_opened": record.sessions_opened,
+            }
+        )
+        + "\n"
+    )

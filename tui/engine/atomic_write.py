@@ -20,8 +20,7 @@ def replace_durably(path: Path, data: bytes | str) -> None:
     """Replace `path` with `data`, mode 0600, atomically and on disk when this returns."""
     payload = data.encode() if isinstance(data, str) else data
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
-                 PRIVATE_FILE)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, PRIVATE_FILE)
     try:
         try:
             write_all(fd, payload)
@@ -49,4 +48,4 @@ def write_all(fd: int, data: bytes) -> None:
     """`os.write` until every byte is out (a short write on a nearly full disk is possible)."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]

@@ -20,8 +20,14 @@ class AuditLog:
     are refused, not masked. A line the disk refuses is counted in the storage health, never
     raised: an audit write sits inside a support login, which must not fail on a full disk."""
 
-    def __init__(self, path: Path, clock: Callable[[], float], *, run: str = "",
-                 health: StorageHealth | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], float],
+        *,
+        run: str = "",
+        health: StorageHealth | None = None,
+    ) -> None:
         self.path = path
         self.run = run
         self._clock = clock
@@ -48,8 +54,12 @@ class AuditLog:
         lost = self.health.audit_lines_lost - self._reported_lost
         text = line
         if lost:
-            gap = {"ts": round(self._clock(), 3), "action": "audit-lines-lost", "lost": lost,
-                   "why": self.health.problem}
+            gap = {
+                "ts": round(self._clock(), 3),
+                "action": "audit-lines-lost",
+                "lost": lost,
+                "why": self.health.problem,
+            }
             text = json.dumps(gap) + "\n" + line
         try:
             self._append(text.encode())

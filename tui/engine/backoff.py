@@ -9,9 +9,15 @@ MAX_DELAY = 60.0
 JITTER = 0.2
 
 
-def backoff_delay(attempt: int, rng: random.Random, *, first: float = FIRST_DELAY,
-                  cap: float = MAX_DELAY, jitter: float = JITTER,
-                  full_jitter: bool = False) -> float:
+def backoff_delay(
+    attempt: int,
+    rng: random.Random,
+    *,
+    first: float = FIRST_DELAY,
+    cap: float = MAX_DELAY,
+    jitter: float = JITTER,
+    full_jitter: bool = False,
+) -> float:
     """Delay before retry number `attempt` (1-based). With `full_jitter` (a cluster's agents)
     it is anywhere from 0 to the exponential bound, so a thousand agents that lost one node
     together come back spread out instead of in waves."""

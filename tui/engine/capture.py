@@ -55,8 +55,10 @@ class CaptureReport:
             parts.append(f"No SYN to port {self.dialled} was captured.")
         else:
             answered = "answered" if summary.syn_answered else "not answered"
-            parts.append(f"First SYN: {summary.first_syn.source}:{summary.first_syn.source_port}"
-                         f" → {self.address}:{self.dialled} ({answered}).")
+            parts.append(
+                f"First SYN: {summary.first_syn.source}:{summary.first_syn.source_port}"
+                f" → {self.address}:{self.dialled} ({answered})."
+            )
         if summary.banner:
             parts.append(f"The relay's SSH banner came back: {summary.banner}")
         else:
@@ -66,14 +68,23 @@ class CaptureReport:
     def to_json(self) -> dict[str, object]:
         """The `--json` form."""
         syn = self.summary.first_syn
-        return {"path": str(self.path), "host": self.host, "address": self.address,
-                "port": self.port, "dialled_port": self.dialled,
-                "packets": self.summary.packets, "outcome": self.attempt.outcome.value,
-                "first_syn": None if syn is None else {
-                    "from": f"{syn.source}:{syn.source_port}",
-                    "to": f"{syn.destination}:{syn.destination_port}",
-                    "answered": self.summary.syn_answered},
-                "ssh_banner": self.summary.banner or None}
+        return {
+            "path": str(self.path),
+            "host": self.host,
+            "address": self.address,
+            "port": self.port,
+            "dialled_port": self.dialled,
+            "packets": self.summary.packets,
+            "outcome": self.attempt.outcome.value,
+            "first_syn": None
+            if syn is None
+            else {
+                "from": f"{syn.source}:{syn.source_port}",
+                "to": f"{syn.destination}:{syn.destination_port}",
+                "answered": self.summary.syn_answered,
+            },
+            "ssh_banner": self.summary.banner or None,
+        }
 
 
 SBIN = "/usr/sbin:/sbin"
@@ -84,25 +95,40 @@ def tcpdump_path() -> str | None:
     return shutil.which("tcpdump") or shutil.which("tcpdump", path=SBIN)
 
 
-async def capture_attempt(host: str, nameservers: tuple[str, ...], port: int, dialled: int,
-                          out: Path, *, seconds: float) -> CaptureReport:
+async def capture_attempt(
+    host: str, nameservers: tuple[str, ...], port: int, dialled: int, out: Path, *, seconds: float
+) -> CaptureReport:
     """Capture one connection attempt to host:dialled (nominal `port`) into `out`."""
     tcpdump = tcpdump_path()
     if tcpdump is None:
-        raise CaptureUnavailable("tcpdump is not installed, so no packets can be captured: "
-                                 "install it (Debian/Ubuntu: apt-get install tcpdump).")
+        raise CaptureUnavailable(
+            "tcpdump is not installed, so no packets can be captured: "
+            "install it (Debian/Ubuntu: apt-get install tcpdump)."
+        )
     try:
         resolution = await resolve(host, nameservers, timeout=seconds)
     except ResolveError as error:
-        raise RacError(f"Nothing to capture: {operator_sentence(error.reason, host=host)}"
-                       ) from None
+        raise RacError(
+            f"Nothing to capture: {operator_sentence(error.reason, host=host)}"
+        ) from None
     address = resolution.addresses[0]
     hosts = " or ".join(f"host {a}" for a in resolution.addresses)
     ensure_private_dir(out.parent)
     process = await asyncio.create_subprocess_exec(
-        tcpdump, "-i", "any", "-nn", "-l", "-U", "--immediate-mode", "--print", "-w", str(out),
+        tcpdump,
+        "-i",
+        "any",
+        "-nn",
+        "-l",
+        "-U",
+        "--immediate-mode",
+        "--print",
+        "-w",
+        str(out),
         f"tcp port {dialled} and ({hosts})",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await _wait_listening(process)
         attempt = await check_port(address, dialled, timeout=seconds)
@@ -139,7 +165,8 @@ async def _wait_listening(process: asyncio.subprocess.Process) -> None:
         raise CaptureUnavailable(
             "tcpdump may not capture on this machine: run rac as root, or give tcpdump the "
             "capture capability (sudo setcap cap_net_raw,cap_net_admin=eip "
-            f"{tcpdump_path()}). tcpdump said: {complaint}")
+            f"{tcpdump_path()}). tcpdump said: {complaint}"
+        )
     raise CaptureUnavailable(f"tcpdump did not start capturing: {complaint}")
 
 
@@ -175,16 +202,28 @@ def default_capture_path(state_dir: Path, name: str, now: float | None = None) -
     return state_dir / "captures" / f"{name}-{stamp}.pcap"
 
 
-async def capture_appliance(inventory: Inventory, name: str, state_dir: Path, *,
-                            port: int | None = None, seconds: float = 5.0,
-                            out: Path | None = None) -> CaptureReport:
+async def capture_appliance(
+    inventory: Inventory,
+    name: str,
+    state_dir: Path,
+    *,
+    port: int | None = None,
+    seconds: float = 5.0,
+    out: Path | None = None,
+) -> CaptureReport:
     """Capture an attempt to the relay of appliance `name` (its port unless given)."""
     appliance = inventory.get(name)
     if appliance.mode is Mode.SSHACCESS:
-        raise UsageError(f"{name} has no tunnel of its own: it is reached through "
-                         f"{appliance.gateway}; capture that appliance's connection instead.")
+        raise UsageError(
+            f"{name} has no tunnel of its own: it is reached through "
+            f"{appliance.gateway}; capture that appliance's connection instead."
+        )
     nominal = inventory.check_port(port) if port is not None else inventory.port_for(appliance)
     return await capture_attempt(
-        inventory.relay_host(appliance), inventory.relay.nameservers, nominal,
-        inventory.real_port(nominal), out or default_capture_path(state_dir, name),
-        seconds=seconds)
+        inventory.relay_host(appliance),
+        inventory.relay.nameservers,
+        nominal,
+        inventory.real_port(nominal),
+        out or default_capture_path(state_dir, name),
+        seconds=seconds,
+    )

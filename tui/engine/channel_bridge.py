@@ -23,8 +23,9 @@ from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW
 class CountingForwarder(SSHForwarder):
     """One side of a joined pair; `received` counts the bytes that came in on this side."""
 
-    def __init__(self, peer: SSHForwarder | None = None,
-                 on_close: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, peer: SSHForwarder | None = None, on_close: Callable[[], None] | None = None
+    ) -> None:
         self.received = 0
         self._on_close = on_close
         self._early: list[bytes] = []
@@ -91,14 +92,24 @@ class CountingForwarder(SSHForwarder):
             callback()
 
 
-async def open_forwarded_channel(conn: asyncssh.SSHServerConnection, listen_host: str,
-                                 listen_port: int, orig_host: str,
-                                 orig_port: int) -> CountingForwarder:
+async def open_forwarded_channel(
+    conn: asyncssh.SSHServerConnection,
+    listen_host: str,
+    listen_port: int,
+    orig_host: str,
+    orig_port: int,
+) -> CountingForwarder:
     """Open a `forwarded-tcpip` channel to an agent, with a counting forwarder on our end."""
     factory = cast(SSHTCPSessionFactory[bytes], CountingForwarder)
-    _, session = await conn.create_connection(factory, listen_host, listen_port, orig_host,
-                                              orig_port, window=CHANNEL_WINDOW,
-                                              max_pktsize=CHANNEL_MAX_PACKET)
+    _, session = await conn.create_connection(
+        factory,
+        listen_host,
+        listen_port,
+        orig_host,
+        orig_port,
+        window=CHANNEL_WINDOW,
+        max_pktsize=CHANNEL_MAX_PACKET,
+    )
     return cast(CountingForwarder, session)
 
 

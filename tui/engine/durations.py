@@ -13,15 +13,17 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 def parse_duration(value: str | int | float) -> float:
     """Seconds in `value` (at most 90 days); raises ValueError with the accepted forms."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration: use a number with s, m, h or d, "
-                         "such as 7d or 72h")
+        raise ValueError(
+            f"{value!r} is not a duration: use a number with s, m, h or d, such as 7d or 72h"
+        )
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         match = _DURATION.match(value)
         if not match:
-            raise ValueError(f"{value!r} is not a duration: use a number with s, m, h or d, "
-                             "such as 7d or 72h")
+            raise ValueError(
+                f"{value!r} is not a duration: use a number with s, m, h or d, such as 7d or 72h"
+            )
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     if not seconds > 0:  # also NaN
         raise ValueError("a duration must be longer than zero")

@@ -115,13 +115,18 @@ class _Runtime:
 class Engine:
     """All appliances of one inventory, their agents, sessions, records and audit trail."""
 
-    def __init__(self, inventory: Inventory, state_dir: Path, *,
-                 clock: Callable[[], float] = time.time,
-                 rng: random.Random | None = None,
-                 choose: Chooser | None = None,
-                 accept_new_host_keys: bool = False,
-                 first_retry_delay: float = FIRST_DELAY,
-                 timer: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        state_dir: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        choose: Chooser | None = None,
+        accept_new_host_keys: bool = False,
+        first_retry_delay: float = FIRST_DELAY,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.inventory = inventory
         try:
             self.state_dir = ensure_own_private_dir(state_dir, "the state directory")
@@ -138,23 +143,26 @@ class Engine:
         self._storage_problem = ""
         self._storage_timer: asyncio.TimerHandle | None = None
         self._store = ApplianceStore(self.state_dir, health=self.storage)
-        self.audit = AuditLog(self.state_dir / "audit.jsonl", clock, run=secrets.token_hex(4),
-                              health=self.storage)
-        self._ca_key = asyncssh.read_public_key(
-            inventory.resolve_path(inventory.relay.support_ca))
+        self.audit = AuditLog(
+            self.state_dir / "audit.jsonl", clock, run=secrets.token_hex(4), health=self.storage
+        )
+        self._ca_key = asyncssh.read_public_key(inventory.resolve_path(inventory.relay.support_ca))
         self._runtimes: dict[str, _Runtime] = {}
         self.live = LiveStatusFile(
-            self.state_dir, clock,
+            self.state_dir,
+            clock,
             statuses=lambda names: [self._status(self._runtimes[n]) for n in names],
             busy=lambda: [n for n, r in self._runtimes.items() if r.sessions.active],
-            health=self.storage)
+            health=self.storage,
+        )
         self._gate: asyncio.Semaphore | None = None
         # Its own jitter source: the engine's seeded one stays as tests and snapshots expect.
         self._reachability = ReachabilityChecks(random.Random())
         started = clock()
         for config in inventory.appliance:
             record = self._store.load(config.name) or ApplianceRecord(
-                mode=config.mode, gateway=config.gateway)
+                mode=config.mode, gateway=config.gateway
+            )
             runtime = _Runtime(config, record, self._make_sessions(config), since=started)
             self._runtimes[config.name] = runtime
         self.storage.listen(self._storage_changed)
@@ -176,21 +184,33 @@ class Engine:
 
     def _audit_event(self, event: Event) -> None:
         if isinstance(event, ServiceStarted):
-            self.audit.write("service-start", appliance=event.appliance,
-                             session=event.session_id, engineer=event.engineer,
-                             source=event.source, recording=event.recording or None)
+            self.audit.write(
+                "service-start",
+                appliance=event.appliance,
+                session=event.session_id,
+                engineer=event.engineer,
+                source=event.source,
+                recording=event.recording or None,
+            )
         elif isinstance(event, ServiceEnded):
             extra: dict[str, str] = {}
             if event.recording_note:
                 extra["recording_note"] = event.recording_note
             if event.ended_by:
                 extra["ended_by"] = event.ended_by
-            self.audit.write("service-end", appliance=event.appliance,
-                             session=event.session_id, engineer=event.engineer,
-                             source=event.source, bytes_in=event.bytes_in,
-                             bytes_out=event.bytes_out, duration=round(event.duration, 3),
-                             started=round(event.ts - event.duration, 3),
-                             recording=event.recording or None, **extra)
+            self.audit.write(
+                "service-end",
+                appliance=event.appliance,
+                session=event.session_id,
+                engineer=event.engineer,
+                source=event.source,
+                bytes_in=event.bytes_in,
+                bytes_out=event.bytes_out,
+                duration=round(event.duration, 3),
+                started=round(event.ts - event.duration, 3),
+                recording=event.recording or None,
+                **extra,
+            )
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -209,8 +229,9 @@ class Engine:
             if record.expires_at is not None and record.expires_at <= now:
                 self._finish_expiry(runtime)
                 continue
-            self._log(runtime.config.name, Level.INFO, "resuming remote access "
-                      "enabled before the restart")
+            self._log(
+                runtime.config.name, Level.INFO, "resuming remote access enabled before the restart"
+            )
             try:
                 self._prepare_keys(runtime)
             except StorageError as error:
@@ -244,10 +265,17 @@ class Engine:
 
     # -- the API ------------------------------------------------------------------------
 
-    async def enable(self, name: str, *, mode: Mode | None = None, seed: str | None = None,
-                     port: int | None = None, gateway: str | None = None,
-                     lifetime: float | None = None,
-                     restrictions: SessionRestrictions | None = None) -> str:
+    async def enable(
+        self,
+        name: str,
+        *,
+        mode: Mode | None = None,
+        seed: str | None = None,
+        port: int | None = None,
+        gateway: str | None = None,
+        lifetime: float | None = None,
+        restrictions: SessionRestrictions | None = None,
+    ) -> str:
         """Turn remote access on; returns the seed in force (generated unless given)."""
         runtime = self._runtime(name)
         config = runtime.config
@@ -267,23 +295,47 @@ class Engine:
         life = lifetime if lifetime is not None else self.inventory.relay.lifetime
         rules = restrictions or SessionRestrictions()
         record = ApplianceRecord(
-            enabled=True, mode=mode, port=chosen_port or runtime.record.port,
-            gateway=gateway, seed=chosen_seed, enabled_at=now, expires_at=now + life,
-            restrictions=rules, sessions_opened=runtime.record.sessions_opened)
-        await self._save(runtime, record, retire_seed=runtime.record.seed is not None,
-                         refused="remote access was not enabled")
+            enabled=True,
+            mode=mode,
+            port=chosen_port or runtime.record.port,
+            gateway=gateway,
+            seed=chosen_seed,
+            enabled_at=now,
+            expires_at=now + life,
+            restrictions=rules,
+            sessions_opened=runtime.record.sessions_opened,
+        )
+        await self._save(
+            runtime,
+            record,
+            retire_seed=runtime.record.seed is not None,
+            refused="remote access was not enabled",
+        )
         if runtime.record.enabled:
-            await self._deactivate(runtime, "re-enabled with new settings",
-                                   goodbye="remote access was enabled again with a new seed")
+            await self._deactivate(
+                runtime,
+                "re-enabled with new settings",
+                goodbye="remote access was enabled again with a new seed",
+            )
         runtime.record = record
         runtime.expiring = False
-        self.audit.write("enable", appliance=name, serial=config.serial, mode=mode.value,
-                         port=self._own_port(runtime), gateway=gateway,
-                         expires_at=round(now + life, 3),
-                         restrictions=rules.to_json() if rules.any else None)
+        self.audit.write(
+            "enable",
+            appliance=name,
+            serial=config.serial,
+            mode=mode.value,
+            port=self._own_port(runtime),
+            gateway=gateway,
+            expires_at=round(now + life, 3),
+            restrictions=rules.to_json() if rules.any else None,
+        )
         self._emit(SeedIssued(name, config.serial, chosen_seed, now, typed=seed is not None))
-        self._log(name, Level.INFO, f"remote access enabled ({mode.value.upper()}); "
-                  f"give support the serial {config.serial} and the seed")
+        self._log(
+            name,
+            Level.INFO,
+            f"remote access enabled ({mode.value.upper()}); "
+            f"give support the serial {config.serial} and the seed",
+        )
         self._activate(runtime)
         # Let the new agent start before the next enable of a batch runs: the first tunnels
         # of a thousand come up at once instead of after all were set up.
@@ -303,8 +355,7 @@ class Engine:
         """Disable every enabled appliance (quit with tunnels up, SIGTERM of `rac agent`):
         each is cut off in turn, and the journal is rewritten once for all of them."""
         done = []
-        for runtime in sorted(self._runtimes.values(),
-                              key=lambda r: r.record.mode is Mode.TUNNEL):
+        for runtime in sorted(self._runtimes.values(), key=lambda r: r.record.mode is Mode.TUNNEL):
             if runtime.record.enabled:
                 await self._switch_off(runtime)
                 done.append(runtime)
@@ -312,11 +363,14 @@ class Engine:
 
     async def _switch_off(self, runtime: _Runtime) -> None:
         """The live part of a disable: sessions cut, tunnel closed, seed out of memory."""
-        await self._deactivate(runtime, "disabled by the operator",
-                               goodbye="remote access was disabled", disabling=True)
+        await self._deactivate(
+            runtime,
+            "disabled by the operator",
+            goodbye="remote access was disabled",
+            disabling=True,
+        )
         self._retire(runtime, "disabled")  # DISABLING is shown until this is on disk
-        self.audit.write("disable", appliance=runtime.config.name,
-                         serial=runtime.config.serial)
+        self.audit.write("disable", appliance=runtime.config.name, serial=runtime.config.serial)
 
     async def _acknowledge_disabled(self, runtimes: list[_Runtime]) -> None:
         """Say "disabled" only once it is on disk (or say why it is not)."""
@@ -325,16 +379,19 @@ class Engine:
         except StorageError as error:
             for runtime in runtimes:
                 runtime.disabling = False
-                self._log(runtime.config.name, Level.ERROR, "Remote Access is off now, but "
-                          f"it could not be saved: {error.sentence} rac keeps trying; until it "
-                          "succeeds, a restart of rac would turn access back on with the old "
-                          "seed.")
+                self._log(
+                    runtime.config.name,
+                    Level.ERROR,
+                    "Remote Access is off now, but "
+                    f"it could not be saved: {error.sentence} rac keeps trying; until it "
+                    "succeeds, a restart of rac would turn access back on with the old "
+                    "seed.",
+                )
                 self._publish(runtime)
             return
         for runtime in runtimes:
             runtime.disabling = False
-            self._log(runtime.config.name, Level.INFO,
-                      "Success — Remote Access has been disabled")
+            self._log(runtime.config.name, Level.INFO, "Success — Remote Access has been disabled")
             self._publish(runtime)
 
     async def set_port(self, name: str, port: int) -> None:
@@ -343,8 +400,10 @@ class Engine:
         runtime = self._runtime(name)
         self.inventory.check_port(port)
         if runtime.record.mode is Mode.SSHACCESS:
-            raise UsageError(f"{name} is reached through its gateway on port 22: "
-                             "it has no relay port of its own.")
+            raise UsageError(
+                f"{name} is reached through its gateway on port 22: "
+                "it has no relay port of its own."
+            )
         in_use = runtime.agent.port if runtime.agent is not None else None
         if port == self._selected_port(runtime) and in_use in (None, port):
             return
@@ -372,15 +431,16 @@ class Engine:
             raise NotEnabledError(f"Remote access is not enabled on {name}: enable it first.")
         new = validate_seed(seed) if seed is not None else generate_seed(self._choose)
         record = dataclasses.replace(runtime.record, seed=new)
-        await self._save(runtime, record, retire_seed=True,
-                         refused="the old seed stays in force")
+        await self._save(runtime, record, retire_seed=True, refused="the old seed stays in force")
         runtime.record = record
         await runtime.sessions.end_all("a new seed is in force")
         self.audit.write("seed-changed", appliance=name, serial=runtime.config.serial)
-        self._emit(SeedIssued(name, runtime.config.serial, new, self.clock(),
-                              typed=seed is not None))
-        self._log(name, Level.WARNING, "new seed in force: support sessions of the old seed "
-                  "were ended")
+        self._emit(
+            SeedIssued(name, runtime.config.serial, new, self.clock(), typed=seed is not None)
+        )
+        self._log(
+            name, Level.WARNING, "new seed in force: support sessions of the old seed were ended"
+        )
         return new
 
     async def extend_lifetime(self, name: str, by: float) -> float:
@@ -411,10 +471,19 @@ class Engine:
         session = runtime.sessions.find(session_id)
         if session is None:
             raise UsageError(f"{session_id} is not open on {name}.")
-        self.audit.write("session-ended-by-operator", appliance=name, session=session_id,
-                         engineer=session.engineer, source=session.source)
-        self._log(name, Level.WARNING, f"(SERVICE) session {session_id} of "
-                  f"{session.engineer or 'support'} ended by the operator")
+        self.audit.write(
+            "session-ended-by-operator",
+            appliance=name,
+            session=session_id,
+            engineer=session.engineer,
+            source=session.source,
+        )
+        self._log(
+            name,
+            Level.WARNING,
+            f"(SERVICE) session {session_id} of "
+            f"{session.engineer or 'support'} ended by the operator",
+        )
         await runtime.sessions.end_one(session_id)
 
     def session_tap(self, name: str, session_id: str) -> SessionTap | None:
@@ -449,8 +518,13 @@ class Engine:
         else:
             pin_host_key(known_hosts, host, agent.presented_key)
         fingerprint = agent.presented_key.get_fingerprint("sha256")
-        self.audit.write("host-key-accepted", appliance=name, host=host,
-                         fingerprint=fingerprint, replaced=state is TunnelState.HOST_KEY_MISMATCH)
+        self.audit.write(
+            "host-key-accepted",
+            appliance=name,
+            host=host,
+            fingerprint=fingerprint,
+            replaced=state is TunnelState.HOST_KEY_MISMATCH,
+        )
         self._log(name, Level.WARNING, f"relay host key {fingerprint} pinned for {host}")
         for each in runtime.agents():
             await each.restart()
@@ -464,25 +538,30 @@ class Engine:
         """Every appliance, in inventory order."""
         return [self._status(runtime) for runtime in self._runtimes.values()]
 
-    def probe_target(self, name: str, *, timeout: float = DEFAULT_TIMEOUT,
-                     handshake: bool = True) -> ProbeTarget:
+    def probe_target(
+        self, name: str, *, timeout: float = DEFAULT_TIMEOUT, handshake: bool = True
+    ) -> ProbeTarget:
         """What the connectivity test of `name` tests: its relay, ports, resolvers, pin."""
         runtime = self._runtime(name)
-        config = runtime.config.model_copy(update={"mode": runtime.record.mode,
-                                                   "gateway": runtime.record.gateway})
-        target = probe_target_for(self.inventory, config, timeout=timeout,
-                                  handshake=handshake, timer=self.timer)
+        config = runtime.config.model_copy(
+            update={"mode": runtime.record.mode, "gateway": runtime.record.gateway}
+        )
+        target = probe_target_for(
+            self.inventory, config, timeout=timeout, handshake=handshake, timer=self.timer
+        )
         status = self._status(runtime)
         in_use = status.port if status.enabled and status.port else status.selected_port
         return dataclasses.replace(target, in_use=in_use)
 
-    async def probe(self, name: str, *, on_dns: DnsListener | None = None,
-                    on_port: PortListener | None = None) -> ProbeReport:
+    async def probe(
+        self, name: str, *, on_dns: DnsListener | None = None, on_port: PortListener | None = None
+    ) -> ProbeReport:
         """The connectivity test of one appliance's relay; listeners see answers as they come."""
         report = await run_probe(self.probe_target(name), on_dns=on_dns, on_port=on_port)
         worked = ", ".join(str(p.port) for p in report.ports if p.usable) or "none"
-        self._log(name, Level.INFO, f"connectivity test: working ports {worked}; "
-                  f"{report.recommended.why}")
+        self._log(
+            name, Level.INFO, f"connectivity test: working ports {worked}; {report.recommended.why}"
+        )
         return report
 
     async def capture(self, name: str, *, seconds: float = 5.0) -> CaptureReport:
@@ -490,10 +569,12 @@ class Engine:
         from tui.engine.capture import capture_appliance  # tcpdump support: only when used
 
         runtime = self._runtime(name)
-        report = await capture_appliance(self.inventory, name, self.state_dir,
-                                         port=self._selected_port(runtime), seconds=seconds)
-        self.audit.write("capture", appliance=name, path=str(report.path),
-                         packets=report.summary.packets)
+        report = await capture_appliance(
+            self.inventory, name, self.state_dir, port=self._selected_port(runtime), seconds=seconds
+        )
+        self.audit.write(
+            "capture", appliance=name, path=str(report.path), packets=report.summary.packets
+        )
         self._log(name, Level.INFO, report.sentence)
         return report
 
@@ -513,9 +594,12 @@ class Engine:
     def _can_be_gateway(self, gateway: str, name: str) -> bool:
         """A gateway is another appliance in TUNNEL mode, both as configured and as enabled."""
         runtime = self._runtimes.get(gateway)
-        return (runtime is not None and gateway != name
-                and runtime.record.mode is Mode.TUNNEL
-                and self.inventory.get(gateway).mode is Mode.TUNNEL)
+        return (
+            runtime is not None
+            and gateway != name
+            and runtime.record.mode is Mode.TUNNEL
+            and self.inventory.get(gateway).mode is Mode.TUNNEL
+        )
 
     # -- storage ------------------------------------------------------------------------
 
@@ -523,8 +607,9 @@ class Engine:
         """Wait until every change so far is on disk (raises StorageError if it cannot be)."""
         await self._store.commit()
 
-    async def _save(self, runtime: _Runtime, record: ApplianceRecord, *,
-                    retire_seed: bool = False, refused: str) -> None:
+    async def _save(
+        self, runtime: _Runtime, record: ApplianceRecord, *, retire_seed: bool = False, refused: str
+    ) -> None:
         """Write `record` and wait until it is on disk, before anything is acknowledged;
         if the disk refuses, nothing changed and the operator reads why."""
         name = runtime.config.name
@@ -547,6 +632,7 @@ class Engine:
 
     def _commit_soon(self) -> None:
         """Commit without a caller waiting (expiry): a refusal is shown and retried."""
+
         async def commit() -> None:
             # A refusal: the storage health shows it and the retry timer writes it later.
             with contextlib.suppress(StorageError):
@@ -568,8 +654,10 @@ class Engine:
             if (mode or runtime.record.mode) is Mode.TUNNEL and not key.exists():
                 load_or_create_key(key, f"{config.serial} appliance key")
         except OSError as error:
-            raise StorageError(f"Cannot write the keys of {config.name} in "
-                               f"{self.state_dir / 'keys'}: {why_not_written(error)}.") from None
+            raise StorageError(
+                f"Cannot write the keys of {config.name} in "
+                f"{self.state_dir / 'keys'}: {why_not_written(error)}."
+            ) from None
 
     def _storage_notes(self) -> None:
         """What the journal had to say (a torn last line, a replaced file): into the log."""
@@ -598,9 +686,13 @@ class Engine:
 
     def _host_key_unsaved(self, name: str, path: Path, error: OSError) -> None:
         self.storage.failed("host-key", path, error)
-        self._log(name, Level.WARNING, f"the (SERVICE) host key is kept in memory: "
-                  f"{why_not_written(error)} in {path.parent}; it is saved when the disk "
-                  "takes writes again")
+        self._log(
+            name,
+            Level.WARNING,
+            f"the (SERVICE) host key is kept in memory: "
+            f"{why_not_written(error)} in {path.parent}; it is saved when the disk "
+            "takes writes again",
+        )
 
     def _retry_storage(self) -> None:
         """Write again what the disk refused: the journal, the audit gap, `live.json`, host
@@ -616,9 +708,12 @@ class Engine:
             self._arm_storage_retry()
 
     def _save_host_keys(self) -> None:
-        unsaved = [r.sessions.target for r in self._runtimes.values()
-                   if isinstance(r.sessions.target, BuiltinServiceEndpoint)
-                   and r.sessions.target.host_key_unsaved]
+        unsaved = [
+            r.sessions.target
+            for r in self._runtimes.values()
+            if isinstance(r.sessions.target, BuiltinServiceEndpoint)
+            and r.sessions.target.host_key_unsaved
+        ]
         for endpoint in unsaved:
             try:
                 endpoint.save_host_key()
@@ -642,8 +737,10 @@ class Engine:
             raise UsageError(f"{name}: SSHACCESS needs a gateway appliance that has a tunnel.")
         self.inventory.get(gateway)  # raises the error that lists the known names
         if not self._can_be_gateway(gateway, name):
-            raise UsageError(f"{gateway} cannot be the gateway of {name}: a gateway must be "
-                             "another appliance in TUNNEL mode.")
+            raise UsageError(
+                f"{gateway} cannot be the gateway of {name}: a gateway must be "
+                "another appliance in TUNNEL mode."
+            )
 
     def _selected_port(self, runtime: _Runtime) -> int:
         return runtime.record.port or self.inventory.port_for(runtime.config)
@@ -664,26 +761,41 @@ class Engine:
             hooks = EndpointHooks(
                 current_seed=lambda: self._current_seed(name),
                 status_lines=lambda: status_lines(self.status(name), self.clock()),
-                authenticated=lambda session, engineer: self._runtimes[
-                    name].sessions.authenticated(session, engineer),
+                authenticated=lambda session, engineer: self._runtimes[name].sessions.authenticated(
+                    session, engineer
+                ),
                 rejected=lambda refused: self._rejected(name, refused),
                 rejected_in_bulk=lambda summary: self._rejected_in_bulk(name, summary),
                 host_key_unsaved=lambda path, error: self._host_key_unsaved(name, path, error),
                 admit=lambda engineer: self._runtimes[name].record.restrictions.refusal(
-                    engineer, self.clock()),
+                    engineer, self.clock()
+                ),
                 tap=lambda connection: self._runtimes[name].sessions.tap_for(connection),
             )
-            identity = EndpointIdentity(name, config.serial, config.model,
-                                        self.state_dir / "keys" / f"{name}_host_ed25519",
-                                        self._ca_key)
+            identity = EndpointIdentity(
+                name,
+                config.serial,
+                config.model,
+                self.state_dir / "keys" / f"{name}_host_ed25519",
+                self._ca_key,
+            )
             target = BuiltinServiceEndpoint(identity, hooks)
         relay = self.inventory.relay
-        plan = RecordingPlan(self.recordings_dir, config.serial,
-                             cap=relay.recording_cap_mib * 1024 * 1024, enabled=relay.recordings)
-        return ServiceSessions(name, target, clock=self.clock, emit=self._emit,
-                               on_count=lambda count: self._sessions_changed(name, count),
-                               number=lambda: self._next_session_number(name),
-                               recording=plan)
+        plan = RecordingPlan(
+            self.recordings_dir,
+            config.serial,
+            cap=relay.recording_cap_mib * 1024 * 1024,
+            enabled=relay.recordings,
+        )
+        return ServiceSessions(
+            name,
+            target,
+            clock=self.clock,
+            emit=self._emit,
+            on_count=lambda count: self._sessions_changed(name, count),
+            number=lambda: self._next_session_number(name),
+            recording=plan,
+        )
 
     def _next_session_number(self, name: str) -> int:
         """Numbers survive restarts: a restart within one enablement never shows #1 again."""
@@ -700,17 +812,33 @@ class Engine:
         return runtime.record.seed
 
     def _rejected(self, name: str, refused: RefusedLogin) -> None:
-        self.audit.write("support-login-rejected", appliance=name, source=refused.source,
-                         user=refused.user, why=refused.why, attempts=list(refused.attempts))
-        self._log(name, Level.WARNING, f"support login from {refused.source} rejected: "
-                  f"{refused.why}")
+        self.audit.write(
+            "support-login-rejected",
+            appliance=name,
+            source=refused.source,
+            user=refused.user,
+            why=refused.why,
+            attempts=list(refused.attempts),
+        )
+        self._log(
+            name, Level.WARNING, f"support login from {refused.source} rejected: {refused.why}"
+        )
 
     def _rejected_in_bulk(self, name: str, summary: RefusalSummary) -> None:
-        self.audit.write("support-login-rejected-summary", appliance=name, count=summary.count,
-                         sources=summary.by_source, reasons=summary.by_reason,
-                         interval=summary.interval)
-        self._log(name, Level.WARNING, f"{summary.count} more support logins rejected in the "
-                  f"last {summary.interval:.0f} s (not logged one by one; see the audit log)")
+        self.audit.write(
+            "support-login-rejected-summary",
+            appliance=name,
+            count=summary.count,
+            sources=summary.by_source,
+            reasons=summary.by_reason,
+            interval=summary.interval,
+        )
+        self._log(
+            name,
+            Level.WARNING,
+            f"{summary.count} more support logins rejected in the "
+            f"last {summary.interval:.0f} s (not logged one by one; see the audit log)",
+        )
 
     def _activate(self, runtime: _Runtime) -> None:
         """Open the doors the record says are open and start what carries them."""
@@ -736,7 +864,8 @@ class Engine:
             runtime.route_failure = None
             runtime.routed_by.clear()
             runtime.route_pending = gateway.record.enabled and any(
-                agent.connected for agent in gateway.agents())
+                agent.connected for agent in gateway.agents()
+            )
             if gateway.record.enabled:
                 for agent in gateway.agents():
                     agent.announce(runtime.config.serial, runtime.sessions)
@@ -746,11 +875,13 @@ class Engine:
         """End the sessions that run over this appliance's tunnel: its own and its children's."""
         await runtime.sessions.end_all(goodbye)
         for child in list(runtime.children):
-            await self._runtimes[child].sessions.end_all(f"{goodbye} (on the gateway "
-                                                         f"{runtime.config.name})")
+            await self._runtimes[child].sessions.end_all(
+                f"{goodbye} (on the gateway {runtime.config.name})"
+            )
 
-    async def _deactivate(self, runtime: _Runtime, why: str, *, goodbye: str,
-                          disabling: bool = False) -> None:
+    async def _deactivate(
+        self, runtime: _Runtime, why: str, *, goodbye: str, disabling: bool = False
+    ) -> None:
         name = runtime.config.name
         if disabling:
             runtime.disabling = True
@@ -777,17 +908,25 @@ class Engine:
     def _make_agent(self, runtime: _Runtime, slot: int = 0) -> TunnelAgent:
         config = runtime.config
         relay = self.inventory.relay
-        key = load_or_create_key(self.state_dir / "keys" / f"{config.name}_ed25519",
-                                 f"{config.serial} appliance key")
+        key = load_or_create_key(
+            self.state_dir / "keys" / f"{config.name}_ed25519", f"{config.serial} appliance key"
+        )
         setup = AgentSetup(
-            name=config.name, serial=config.serial, relay_host=self.inventory.relay_host(config),
-            nameservers=relay.nameservers, ports=relay.ports, port_map=dict(relay.port_map),
-            fallback=relay.fallback, connect_timeout=relay.connect_timeout,
-            client_key=key, known_hosts=self.inventory.known_hosts_path,
+            name=config.name,
+            serial=config.serial,
+            relay_host=self.inventory.relay_host(config),
+            nameservers=relay.nameservers,
+            ports=relay.ports,
+            port_map=dict(relay.port_map),
+            fallback=relay.fallback,
+            connect_timeout=relay.connect_timeout,
+            client_key=key,
+            known_hosts=self.inventory.known_hosts_path,
             proxy=relay.proxy_route,
             keepalive=KeepaliveSettings.of(relay.keepalive_interval, relay.keepalive_timeout),
             handshake=HandshakeLimits(relay.handshake_timeout, relay.handshake_timeout_max),
-            connections=relay.connections)
+            connections=relay.connections,
+        )
         name = config.name
         several = relay.connections > 1
 
@@ -801,14 +940,22 @@ class Engine:
                 self._link_changed(name, update)
 
         return TunnelAgent(
-            setup, runtime.sessions, port=self._selected_port(runtime), rng=self._rng,
-            first_retry_delay=self.first_retry_delay, gate=self._handshake_gate(),
+            setup,
+            runtime.sessions,
+            port=self._selected_port(runtime),
+            rng=self._rng,
+            first_retry_delay=self.first_retry_delay,
+            gate=self._handshake_gate(),
             checks=self._reachability,
             clock=self.clock,
-            report=report, slot=slot, avoid=others if several else None,
+            report=report,
+            slot=slot,
+            avoid=others if several else None,
             log=lambda level, message: self._log(
-                name, level, f"tunnel {slot + 1}: {message}" if several else message),
-            on_route=lambda serial, up, why: self._route_changed(serial, up, why, slot))
+                name, level, f"tunnel {slot + 1}: {message}" if several else message
+            ),
+            on_route=lambda serial, up, why: self._route_changed(serial, up, why, slot),
+        )
 
     def _handshake_gate(self) -> asyncio.Semaphore:
         if self._gate is None:
@@ -821,8 +968,11 @@ class Engine:
         if update.failure is not None and update.failure.detail:
             # The state event carries the reason and the sentence; this adds what was seen.
             self._log(name, Level.INFO, f"{update.failure.reason}: {update.failure.detail}")
-        if (update.state is TunnelState.HOST_KEY_UNKNOWN and self.accept_new_host_keys
-                and runtime.agent is not None):
+        if (
+            update.state is TunnelState.HOST_KEY_UNKNOWN
+            and self.accept_new_host_keys
+            and runtime.agent is not None
+        ):
             asyncio.get_running_loop().create_task(self.accept_host_key(name))
         self._publish(runtime)
 
@@ -830,12 +980,14 @@ class Engine:
         runtime = self._runtimes[name]
         runtime.spare_links[slot] = update
         if update.failure is not None and update.failure.detail:
-            self._log(name, Level.INFO, f"tunnel {slot + 1}: {update.failure.reason}: "
-                      f"{update.failure.detail}")
+            self._log(
+                name,
+                Level.INFO,
+                f"tunnel {slot + 1}: {update.failure.reason}: {update.failure.detail}",
+            )
         self._publish(runtime)
 
-    def _route_changed(self, serial: str, up: bool, why: Failure | None,
-                       slot: int = 0) -> None:
+    def _route_changed(self, serial: str, up: bool, why: Failure | None, slot: int = 0) -> None:
         for runtime in self._runtimes.values():
             if runtime.config.serial == serial and runtime.record.mode is Mode.SSHACCESS:
                 if up:
@@ -848,8 +1000,11 @@ class Engine:
                 if why is not None and why.detail:
                     self._log(runtime.config.name, Level.WARNING, f"{why.reason}: {why.detail}")
                 if up:
-                    self._log(runtime.config.name, Level.INFO,
-                              f"reachable through {runtime.record.gateway}")
+                    self._log(
+                        runtime.config.name,
+                        Level.INFO,
+                        f"reachable through {runtime.record.gateway}",
+                    )
                 self._publish(runtime)
 
     def _sessions_changed(self, name: str, count: int) -> None:
@@ -884,8 +1039,11 @@ class Engine:
         runtime.expiry_timer = None
         runtime.expiring = True
         runtime.sessions.stop_accepting("Remote access has expired on this appliance.")
-        self._log(name, Level.WARNING, "access lifetime ended: no new support session; "
-                  "open sessions run on until closed")
+        self._log(
+            name,
+            Level.WARNING,
+            "access lifetime ended: no new support session; open sessions run on until closed",
+        )
         self.audit.write("expiring", appliance=name, open_sessions=runtime.sessions.active)
         if self._idle(runtime):
             self._finish_expiry(runtime)
@@ -929,40 +1087,66 @@ class Engine:
         if not record.enabled:
             state = TunnelState.EXPIRED if record.ended == "expired" else TunnelState.DISABLED
             why = failure(Reason.EXPIRED) if state is TunnelState.EXPIRED else None
-            return StateChanged(name, state, now, reason=why.reason if why else None,
-                                detail=why.sentence if why else "", port=port, relay_host=host)
+            return StateChanged(
+                name,
+                state,
+                now,
+                reason=why.reason if why else None,
+                detail=why.sentence if why else "",
+                port=port,
+                relay_host=host,
+            )
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
                 state = TunnelState.SERVICE if busy else TunnelState.READY
                 return StateChanged(name, state, now, relay_host=host)
             if runtime.route_pending:
                 return StateChanged(name, TunnelState.FORWARDING, now, relay_host=host)
-            why = runtime.route_failure or failure(Reason.GATEWAY_DOWN,
-                                                   gateway=record.gateway or "")
-            return StateChanged(name, TunnelState.WAITING_GATEWAY, now, reason=why.reason,
-                                detail=why.sentence, relay_host=host)
+            why = runtime.route_failure or failure(
+                Reason.GATEWAY_DOWN, gateway=record.gateway or ""
+            )
+            return StateChanged(
+                name,
+                TunnelState.WAITING_GATEWAY,
+                now,
+                reason=why.reason,
+                detail=why.sentence,
+                relay_host=host,
+            )
         link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
         if not link.state.is_up:  # another tunnel on another node carries support meanwhile
-            link = next((spare for spare in runtime.spare_links.values()
-                         if spare.state.is_up), link)
+            link = next(
+                (spare for spare in runtime.spare_links.values() if spare.state.is_up), link
+            )
         state = link.state
         if state is TunnelState.ESTABLISHED and busy:
             state = TunnelState.SERVICE
         why = link.failure
-        return StateChanged(name, state, now, reason=why.reason if why else None,
-                            detail=why.sentence if why else "", port=link.port,
-                            relay_host=host, address=link.address, attempt=link.attempt,
-                            retry_at=link.retry_at, fingerprint=link.fingerprint,
-                            links=self._links(runtime))
+        return StateChanged(
+            name,
+            state,
+            now,
+            reason=why.reason if why else None,
+            detail=why.sentence if why else "",
+            port=link.port,
+            relay_host=host,
+            address=link.address,
+            attempt=link.attempt,
+            retry_at=link.retry_at,
+            fingerprint=link.fingerprint,
+            links=self._links(runtime),
+        )
 
     def _links(self, runtime: _Runtime) -> tuple[NodeLink, ...]:
         if not runtime.spares:
             return ()
         links = [runtime.link, *(runtime.spare_links.get(a.slot) for a in runtime.spares)]
-        return tuple(NodeLink(link.address, link.state,
-                              link.failure.reason.value if link.failure else "")
-                     if link is not None else NodeLink("", TunnelState.RESOLVING)
-                     for link in links)
+        return tuple(
+            NodeLink(link.address, link.state, link.failure.reason.value if link.failure else "")
+            if link is not None
+            else NodeLink("", TunnelState.RESOLVING)
+            for link in links
+        )
 
     def _publish(self, runtime: _Runtime) -> None:
         event = self._compose(runtime)
@@ -984,25 +1168,54 @@ class Engine:
         config = runtime.config
         record = runtime.record
         return ApplianceStatus(
-            name=config.name, serial=config.serial, series=config.series.value,
-            model=config.model, mode=record.mode, enabled=record.enabled, state=event.state,
-            relay_host=event.relay_host, port=event.port or self._own_port(runtime) or 0,
-            selected_port=self._selected_port(runtime), since=runtime.since,
+            name=config.name,
+            serial=config.serial,
+            series=config.series.value,
+            model=config.model,
+            mode=record.mode,
+            enabled=record.enabled,
+            state=event.state,
+            relay_host=event.relay_host,
+            port=event.port or self._own_port(runtime) or 0,
+            selected_port=self._selected_port(runtime),
+            since=runtime.since,
             up_since=runtime.up_since,
-            reason=event.reason, detail=event.detail, address=event.address,
-            gateway=record.gateway or "", enabled_at=record.enabled_at if record.enabled
-            else None, expires_at=record.expires_at if record.enabled else None,
-            attempt=event.attempt, retry_at=event.retry_at, fingerprint=event.fingerprint,
+            reason=event.reason,
+            detail=event.detail,
+            address=event.address,
+            gateway=record.gateway or "",
+            enabled_at=record.enabled_at if record.enabled else None,
+            expires_at=record.expires_at if record.enabled else None,
+            attempt=event.attempt,
+            retry_at=event.retry_at,
+            fingerprint=event.fingerprint,
             storage=self.storage.problem,
-            sessions=tuple(SessionView(s.session_id, s.engineer, s.source, s.started,
-                                       s.bytes_in, s.bytes_out)
-                           for s in runtime.sessions.sessions),
-            links=event.links)
+            sessions=tuple(
+                SessionView(s.session_id, s.engineer, s.source, s.started, s.bytes_in, s.bytes_out)
+                for s in runtime.sessions.sessions
+            ),
+            links=event.links,
+        )
 
 
 def _same_state(before: StateChanged, after: StateChanged) -> bool:
     """Equal but for the time stamp: nothing to tell anyone."""
-    return (before.state, before.reason, before.detail, before.port, before.address,
-            before.attempt, before.retry_at, before.fingerprint) == (
-        after.state, after.reason, after.detail, after.port, after.address, after.attempt,
-        after.retry_at, after.fingerprint) and before.links == after.links
+    return (
+        before.state,
+        before.reason,
+        before.detail,
+        before.port,
+        before.address,
+        before.attempt,
+        before.retry_at,
+        before.fingerprint,
+    ) == (
+        after.state,
+        after.reason,
+        after.detail,
+        after.port,
+        after.address,
+        after.attempt,
+        after.retry_at,
+        after.fingerprint,
+    ) and before.links == after.links

@@ -36,7 +36,7 @@ class HandshakeBudget:
     def for_attempt(self, banner_seconds: float | None) -> float:
         """The budget for an attempt whose banner arrived after `banner_seconds`."""
         measured = ROUND_TRIPS * (banner_seconds or 0.0)
-        grown: float = max(self.limits.floor, measured) * 2.0 ** self.timeouts_in_a_row
+        grown: float = max(self.limits.floor, measured) * 2.0**self.timeouts_in_a_row
         return min(self.limits.ceiling, grown)
 
     def timed_out(self) -> None:

@@ -32,12 +32,14 @@ class HandshakeResult:
     error: str = ""
 
 
-async def check_handshake(sock: socket.socket, host: str, known_hosts: Path | None,
-                          timeout: float) -> HandshakeResult:
+async def check_handshake(
+    sock: socket.socket, host: str, known_hosts: Path | None, timeout: float
+) -> HandshakeResult:
     """Key exchange on an open socket (no authentication); compares the key with the pin."""
     try:
         key = await asyncio.wait_for(
-            asyncssh.get_server_host_key(host, sock=sock, config=None), max(0.1, timeout))
+            asyncssh.get_server_host_key(host, sock=sock, config=None), max(0.1, timeout)
+        )
     except (TimeoutError, asyncssh.Error, OSError) as error:
         return HandshakeResult(Handshake.FAILED, error=str(error) or type(error).__name__)
     finally:
@@ -47,6 +49,9 @@ async def check_handshake(sock: socket.socket, host: str, known_hosts: Path | No
     if known_hosts is None:
         return HandshakeResult(Handshake.UNKNOWN, key.get_fingerprint("sha256"))
     pin = check_pin(known_hosts, host, key)
-    verdict = {PinVerdict.TRUSTED: Handshake.OK, PinVerdict.MISMATCH: Handshake.MISMATCH,
-               PinVerdict.UNKNOWN: Handshake.UNKNOWN}[pin.verdict]
+    verdict = {
+        PinVerdict.TRUSTED: Handshake.OK,
+        PinVerdict.MISMATCH: Handshake.MISMATCH,
+        PinVerdict.UNKNOWN: Handshake.UNKNOWN,
+    }[pin.verdict]
     return HandshakeResult(verdict, key.get_fingerprint("sha256"), pin.pinned)

@@ -34,8 +34,10 @@ def parse_proxy_url(value: str) -> ProxyRoute:
     """`http://[user:password@]host[:port]`; raises ValueError naming what is wrong."""
     parts = urlsplit(value)
     if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"{redacted_url(value)!r} is not an HTTP proxy URL: use "
-                         '"http://HOST:PORT" (optionally http://USER:PASSWORD@HOST:PORT)')
+        raise ValueError(
+            f"{redacted_url(value)!r} is not an HTTP proxy URL: use "
+            '"http://HOST:PORT" (optionally http://USER:PASSWORD@HOST:PORT)'
+        )
     try:
         port = 3128 if parts.port is None else parts.port
     except ValueError:
@@ -82,8 +84,9 @@ class ProxyRefused(Exception):
         self.code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
-async def open_connect_tunnel(sock: socket.socket, proxy: ProxyRoute, host: str, port: int,
-                              deadline: float) -> None:
+async def open_connect_tunnel(
+    sock: socket.socket, proxy: ProxyRoute, host: str, port: int, deadline: float
+) -> None:
     """Ask the proxy for a tunnel to host:port on a connected socket; raises ProxyRefused,
     TimeoutError or ConnectionError. On return the socket speaks to host:port."""
     loop = asyncio.get_running_loop()
@@ -114,8 +117,7 @@ async def open_connect_tunnel(sock: socket.socket, proxy: ProxyRoute, host: str,
         raise ProxyRefused(status_line or "an empty answer")
 
 
-async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket,
-                    timeout: float) -> None:
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket, timeout: float) -> None:
     ready: asyncio.Future[None] = loop.create_future()
 
     def wake() -> None:

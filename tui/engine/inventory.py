@@ -173,8 +173,9 @@ class Inventory(_Strict):
             if appliance.name == name:
                 return appliance
         known = ", ".join(a.name for a in self.appliance) or "none"
-        raise UnknownApplianceError(f"No appliance named {name!r} in {self.source} "
-                                    f"(known: {known}).")
+        raise UnknownApplianceError(
+            f"No appliance named {name!r} in {self.source} (known: {known})."
+        )
 
     def relay_host(self, appliance: ApplianceConfig) -> str:
         """The relay name this appliance dials: its series host, as the reference does."""
@@ -215,8 +216,10 @@ def load_inventory(path: Path | None) -> Inventory:
     if path is None:
         path = default_inventory_path()
         if not path.exists():
-            raise ConfigError(f"No inventory at {path}: give one with --inventory FILE "
-                              "(or run `rac` alone for the built-in lab).")
+            raise ConfigError(
+                f"No inventory at {path}: give one with --inventory FILE "
+                "(or run `rac` alone for the built-in lab)."
+            )
     path = path.expanduser().resolve()
     data, text = read_toml(path)
     try:
@@ -236,8 +239,12 @@ def _check_support_ca(inventory: Inventory, text: str) -> None:
         asyncssh.import_public_key(read_bounded(ca_path, KEY_LIMIT))
     except (UnreadableFile, asyncssh.KeyImportError, ValueError) as error:
         reason = str(error)
-        raise config_error(inventory.source, text, ["relay", "support_ca"],
-                           f"{ca_path} is not a readable SSH public key ({reason})") from None
+        raise config_error(
+            inventory.source,
+            text,
+            ["relay", "support_ca"],
+            f"{ca_path} is not a readable SSH public key ({reason})",
+        ) from None
 
 
 def _check_known_hosts(inventory: Inventory, text: str) -> None:
@@ -249,16 +256,20 @@ def _check_known_hosts(inventory: Inventory, text: str) -> None:
     except UnreadableFile as error:
         if not path.exists() and not path.is_symlink():
             return  # made on the first accepted host key
-        raise config_error(inventory.source, text, ["relay", "known_hosts"],
-                           f"{path} {error}") from None
+        raise config_error(
+            inventory.source, text, ["relay", "known_hosts"], f"{path} {error}"
+        ) from None
     for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
         try:
             asyncssh.import_known_hosts(line)
         except (ValueError, asyncssh.KeyImportError):
             # The entry itself is not quoted: a key file given here by mistake is a secret.
-            raise config_error(inventory.source, text, ["relay", "known_hosts"],
-                               f"{path}, line {number}, is not an OpenSSH known_hosts "
-                               "entry (HOSTS KEYTYPE KEY)") from None
+            raise config_error(
+                inventory.source,
+                text,
+                ["relay", "known_hosts"],
+                f"{path}, line {number}, is not an OpenSSH known_hosts entry (HOSTS KEYTYPE KEY)",
+            ) from None
 
 
 def _check_relations(inventory: Inventory, text: str) -> None:
@@ -266,53 +277,73 @@ def _check_relations(inventory: Inventory, text: str) -> None:
     path = inventory.source
     relay = inventory.relay
     if relay.default_port not in relay.ports:
-        raise config_error(path, text, ["relay", "default_port"],
-                           f"{relay.default_port} is not one of the relay ports")
+        raise config_error(
+            path,
+            text,
+            ["relay", "default_port"],
+            f"{relay.default_port} is not one of the relay ports",
+        )
     for key in relay.port_map:
         if not key.isdigit() or int(key) not in relay.ports:
-            raise config_error(path, text, ["relay", "port_map", key],
-                               f"{key!r} is not one of the relay ports")
+            raise config_error(
+                path, text, ["relay", "port_map", key], f"{key!r} is not one of the relay ports"
+            )
     names: set[str] = set()
     serials: set[str] = set()
     by_name = {a.name: a for a in inventory.appliance}
     for index, appliance in enumerate(inventory.appliance):
+
         def where(field: str, index: int = index) -> list[str | int]:
             return ["appliance", index, field]
 
         if appliance.name in names:
             raise config_error(path, text, where("name"), f"{appliance.name!r} is used twice")
         if appliance.serial.lower() in serials:
-            raise config_error(path, text, where("serial"),
-                               f"serial {appliance.serial!r} is used twice")
+            raise config_error(
+                path, text, where("serial"), f"serial {appliance.serial!r} is used twice"
+            )
         names.add(appliance.name)
         serials.add(appliance.serial.lower())
         if appliance.port is not None and appliance.port not in relay.ports:
-            raise config_error(path, text, where("port"),
-                               f"{appliance.port} is not one of the relay ports")
+            raise config_error(
+                path, text, where("port"), f"{appliance.port} is not one of the relay ports"
+            )
         if appliance.mode is Mode.SSHACCESS:
             gateway = by_name.get(appliance.gateway or "")
             if appliance.gateway is None:
-                raise config_error(path, text, where("gateway"),
-                                   "an SSHACCESS appliance needs a gateway")
+                raise config_error(
+                    path, text, where("gateway"), "an SSHACCESS appliance needs a gateway"
+                )
             if gateway is None:
-                raise config_error(path, text, where("gateway"),
-                                   f"no appliance named {appliance.gateway!r}")
+                raise config_error(
+                    path, text, where("gateway"), f"no appliance named {appliance.gateway!r}"
+                )
             if gateway.mode is not Mode.TUNNEL:
-                raise config_error(path, text, where("gateway"),
-                                   f"{gateway.name!r} is not in TUNNEL mode")
+                raise config_error(
+                    path, text, where("gateway"), f"{gateway.name!r} is not in TUNNEL mode"
+                )
         elif appliance.gateway is not None:
-            raise config_error(path, text, where("gateway"),
-                               "only an SSHACCESS appliance has a gateway")
-        if (appliance.mode is Mode.TUNNEL and appliance.series not in relay.hosts
-                and not relay.domain):
-            raise config_error(path, text, ["relay", "domain"],
-                               f"set a domain or relay.hosts.{appliance.series} "
-                               f"for {appliance.name!r}")
+            raise config_error(
+                path, text, where("gateway"), "only an SSHACCESS appliance has a gateway"
+            )
+        if (
+            appliance.mode is Mode.TUNNEL
+            and appliance.series not in relay.hosts
+            and not relay.domain
+        ):
+            raise config_error(
+                path,
+                text,
+                ["relay", "domain"],
+                f"set a domain or relay.hosts.{appliance.series} for {appliance.name!r}",
+            )
 
 
 def outlasts_interval(timeout: float, interval: float | None, prefix: str) -> float:
     """A keepalive timeout shorter than the heartbeat interval would drop every idle tunnel."""
     if timeout and interval and timeout <= interval:
-        raise ValueError(f"must be longer than {prefix}_interval ({interval:g} s): the peer "
-                         "sends a heartbeat only that often")
+        raise ValueError(
+            f"must be longer than {prefix}_interval ({interval:g} s): the peer "
+            "sends a heartbeat only that often"
+        )
     return timeout

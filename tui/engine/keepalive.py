@@ -61,11 +61,25 @@ DEFAULT_KEEPALIVE = KeepaliveSettings()
 class LivenessWatch:
     """One connection's liveness, checked by the sweep."""
 
-    __slots__ = ("_asked", "_heard_at", "_heard_seq", "_on_silent", "_sent_at", "_sent_seq",
-                 "conn", "settings", "silent")
+    __slots__ = (
+        "_asked",
+        "_heard_at",
+        "_heard_seq",
+        "_on_silent",
+        "_sent_at",
+        "_sent_seq",
+        "conn",
+        "settings",
+        "silent",
+    )
 
-    def __init__(self, conn: SSHConnection, settings: KeepaliveSettings, now: float,
-                 on_silent: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        conn: SSHConnection,
+        settings: KeepaliveSettings,
+        now: float,
+        on_silent: Callable[[], None] | None = None,
+    ) -> None:
         self.conn = conn
         self.settings = settings
         self.silent = False
@@ -126,8 +140,12 @@ class KeepaliveSweep:
         self._watches: dict[int, LivenessWatch] = {}
         self._timer: asyncio.TimerHandle | None = None
 
-    def watch(self, conn: SSHConnection, settings: KeepaliveSettings,
-              on_silent: Callable[[], None] | None = None) -> LivenessWatch:
+    def watch(
+        self,
+        conn: SSHConnection,
+        settings: KeepaliveSettings,
+        on_silent: Callable[[], None] | None = None,
+    ) -> LivenessWatch:
         """Start watching `conn`; `forget` it when it closes."""
         loop = asyncio.get_running_loop()
         watch = LivenessWatch(conn, settings, loop.time(), on_silent)
@@ -153,7 +171,8 @@ class KeepaliveSweep:
 
 
 _SWEEPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, KeepaliveSweep]] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def sweep_for(tick: float) -> KeepaliveSweep:
@@ -165,8 +184,9 @@ def sweep_for(tick: float) -> KeepaliveSweep:
     return sweep
 
 
-def watch_connection(conn: SSHConnection, settings: KeepaliveSettings,
-                     on_silent: Callable[[], None] | None = None) -> LivenessWatch | None:
+def watch_connection(
+    conn: SSHConnection, settings: KeepaliveSettings, on_silent: Callable[[], None] | None = None
+) -> LivenessWatch | None:
     """Keep `conn` alive and find its peer silent (None when keepalive is off)."""
     if not settings.enabled:
         return None

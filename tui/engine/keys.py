@@ -21,8 +21,10 @@ def read_own_private_key(path: Path, what: str) -> asyncssh.SSHKey:
     try:
         return asyncssh.import_private_key(data)
     except (asyncssh.KeyImportError, ValueError):
-        raise RacError(f"{path} ({what}) is not an SSH private key rac can read "
-                       "(unencrypted OpenSSH or PEM format).") from None
+        raise RacError(
+            f"{path} ({what}) is not an SSH private key rac can read "
+            "(unencrypted OpenSSH or PEM format)."
+        ) from None
 
 
 def load_or_create_key(path: Path, comment: str = "") -> asyncssh.SSHKey:

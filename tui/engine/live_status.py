@@ -22,10 +22,14 @@ LIVE_FILE = "live.json"
 class LiveStatusFile:
     """Collects changed appliances and writes the file a little later, once per burst."""
 
-    def __init__(self, state_dir: Path, clock: Callable[[], float],
-                 statuses: Callable[[Iterable[str]], list[ApplianceStatus]],
-                 busy: Callable[[], Iterable[str]],
-                 health: StorageHealth | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        clock: Callable[[], float],
+        statuses: Callable[[Iterable[str]], list[ApplianceStatus]],
+        busy: Callable[[], Iterable[str]],
+        health: StorageHealth | None = None,
+    ) -> None:
         self.path = state_dir / LIVE_FILE
         self.health = health or StorageHealth()
         self._clock = clock

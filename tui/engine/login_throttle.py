@@ -37,8 +37,9 @@ class LoginPolicy:
 class LoginThrottle:
     """One appliance's logins in progress and its failure penalty."""
 
-    def __init__(self, policy: LoginPolicy | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, policy: LoginPolicy | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.policy = policy or LoginPolicy()
         self._clock = clock
         self.pending = 0

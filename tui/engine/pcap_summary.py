@@ -11,8 +11,12 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-_MAGIC = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
-          b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}
+_MAGIC = {
+    b"\xd4\xc3\xb2\xa1": "<",
+    b"\xa1\xb2\xc3\xd4": ">",
+    b"\x4d\x3c\xb2\xa1": "<",
+    b"\xa1\xb2\x3c\x4d": ">",
+}
 _LINK_HEADER = {1: 14, 0: 4, 108: 4, 101: 0, 12: 0, 113: 16, 276: 20}
 _SYN, _ACK = 0x02, 0x10
 
@@ -44,7 +48,8 @@ class CaptureSummary:
         syn = self.first_syn
         return syn is not None and any(
             s.flags & _SYN and s.flags & _ACK and s.source_port == syn.destination_port
-            for s in self.segments)
+            for s in self.segments
+        )
 
 
 def summarize(path: Path, port: int) -> CaptureSummary:
@@ -52,8 +57,14 @@ def summarize(path: Path, port: int) -> CaptureSummary:
     data = path.read_bytes()
     records = _records(data)
     segments = _segments(records)
-    first_syn = next((s for s in segments if s.flags & _SYN and not s.flags & _ACK
-                      and s.destination_port == port), None)
+    first_syn = next(
+        (
+            s
+            for s in segments
+            if s.flags & _SYN and not s.flags & _ACK and s.destination_port == port
+        ),
+        None,
+    )
     banner = ""
     for segment in segments:
         if segment.source_port == port and segment.payload.startswith(b"SSH-"):
@@ -70,8 +81,8 @@ def _records(data: bytes) -> list[tuple[int, bytes]]:
     records = []
     offset = 24
     while offset + 16 <= len(data):
-        included = struct.unpack(order + "I", data[offset + 8:offset + 12])[0]
-        records.append((link, data[offset + 16:offset + 16 + included]))
+        included = struct.unpack(order + "I", data[offset + 8 : offset + 12])[0]
+        records.append((link, data[offset + 16 : offset + 16 + included]))
         offset += 16 + included
     return records
 
@@ -105,15 +116,14 @@ def _tcp(packet: bytes) -> Segment | None:
             return None
         source = _ipv6(packet[8:24])
         destination = _ipv6(packet[24:40])
-        body = packet[40:40 + struct.unpack("!H", packet[4:6])[0]]
+        body = packet[40 : 40 + struct.unpack("!H", packet[4:6])[0]]
     else:
         return None
     if len(body) < 20:
         return None
     source_port, destination_port = struct.unpack("!HH", body[:4])
     offset = (body[12] >> 4) * 4
-    return Segment(source, source_port, destination, destination_port, body[13],
-                   body[offset:])
+    return Segment(source, source_port, destination, destination_port, body[13], body[offset:])
 
 
 def _ipv6(raw: bytes) -> str:

@@ -50,8 +50,7 @@ def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts:
     try:
         return asyncssh.import_known_hosts(text)
     except (ValueError, asyncssh.KeyImportError):
-        raise ValueError(f"{path} holds a line that is not an OpenSSH known_hosts "
-                         "entry") from None
+        raise ValueError(f"{path} holds a line that is not an OpenSSH known_hosts entry") from None
 
 
 def _pins(known_hosts: Path, host: str) -> list[asyncssh.SSHKey]:

@@ -74,10 +74,16 @@ class PortAnswer:
             self.sock = None
 
 
-async def check_port(address: str, port: int, *, timeout: float, nudge: bool = True,
-                     keep_ssh_socket: bool = False,
-                     timer: Callable[[], float] = time.perf_counter,
-                     via: ProxyHop | None = None) -> PortAnswer:
+async def check_port(
+    address: str,
+    port: int,
+    *,
+    timeout: float,
+    nudge: bool = True,
+    keep_ssh_socket: bool = False,
+    timer: Callable[[], float] = time.perf_counter,
+    via: ProxyHop | None = None,
+) -> PortAnswer:
     """Connect to address:port and classify the first answer, all within `timeout` seconds.
 
     A silent server gets an SSH identification line (`nudge`) and a second chance to speak,
@@ -118,8 +124,9 @@ async def check_port(address: str, port: int, *, timeout: float, nudge: bool = T
             try:
                 await open_connect_tunnel(sock, via.route, via.target_host, port, deadline)
             except ProxyRefused as refusal:
-                answer.outcome = (Outcome.PROXY_AUTH if refusal.code == 407
-                                  else Outcome.PROXY_REFUSED)
+                answer.outcome = (
+                    Outcome.PROXY_AUTH if refusal.code == 407 else Outcome.PROXY_REFUSED
+                )
                 answer.shown = printable(refusal.status_line.encode("latin-1", "replace"))
                 return answer
             except TimeoutError:
@@ -151,8 +158,9 @@ async def check_port(address: str, port: int, *, timeout: float, nudge: bool = T
             sock.close()
 
 
-async def _peek(loop: asyncio.AbstractEventLoop, sock: socket.socket,
-                timeout: float) -> bytes | None:
+async def _peek(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, timeout: float
+) -> bytes | None:
     """The bytes waiting on `sock` without consuming them; None if none came in time."""
     if timeout <= 0:
         return None
@@ -195,18 +203,25 @@ _REASONS = {
 }
 
 
-async def open_ssh_socket(address: str, port: int, *, timeout: float,
-                          timer: Callable[[], float] = time.perf_counter,
-                          via: ProxyHop | None = None) -> PortAnswer:
+async def open_ssh_socket(
+    address: str,
+    port: int,
+    *,
+    timeout: float,
+    timer: Callable[[], float] = time.perf_counter,
+    via: ProxyHop | None = None,
+) -> PortAnswer:
     """A connection whose far side speaks SSH, unread, for an SSH client to take over.
 
     Classifies like the probe (a silent server is nudged); if SSH only answered after the
     nudge, connects again without one so the SSH client can send its own identification.
     """
-    answer = await check_port(address, port, timeout=timeout, keep_ssh_socket=True,
-                              timer=timer, via=via)
+    answer = await check_port(
+        address, port, timeout=timeout, keep_ssh_socket=True, timer=timer, via=via
+    )
     if answer.outcome is Outcome.SSH and answer.sock is None:
-        again = await check_port(address, port, timeout=timeout, nudge=False,
-                                 keep_ssh_socket=True, timer=timer, via=via)
+        again = await check_port(
+            address, port, timeout=timeout, nudge=False, keep_ssh_socket=True, timer=timer, via=via
+        )
         answer.sock = again.sock
     return answer

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 FIREWALL_FRIENDLY = (443, 4766, 22, 80, 53, 25)
 
 
-def preference_order(ports: Iterable[int], *, default: int,
-                     in_use: int | None = None) -> list[int]:
+def preference_order(ports: Iterable[int], *, default: int, in_use: int | None = None) -> list[int]:
     """`ports` in the order they should be tried: in use, default, then firewall-friendly."""
     allowed = list(dict.fromkeys(ports))
     head = [p for p in (in_use, default) if p is not None and p in allowed]

@@ -85,8 +85,7 @@ class PortReport:
         """An SSH banner came back (and, when checked, a key exchange with no pin broken)."""
         if self.outcome is not Outcome.SSH:
             return False
-        return self.handshake is None or self.handshake.verdict in (Handshake.OK,
-                                                                    Handshake.UNKNOWN)
+        return self.handshake is None or self.handshake.verdict in (Handshake.OK, Handshake.UNKNOWN)
 
     @property
     def label(self) -> str:
@@ -122,31 +121,43 @@ class ProbeReport:
         return {
             "host": self.target.host,
             "timeout": self.target.timeout,
-            "dns": {"resolver": dns.resolver, "elapsed_ms": round(dns.elapsed_ms, 2),
-                    "error": dns.error,
-                    "answers": [{"type": a.rdtype, "address": a.address, "ttl": a.ttl}
-                                for a in dns.answers]},
+            "dns": {
+                "resolver": dns.resolver,
+                "elapsed_ms": round(dns.elapsed_ms, 2),
+                "error": dns.error,
+                "answers": [
+                    {"type": a.rdtype, "address": a.address, "ttl": a.ttl} for a in dns.answers
+                ],
+            },
             "ports": [_port_json(report) for report in self.ports],
-            "recommended": ({"port": self.recommended.port, "why": self.recommended.why}
-                            if self.recommended.port is not None else None),
+            "recommended": (
+                {"port": self.recommended.port, "why": self.recommended.why}
+                if self.recommended.port is not None
+                else None
+            ),
             "why": self.recommended.why,
         }
 
 
 def _port_json(report: PortReport) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "port": report.port, "dialled_port": report.dialled, "address": report.address,
-        "class": report.outcome.value, "usable": report.usable, "says": report.says,
+        "port": report.port,
+        "dialled_port": report.dialled,
+        "address": report.address,
+        "class": report.outcome.value,
+        "usable": report.usable,
+        "says": report.says,
         "connect_ms": None if report.connect_ms is None else round(report.connect_ms, 2),
-        "first_byte_ms": None if report.first_byte_ms is None else round(report.first_byte_ms,
-                                                                         2),
+        "first_byte_ms": None if report.first_byte_ms is None else round(report.first_byte_ms, 2),
         "handshake": None,
     }
     if report.handshake is not None:
-        data["handshake"] = {"result": report.handshake.verdict.value,
-                             "presented": report.handshake.presented,
-                             "pinned": list(report.handshake.pinned),
-                             "error": report.handshake.error}
+        data["handshake"] = {
+            "result": report.handshake.verdict.value,
+            "presented": report.handshake.presented,
+            "pinned": list(report.handshake.pinned),
+            "error": report.handshake.error,
+        }
     return data
 
 
@@ -173,8 +184,9 @@ def _failure_words(report: PortReport) -> str:
     return _WHY.get(report.outcome, report.outcome.value)
 
 
-def recommend(ports: tuple[PortReport, ...], default_port: int,
-              in_use: int | None = None) -> Recommendation:
+def recommend(
+    ports: tuple[PortReport, ...], default_port: int, in_use: int | None = None
+) -> Recommendation:
     """The first port that works in the one preference order (see `port_preference`): the
     port in use, the default, then the ports firewalls most often let out."""
     by_port = {report.port: report for report in ports}
@@ -188,38 +200,55 @@ def recommend(ports: tuple[PortReport, ...], default_port: int,
         if port == default_port:
             return Recommendation(port, f"Port {port}, the default, answers with SSH.")
         skipped = [by_port[p] for p in (in_use, default_port) if p in by_port]
-        before = "; ".join(f"port {r.port} {_failure_words(r)}"
-                           for r in dict.fromkeys(skipped))
+        before = "; ".join(f"port {r.port} {_failure_words(r)}" for r in dict.fromkeys(skipped))
         lead = f"{before[0].upper()}{before[1:]}; p" if before else "P"
         return Recommendation(port, f"{lead}ort {port} is the first port that answers with SSH.")
-    if any(r.handshake is not None and r.handshake.verdict is Handshake.MISMATCH
-           for r in ports):
-        return Recommendation(None, "The relay answers SSH but presents a host key different "
-                              "from the pinned one: this can be an attack. Compare the "
-                              "fingerprint with the vendor's before you accept it.")
-    return Recommendation(None, "No port answers with SSH: ask the firewall administrator to "
-                          "allow outbound connections to the relay on one of these ports.")
+    if any(r.handshake is not None and r.handshake.verdict is Handshake.MISMATCH for r in ports):
+        return Recommendation(
+            None,
+            "The relay answers SSH but presents a host key different "
+            "from the pinned one: this can be an attack. Compare the "
+            "fingerprint with the vendor's before you accept it.",
+        )
+    return Recommendation(
+        None,
+        "No port answers with SSH: ask the firewall administrator to "
+        "allow outbound connections to the relay on one of these ports.",
+    )
 
 
 DnsListener = Callable[[DnsReport], None]
 PortListener = Callable[[PortReport], None]
 
 
-async def run_probe(target: ProbeTarget, *, on_dns: DnsListener | None = None,
-                    on_port: PortListener | None = None) -> ProbeReport:
+async def run_probe(
+    target: ProbeTarget, *, on_dns: DnsListener | None = None, on_port: PortListener | None = None
+) -> ProbeReport:
     """Resolve, then test every port concurrently; listeners see each answer as it comes."""
     name = target.proxy.host if target.proxy else target.host  # a proxy resolves the relay
     try:
-        resolution = await resolve(name, target.nameservers, timeout=target.timeout,
-                                   timer=target.timer)
+        resolution = await resolve(
+            name, target.nameservers, timeout=target.timeout, timer=target.timer
+        )
     except ResolveError as error:
-        dns = DnsReport(name, error.resolver, error.elapsed_ms,
-                        error=_DNS_ERRORS.get(error.reason, error.reason.value))
+        dns = DnsReport(
+            name,
+            error.resolver,
+            error.elapsed_ms,
+            error=_DNS_ERRORS.get(error.reason, error.reason.value),
+        )
         if on_dns:
             on_dns(dns)
-        return ProbeReport(target, dns, (), Recommendation(
-            None, f"DNS failed ({dns.error}): the relay name cannot be resolved, so no port "
-            "can be tried."))
+        return ProbeReport(
+            target,
+            dns,
+            (),
+            Recommendation(
+                None,
+                f"DNS failed ({dns.error}): the relay name cannot be resolved, so no port "
+                "can be tried.",
+            ),
+        )
     dns = DnsReport(name, resolution.resolver, resolution.elapsed_ms, resolution.answers)
     if on_dns:
         on_dns(dns)
@@ -232,8 +261,7 @@ async def run_probe(target: ProbeTarget, *, on_dns: DnsListener | None = None,
         return report
 
     reports = tuple(await asyncio.gather(*(one(port) for port in target.ports)))
-    return ProbeReport(target, dns, reports,
-                       recommend(reports, target.default_port, target.in_use))
+    return ProbeReport(target, dns, reports, recommend(reports, target.default_port, target.in_use))
 
 
 async def probe_port(target: ProbeTarget, address: str, port: int) -> PortReport:
@@ -243,30 +271,55 @@ async def probe_port(target: ProbeTarget, address: str, port: int) -> PortReport
     dialled = target.dialled(port)
     hop = ProxyHop(address, target.proxy, target.host) if target.proxy else None
     if target.handshake:
-        answer = await open_ssh_socket(address, dialled, timeout=target.timeout,
-                                       timer=target.timer, via=hop)
+        answer = await open_ssh_socket(
+            address, dialled, timeout=target.timeout, timer=target.timer, via=hop
+        )
     else:
-        answer = await check_port(address, dialled, timeout=target.timeout,
-                                  timer=target.timer, via=hop)
+        answer = await check_port(
+            address, dialled, timeout=target.timeout, timer=target.timer, via=hop
+        )
     handshake = None
     if answer.sock is not None:
         remaining = target.timeout - (loop.time() - started)
-        handshake = await check_handshake(answer.sock, target.host, target.known_hosts,
-                                          remaining)
+        handshake = await check_handshake(answer.sock, target.host, target.known_hosts, remaining)
     elif target.handshake and answer.outcome is Outcome.SSH:
         handshake = HandshakeResult(Handshake.FAILED, error="the port did not answer again")
-    return PortReport(port, dialled, address, answer.outcome, answer.shown,
-                      answer.connect_ms, answer.first_byte_ms, handshake)
+    return PortReport(
+        port,
+        dialled,
+        address,
+        answer.outcome,
+        answer.shown,
+        answer.connect_ms,
+        answer.first_byte_ms,
+        handshake,
+    )
 
 
-def probe_target_for(inventory: Inventory, appliance: ApplianceConfig, *,
-                     timeout: float = DEFAULT_TIMEOUT, handshake: bool = True,
-                     timer: Callable[[], float] = time.perf_counter) -> ProbeTarget:
+def probe_target_for(
+    inventory: Inventory,
+    appliance: ApplianceConfig,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    handshake: bool = True,
+    timer: Callable[[], float] = time.perf_counter,
+) -> ProbeTarget:
     """The relay an appliance's agent dials, with its ports, resolvers and pinned key."""
     if appliance.mode is Mode.SSHACCESS:
-        raise UsageError(f"{appliance.name} has no tunnel of its own: it is reached through "
-                         f"{appliance.gateway}; test that appliance instead.")
+        raise UsageError(
+            f"{appliance.name} has no tunnel of its own: it is reached through "
+            f"{appliance.gateway}; test that appliance instead."
+        )
     relay = inventory.relay
-    return ProbeTarget(inventory.relay_host(appliance), relay.ports, relay.default_port,
-                       relay.nameservers, dict(relay.port_map), timeout, handshake,
-                       inventory.known_hosts_path, timer, relay.proxy_route)
+    return ProbeTarget(
+        inventory.relay_host(appliance),
+        relay.ports,
+        relay.default_port,
+        relay.nameservers,
+        dict(relay.port_map),
+        timeout,
+        handshake,
+        inventory.known_hosts_path,
+        timer,
+        relay.proxy_route,
+    )

@@ -37,8 +37,9 @@ class _Watched:
 class ReachabilityChecks:
     """Shared reachability checks of one process, one loop per target."""
 
-    def __init__(self, rng: random.Random, *, every: float = CHECK_EVERY,
-                 jitter: float = CHECK_JITTER) -> None:
+    def __init__(
+        self, rng: random.Random, *, every: float = CHECK_EVERY, jitter: float = CHECK_JITTER
+    ) -> None:
         self._rng = rng
         self.every = every
         self.jitter = jitter
@@ -52,7 +53,8 @@ class ReachabilityChecks:
             watched = self._targets[target] = _Watched()
             watched.task = asyncio.get_running_loop().create_task(
                 self._check_until_answered(target, watched, check),
-                name=f"rac-reachability-{target}")
+                name=f"rac-reachability-{target}",
+            )
         watched.waiters += 1
         try:
             async with asyncio.timeout(longest):
@@ -67,8 +69,9 @@ class ReachabilityChecks:
                 if watched.task is not None:
                     watched.task.cancel()
 
-    async def _check_until_answered(self, target: Hashable, watched: _Watched,
-                                    check: Check) -> None:
+    async def _check_until_answered(
+        self, target: Hashable, watched: _Watched, check: Check
+    ) -> None:
         while True:
             await asyncio.sleep(self.every * (1 + self._rng.uniform(-self.jitter, self.jitter)))
             self.checks_made += 1

@@ -97,8 +97,9 @@ class Failure:
     detail: str = ""
 
 
-def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None,
-                      gateway: str = "") -> str:
+def operator_sentence(
+    reason: Reason, *, host: str = "", port: int | None = None, gateway: str = ""
+) -> str:
     """The sentence shown for `reason`; it says what happened and what to try next."""
     where = f"port {port}" if port is not None else "the relay port"
     try_other = f"Try port {next_port_to_try(port)}."
@@ -153,8 +154,7 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
         "do not take turns: stop the other one, then enable remote access here again.",
         Reason.EXPIRED: "Remote access reached the end of its lifetime. Enable it again to "
         "give support a new window.",
-        Reason.GATEWAY_DOWN: f"Waiting for the gateway appliance {gateway} to bring its "
-        "tunnel up.",
+        Reason.GATEWAY_DOWN: f"Waiting for the gateway appliance {gateway} to bring its tunnel up.",
         Reason.PROXY_REFUSED: f"The HTTP proxy refused to connect to {host} on {where}. Ask "
         "its administrator to allow CONNECT to the relay on this port, or try another port.",
         Reason.PROXY_AUTH: "The HTTP proxy wants credentials: put them in the proxy URL "
@@ -166,8 +166,8 @@ def operator_sentence(reason: Reason, *, host: str = "", port: int | None = None
     return sentences[reason]
 
 
-def failure(reason: Reason, *, host: str = "", port: int | None = None,
-            detail: str = "", gateway: str = "") -> Failure:
+def failure(
+    reason: Reason, *, host: str = "", port: int | None = None, detail: str = "", gateway: str = ""
+) -> Failure:
     """Build a Failure with its operator sentence."""
-    return Failure(reason, operator_sentence(reason, host=host, port=port, gateway=gateway),
-                   detail)
+    return Failure(reason, operator_sentence(reason, host=host, port=port, gateway=gateway), detail)

@@ -50,22 +50,43 @@ class RecordingHeader:
 
     def line(self) -> str:
         """The asciicast v2 header (rac's own fields under "rac"; players ignore them)."""
-        return json.dumps({
-            "version": 2, "width": self.width, "height": self.height,
-            "timestamp": int(self.timestamp),
-            "title": f"{self.appliance} (SERVICE) {self.session_id} — {self.engineer or '?'}",
-            "env": {"TERM": "xterm-256color"},
-            "rac": {"session": self.session_id, "appliance": self.appliance,
-                    "serial": self.serial, "engineer": self.engineer, "source": self.source},
-        }, ensure_ascii=False) + "\n"
+        return (
+            json.dumps(
+                {
+                    "version": 2,
+                    "width": self.width,
+                    "height": self.height,
+                    "timestamp": int(self.timestamp),
+                    "title": (
+                        f"{self.appliance} (SERVICE) {self.session_id} — {self.engineer or '?'}"
+                    ),
+                    "env": {"TERM": "xterm-256color"},
+                    "rac": {
+                        "session": self.session_id,
+                        "appliance": self.appliance,
+                        "serial": self.serial,
+                        "engineer": self.engineer,
+                        "source": self.source,
+                    },
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
 
 
 class AsciicastRecorder:
     """One session's recording; call `output`, `input`, `resize` from the loop, then `close`."""
 
-    def __init__(self, path: Path, header: RecordingHeader, *, cap: int = DEFAULT_CAP,
-                 timer: Callable[[], float] = time.monotonic,
-                 on_problem: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        header: RecordingHeader,
+        *,
+        cap: int = DEFAULT_CAP,
+        timer: Callable[[], float] = time.monotonic,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         self.cap = cap
         self.accepted = 0
@@ -101,15 +122,20 @@ class AsciicastRecorder:
         if self._closed or self.truncated or self.error:
             self.dropped += len(data)
             return
-        line = json.dumps([round(self._timer() - self._start, 6), code, data],
-                          ensure_ascii=False) + "\n"
+        line = (
+            json.dumps([round(self._timer() - self._start, 6), code, data], ensure_ascii=False)
+            + "\n"
+        )
         if self.accepted + len(line) > self.cap:
             self.truncated = True
             self.dropped += len(data)
-            note = (f"\r\n[rac: recording truncated here: it reached its size cap of "
-                    f"{self.cap // (1024 * 1024)} MiB; the session went on]\r\n")
-            self._append(json.dumps([round(self._timer() - self._start, 6), "o", note]) + "\n",
-                         force=True)
+            note = (
+                f"\r\n[rac: recording truncated here: it reached its size cap of "
+                f"{self.cap // (1024 * 1024)} MiB; the session went on]\r\n"
+            )
+            self._append(
+                json.dumps([round(self._timer() - self._start, 6), "o", note]) + "\n", force=True
+            )
             return
         if self._batch_bytes > MAX_BACKLOG:
             self.dropped += len(data)  # the disk is behind: drop, never wait
@@ -160,8 +186,7 @@ class AsciicastRecorder:
             self._failed(error)
             return
         if self._batch:
-            self._schedule(0.0 if self._batch_bytes >= FLUSH_AT or self._closed
-                           else FLUSH_EVERY)
+            self._schedule(0.0 if self._batch_bytes >= FLUSH_AT or self._closed else FLUSH_EVERY)
 
     def _failed(self, error: BaseException) -> None:
         why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
@@ -170,8 +195,10 @@ class AsciicastRecorder:
         self._batch.clear()
         self._batch_bytes = 0
         if self._on_problem is not None:
-            self._on_problem(f"the recording {self.path.name} stopped: {self.error}; "
-                             "the session goes on unrecorded")
+            self._on_problem(
+                f"the recording {self.path.name} stopped: {self.error}; "
+                "the session goes on unrecorded"
+            )
 
     async def close(self) -> None:
         """Write what is left and close the file (the session has ended)."""

@@ -44,10 +44,15 @@ class RefusalSummary:
 class RefusalTally:
     """Passes refusals on in full up to a rate, and summarises the rest per interval."""
 
-    def __init__(self, write: Callable[[RefusedLogin], None],
-                 summarise: Callable[[RefusalSummary], None], *,
-                 interval: float = INTERVAL, full_per_interval: int = FULL_PER_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        write: Callable[[RefusedLogin], None],
+        summarise: Callable[[RefusalSummary], None],
+        *,
+        interval: float = INTERVAL,
+        full_per_interval: int = FULL_PER_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._write = write
         self._summarise = summarise
         self.interval = interval
@@ -83,8 +88,9 @@ class RefusalTally:
             self._timer = None
         count = sum(self._sources.values())
         if count:
-            self._summarise(RefusalSummary(count, dict(self._sources), dict(self._reasons),
-                                           self.interval))
+            self._summarise(
+                RefusalSummary(count, dict(self._sources), dict(self._reasons), self.interval)
+            )
         self._sources.clear()
         self._reasons.clear()
 

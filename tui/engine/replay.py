@@ -68,8 +68,9 @@ def _events(path: Path, lines: list[str]) -> Iterator[TermEvent]:
             yield TermEvent(kind, str(data), float(t))
 
 
-def paced(events: tuple[TermEvent, ...], speed: float = 1.0,
-          idle_limit: float = IDLE_LIMIT) -> Iterator[tuple[float, TermEvent]]:
+def paced(
+    events: tuple[TermEvent, ...], speed: float = 1.0, idle_limit: float = IDLE_LIMIT
+) -> Iterator[tuple[float, TermEvent]]:
     """(delay before it, event) for each event, at `speed`, long pauses cut to `idle_limit`."""
     last = 0.0
     for event in events:
@@ -78,8 +79,13 @@ def paced(events: tuple[TermEvent, ...], speed: float = 1.0,
         yield gap / speed, event
 
 
-async def replay(recording: Recording, show: Callable[[TermEvent], Awaitable[None] | None],
-                 *, speed: float = 1.0, speed_of: Callable[[], float] | None = None) -> None:
+async def replay(
+    recording: Recording,
+    show: Callable[[TermEvent], Awaitable[None] | None],
+    *,
+    speed: float = 1.0,
+    speed_of: Callable[[], float] | None = None,
+) -> None:
     """Hand each event to `show` at the recording's pace (`speed_of` may change it live)."""
     for delay, event in paced(recording.events, 1.0):
         if delay > 0:

@@ -58,8 +58,9 @@ class ResolveError(Exception):
 def _build_resolver(nameservers: Sequence[str]) -> dns.asyncresolver.Resolver:
     if nameservers:
         resolver = dns.asyncresolver.Resolver(configure=False)
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(*parse_nameserver(value))
-                                for value in nameservers]
+        resolver.nameservers = [
+            dns.nameserver.Do53Nameserver(*parse_nameserver(value)) for value in nameservers
+        ]
         return resolver
     try:
         resolver = dns.asyncresolver.Resolver(filename=SYSTEM_RESOLV_CONF)
@@ -91,8 +92,9 @@ class _SharedLookups:
         self._answers: dict[tuple[str, tuple[str, ...]], tuple[float, Resolution]] = {}
         self._pending: dict[tuple[str, tuple[str, ...]], asyncio.Future[Resolution]] = {}
 
-    async def resolve(self, host: str, nameservers: tuple[str, ...], timeout: float,
-                      timer: Callable[[], float]) -> Resolution:
+    async def resolve(
+        self, host: str, nameservers: tuple[str, ...], timeout: float, timer: Callable[[], float]
+    ) -> Resolution:
         key = (host, nameservers)
         loop = asyncio.get_running_loop()
         kept = self._answers.get(key)
@@ -133,9 +135,14 @@ class _SharedLookups:
 _SHARED = _SharedLookups()
 
 
-async def resolve(host: str, nameservers: Sequence[str] = (), *, timeout: float = 5.0,
-                  timer: Callable[[], float] = time.perf_counter,
-                  shared: bool = False) -> Resolution:
+async def resolve(
+    host: str,
+    nameservers: Sequence[str] = (),
+    *,
+    timeout: float = 5.0,
+    timer: Callable[[], float] = time.perf_counter,
+    shared: bool = False,
+) -> Resolution:
     """A and AAAA records of `host` at once; raises ResolveError with the DNS reason.
 
     `shared` (the agents): concurrent lookups of the same name are one query, and answers are
@@ -146,8 +153,9 @@ async def resolve(host: str, nameservers: Sequence[str] = (), *, timeout: float 
     return await _query(host, tuple(nameservers), timeout, timer)
 
 
-async def _query(host: str, nameservers: tuple[str, ...], timeout: float,
-                 timer: Callable[[], float]) -> Resolution:
+async def _query(
+    host: str, nameservers: tuple[str, ...], timeout: float, timer: Callable[[], float]
+) -> Resolution:
     started = timer()
     try:
         ipaddress.ip_address(host)

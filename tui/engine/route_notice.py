@@ -32,7 +32,7 @@ def parse_notice(message: str) -> RouteNotice | None:
     """The notice in a debug message, or None for any other debug message."""
     if not message.startswith(PREFIX):
         return None
-    kind, _, rest = message[len(PREFIX):].partition(" ")
+    kind, _, rest = message[len(PREFIX) :].partition(" ")
     serial, _, why = rest.partition(": ")
     if kind not in (REFUSED, DROPPED) or not serial:
         return None

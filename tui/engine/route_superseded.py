@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncssh
 
-SUPERSEDED_NOTICE = ("rac: superseded: a newer connection for this appliance serial "
-                     "took the route")
+SUPERSEDED_NOTICE = "rac: superseded: a newer connection for this appliance serial took the route"
 
 
 def supersede(conn: asyncssh.SSHServerConnection) -> None:

@@ -28,7 +28,8 @@ def check_private(path: Path, what: str) -> None:
     if info.st_uid != os.geteuid():
         raise InsecureFileError(
             f"{path} ({what}) belongs to another user (uid {info.st_uid}): rac keeps seeds and "
-            f"keys only in a {kind} of its own. Use another --state-dir, or fix the owner.")
+            f"keys only in a {kind} of its own. Use another --state-dir, or fix the owner."
+        )
     loose = stat.S_IMODE(info.st_mode) & 0o077
     if loose:
         who = "written" if loose & 0o022 else "read"
@@ -36,7 +37,8 @@ def check_private(path: Path, what: str) -> None:
         raise InsecureFileError(
             f"{path} ({what}) may be {who} by other users (mode "
             f"{stat.S_IMODE(info.st_mode):04o}): rac will not use it for seeds and keys. "
-            f"Run `chmod {fix} {path}` if its contents are yours, or use another --state-dir.")
+            f"Run `chmod {fix} {path}` if its contents are yours, or use another --state-dir."
+        )
 
 
 def ensure_own_private_dir(path: Path, what: str) -> Path:

@@ -27,23 +27,31 @@ _RUN = 3
 def check_strength(seed: str) -> None:
     """Raise SeedError naming the rule if `seed` is trivially guessable."""
     if len(set(seed)) == 1:
-        raise SeedError(f"The seed is one character repeated ({seed[0]!r}): anyone would "
-                        "guess it. Type something less regular, or let rac generate one.")
+        raise SeedError(
+            f"The seed is one character repeated ({seed[0]!r}): anyone would "
+            "guess it. Type something less regular, or let rac generate one."
+        )
     if _runs(seed) == [len(seed)]:
-        raise SeedError("The seed is a run such as 123456 or abcdef (characters in order, "
-                        "on the keyboard or in the alphabet): anyone would guess it. Type "
-                        "something less regular, or let rac generate one.")
+        raise SeedError(
+            "The seed is a run such as 123456 or abcdef (characters in order, "
+            "on the keyboard or in the alphabet): anyone would guess it. Type "
+            "something less regular, or let rac generate one."
+        )
     block = _repeated_block(seed)
     if block is not None:
-        raise SeedError(f"The seed repeats {block!r}: a repeated block is guessed as easily "
-                        "as the block alone. Type something less regular, or let rac "
-                        "generate one.")
+        raise SeedError(
+            f"The seed repeats {block!r}: a repeated block is guessed as easily "
+            "as the block alone. Type something less regular, or let rac "
+            "generate one."
+        )
     bits = estimate_bits(seed)
     if bits < MIN_BITS:
-        raise SeedError(f"The seed is too easy to guess: about {bits:.0f} bits by a simple "
-                        "estimate, it needs about 40. Make it longer, or mix "
-                        "upper and lower case, digits and punctuation (or let rac generate "
-                        "one).")
+        raise SeedError(
+            f"The seed is too easy to guess: about {bits:.0f} bits by a simple "
+            "estimate, it needs about 40. Make it longer, or mix "
+            "upper and lower case, digits and punctuation (or let rac generate "
+            "one)."
+        )
 
 
 def estimate_bits(seed: str) -> float:
@@ -75,8 +83,10 @@ def _run_at(seed: str, start: int) -> int:
     lowered = seed.lower()
     for step in (0, 1, -1):
         length = 1
-        while (start + length < len(seed)
-               and ord(seed[start + length]) - ord(seed[start + length - 1]) == step):
+        while (
+            start + length < len(seed)
+            and ord(seed[start + length]) - ord(seed[start + length - 1]) == step
+        ):
             length += 1
         best = max(best, length)
     for row in _KEYBOARD_ROWS:
@@ -85,8 +95,11 @@ def _run_at(seed: str, start: int) -> int:
             if position < 0:
                 continue
             length = 1
-            while (start + length < len(seed) and position + length < len(line)
-                   and lowered[start + length] == line[position + length]):
+            while (
+                start + length < len(seed)
+                and position + length < len(line)
+                and lowered[start + length] == line[position + length]
+            ):
                 length += 1
             best = max(best, length)
     return best

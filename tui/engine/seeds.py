@@ -51,20 +51,24 @@ def validate_seed(seed: str) -> str:
         length = "1 character" if len(seed) == 1 else f"{len(seed)} characters"
         raise SeedError(f"The seed is {length} long: it needs at least {MIN_LENGTH}.")
     if len(seed) > MAX_LENGTH:
-        raise SeedError(f"The seed is {len(seed)} characters long: it may have at most "
-                        f"{MAX_LENGTH}.")
+        raise SeedError(
+            f"The seed is {len(seed)} characters long: it may have at most {MAX_LENGTH}."
+        )
     for position, char in enumerate(seed, start=1):
         if char == " ":
-            raise SeedError(f"The seed has a space at position {position}: spaces are not "
-                            "allowed.")
+            raise SeedError(f"The seed has a space at position {position}: spaces are not allowed.")
         if char == ",":
-            raise SeedError(f"The seed has a comma at position {position}: commas are not "
-                            "allowed (the seed becomes a certificate principal).")
+            raise SeedError(
+                f"The seed has a comma at position {position}: commas are not "
+                "allowed (the seed becomes a certificate principal)."
+            )
         if char not in _PRINTABLE:
             shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
-            raise SeedError(f"The seed has {shown} at position {position}: use ASCII letters, "
-                            "digits and punctuation only (it must survive any keyboard and "
-                            "terminal).")
+            raise SeedError(
+                f"The seed has {shown} at position {position}: use ASCII letters, "
+                "digits and punctuation only (it must survive any keyboard and "
+                "terminal)."
+            )
     check_strength(seed)
     return seed
 

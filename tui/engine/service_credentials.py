@@ -47,8 +47,16 @@ def source_ip(source: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
         return None
 
 
-def refusal(*, username: str, key_data: bytes, ca_key: asyncssh.SSHKey, serial: str,
-            seed: str | None, source: str, now: float | None = None) -> str | None:
+def refusal(
+    *,
+    username: str,
+    key_data: bytes,
+    ca_key: asyncssh.SSHKey,
+    serial: str,
+    seed: str | None,
+    source: str,
+    now: float | None = None,
+) -> str | None:
     """Why this credential may not log in, or None if only its signature is left to check."""
     if username != SERVICE_USER:
         return f"user {username!r} (only {SERVICE_USER!r} may log in)"
@@ -78,9 +86,10 @@ def refusal(*, username: str, key_data: bytes, ca_key: asyncssh.SSHKey, serial: 
         networks = ", ".join(str(network) for network in allowed)
         address = source_ip(source)
         if address is None:
-            return (f"a certificate limited to source-address {networks}, but the relay did "
-                    "not report the engineer's address")
+            return (
+                f"a certificate limited to source-address {networks}, but the relay did "
+                "not report the engineer's address"
+            )
         if not any(address in network for network in allowed):
-            return (f"a certificate limited to source-address {networks}, used from "
-                    f"{address}")
+            return f"a certificate limited to source-address {networks}, used from {address}"
     return None

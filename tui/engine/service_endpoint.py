@@ -72,9 +72,14 @@ class _SupportCa(asyncssh.SSHAuthorizedKeys):
         super().__init__()
         self._ca_key = ca_key
 
-    def validate(self, key: asyncssh.SSHKey, client_host: str, client_addr: str,
-                 cert_principals: Sequence[str] | None = None,
-                 ca: bool = False) -> dict[str, Any] | None:
+    def validate(
+        self,
+        key: asyncssh.SSHKey,
+        client_host: str,
+        client_addr: str,
+        cert_principals: Sequence[str] | None = None,
+        ca: bool = False,
+    ) -> dict[str, Any] | None:
         if not ca or key.public_data != self._ca_key.public_data:
             return None
         return {"principals": list(cert_principals or ())}
@@ -83,8 +88,7 @@ class _SupportCa(asyncssh.SSHAuthorizedKeys):
 class _ServiceServer(asyncssh.SSHServer):
     """One support login: checks the credential, learns the engineer, runs the shell."""
 
-    def __init__(self, endpoint: BuiltinServiceEndpoint, connection_id: str,
-                 source: str) -> None:
+    def __init__(self, endpoint: BuiltinServiceEndpoint, connection_id: str, source: str) -> None:
         self.endpoint = endpoint
         self.connection_id = connection_id
         self.source = source
@@ -125,8 +129,7 @@ class _ServiceServer(asyncssh.SSHServer):
                 if msg:
                     self._blob = key_data
                 return True
-            self._refused(why or (NO_SIGNATURE if msg else "a certificate the SSH layer "
-                                                           "refused"))
+            self._refused(why or (NO_SIGNATURE if msg else "a certificate the SSH layer refused"))
             return False
 
         # asyncssh does not expose the certificate that authenticated; its key ID names
@@ -136,16 +139,16 @@ class _ServiceServer(asyncssh.SSHServer):
     def _refused(self, why: str) -> None:
         self.attempts.append(why)
         if len(self.attempts) >= self.endpoint.policy.max_attempts and self.conn is not None:
-            self.conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
-                                 TOO_MANY_FAILURES)
+            self.conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, TOO_MANY_FAILURES)
 
     def _tell(self, refusal: str) -> None:
         """Say why once, as an SSH auth banner (OpenSSH prints it; asyncssh clients get it)."""
         if self.conn is not None and refusal not in self._told:
             self._told.add(refusal)
             with contextlib.suppress(asyncssh.Error, OSError):
-                self.conn.send_auth_banner(f"{self.endpoint.identity.name}: login refused: "
-                                           f"{refusal}.\n")
+                self.conn.send_auth_banner(
+                    f"{self.endpoint.identity.name}: login refused: {refusal}.\n"
+                )
 
     def begin_auth(self, username: str) -> bool:
         self.username = username
@@ -158,8 +161,9 @@ class _ServiceServer(asyncssh.SSHServer):
 
     def auth_completed(self) -> None:
         # The seed may have changed, ended or been disabled while the login was under way.
-        late = self.endpoint.refusal(self.username, self._blob, self.source) \
-            or self.endpoint.restriction(self._blob)
+        late = self.endpoint.refusal(
+            self.username, self._blob, self.source
+        ) or self.endpoint.restriction(self._blob)
         if late is not None:
             self.attempts.append(f"{late} (when the login completed)")
             if self.conn is not None:
@@ -181,7 +185,8 @@ class _ServiceServer(asyncssh.SSHServer):
         if self.channels >= self.endpoint.policy.max_channels:
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
-                f"At most {self.endpoint.policy.max_channels} sessions per connection.")
+                f"At most {self.endpoint.policy.max_channels} sessions per connection.",
+            )
         self.channels += 1
         return _CountedProcess(self)
 
@@ -212,8 +217,9 @@ def _key_id(blob: bytes) -> str:
 class BuiltinServiceEndpoint:
     """Serves support sessions for one appliance over sockets the agent hands it."""
 
-    def __init__(self, identity: EndpointIdentity, hooks: EndpointHooks,
-                 policy: LoginPolicy | None = None) -> None:
+    def __init__(
+        self, identity: EndpointIdentity, hooks: EndpointHooks, policy: LoginPolicy | None = None
+    ) -> None:
         self.identity = identity
         self.hooks = hooks
         self.throttle = LoginThrottle(policy)
@@ -232,11 +238,11 @@ class BuiltinServiceEndpoint:
         if self._host_key is None:
             path = self.identity.host_key_path
             try:
-                self._host_key = load_or_create_key(path, f"{self.identity.name} service "
-                                                    "endpoint")
+                self._host_key = load_or_create_key(path, f"{self.identity.name} service endpoint")
             except OSError as error:
                 self._host_key = asyncssh.generate_private_key(
-                    "ssh-ed25519", comment=f"{self.identity.name} service endpoint")
+                    "ssh-ed25519", comment=f"{self.identity.name} service endpoint"
+                )
                 self.host_key_unsaved = True
                 if self.hooks.host_key_unsaved is not None:
                     self.hooks.host_key_unsaved(path, error)
@@ -259,14 +265,19 @@ class BuiltinServiceEndpoint:
         self.tally.refused(RefusedLogin(source, "", (), "too many logins in progress"))
         raise asyncssh.ChannelOpenError(
             asyncssh.OPEN_RESOURCE_SHORTAGE,
-            f"Too many logins to {self.identity.name} are in progress; try again shortly.")
+            f"Too many logins to {self.identity.name} are in progress; try again shortly.",
+        )
 
     def refusal(self, username: str, key_data: bytes, source: str) -> str | None:
         """Why this credential may not log in now (None: only its signature is left)."""
-        return refusal(username=username, key_data=key_data, ca_key=self.identity.ca_key,
-                       serial=self.identity.serial,
-                       seed=self.hooks.current_seed() if username == SERVICE_USER else None,
-                       source=source)
+        return refusal(
+            username=username,
+            key_data=key_data,
+            ca_key=self.identity.ca_key,
+            serial=self.identity.serial,
+            seed=self.hooks.current_seed() if username == SERVICE_USER else None,
+            source=source,
+        )
 
     def restriction(self, key_data: bytes) -> str | None:
         """The operator's restrictions for this enablement, checked on the certificate."""
@@ -299,9 +310,14 @@ class BuiltinServiceEndpoint:
         self._servers.add(server)
 
         async def run(process: asyncssh.SSHServerProcess[str]) -> None:
-            context = ShellContext(self.identity.name, self.identity.serial,
-                                   self.identity.model, server.engineer, source,
-                                   self.hooks.status_lines)
+            context = ShellContext(
+                self.identity.name,
+                self.identity.serial,
+                self.identity.model,
+                server.engineer,
+                source,
+                self.hooks.status_lines,
+            )
             server.processes.add(process)
             tap = self.hooks.tap(server.connection_id) if self.hooks.tap else None
             if tap is not None:
@@ -363,8 +379,10 @@ class BuiltinServiceEndpoint:
                 server.cut_short = reason
             for process in list(server.processes):
                 with contextlib.suppress(asyncssh.Error, OSError, BrokenPipeError):
-                    process.stdout.write(f"\n*** {self.identity.name}: support session ended "
-                                         f"by the appliance: {reason}. ***\n")
+                    process.stdout.write(
+                        f"\n*** {self.identity.name}: support session ended "
+                        f"by the appliance: {reason}. ***\n"
+                    )
                     process.exit(ENDED_BY_APPLIANCE)
             if server.conn is not None:
                 server.conn.close()

@@ -84,10 +84,17 @@ ENDED_BY_OPERATOR = "support session ended by the operator."
 class ServiceSessions:
     """Accepts support channels for one appliance while access is open."""
 
-    def __init__(self, name: str, target: ServiceTarget, *, clock: Callable[[], float],
-                 emit: EventSink, on_count: Callable[[int], None],
-                 number: Callable[[], int] | None = None,
-                 recording: RecordingPlan | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        target: ServiceTarget,
+        *,
+        clock: Callable[[], float],
+        emit: EventSink,
+        on_count: Callable[[int], None],
+        number: Callable[[], int] | None = None,
+        recording: RecordingPlan | None = None,
+    ) -> None:
         self.name = name
         self.target = target
         self.accepting = False
@@ -125,23 +132,26 @@ class ServiceSessions:
     async def accept(self, orig_host: str, orig_port: int) -> CountingForwarder:
         """asyncssh session factory for a channel the relay opened towards this appliance."""
         if not self.accepting:
-            raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
-                                            self.refusal)
+            raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, self.refusal)
         source = f"{orig_host}:{orig_port}" if orig_host else "relay"
         if isinstance(self.target, BuiltinServiceEndpoint):
             self.target.admit(source)  # refuses when too many logins are in progress
-        session = ServiceSession(f"{self.name}~{next(self._connection_ids)}", source,
-                                 self._clock())
+        session = ServiceSession(f"{self.name}~{next(self._connection_ids)}", source, self._clock())
         try:
             endpoint_side = await self._connect_target(session)
         except OSError as error:
-            self._log(Level.ERROR, f"support connection from {source} could not reach the "
-                      f"service endpoint: {error.strerror or error}")
-            raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED,
-                                            "The appliance's service endpoint is down.") from None
+            self._log(
+                Level.ERROR,
+                f"support connection from {source} could not reach the "
+                f"service endpoint: {error.strerror or error}",
+            )
+            raise asyncssh.ChannelOpenError(
+                asyncssh.OPEN_CONNECT_FAILED, "The appliance's service endpoint is down."
+            ) from None
         session.endpoint_side = endpoint_side
-        session.channel_side = CountingForwarder(endpoint_side,
-                                                 on_close=lambda: self._ended(session))
+        session.channel_side = CountingForwarder(
+            endpoint_side, on_close=lambda: self._ended(session)
+        )
         self._connections[session.connection_id] = session
         self._all_gone.clear()
         if not isinstance(self.target, BuiltinServiceEndpoint):
@@ -193,8 +203,16 @@ class ServiceSessions:
             session.tap = SessionTap(session.session_id)
             recording = self._start_recording(session, session.tap)
         self.active += 1
-        self._emit(ServiceStarted(self.name, session.session_id, session.source,
-                                  session.started, session.engineer, recording))
+        self._emit(
+            ServiceStarted(
+                self.name,
+                session.session_id,
+                session.source,
+                session.started,
+                session.engineer,
+                recording,
+            )
+        )
         self._on_count(self.active)
 
     def _start_recording(self, session: ServiceSession, tap: SessionTap) -> str:
@@ -204,12 +222,24 @@ class ServiceSessions:
         path = recording_path(plan.directory, session.session_id)
 
         def start(width: int, height: int) -> AsciicastRecorder:
-            header = RecordingHeader(width, height, session.started, session.session_id,
-                                     self.name, plan.serial, session.engineer, session.source)
+            header = RecordingHeader(
+                width,
+                height,
+                session.started,
+                session.session_id,
+                self.name,
+                plan.serial,
+                session.engineer,
+                session.source,
+            )
             return AsciicastRecorder(
-                path, header, cap=plan.cap,
-                on_problem=lambda why: self._log(Level.WARNING,
-                                                 f"session {session.session_id}: {why}"))
+                path,
+                header,
+                cap=plan.cap,
+                on_problem=lambda why: self._log(
+                    Level.WARNING, f"session {session.session_id}: {why}"
+                ),
+            )
 
         tap.start_recording = start
         return str(path)
@@ -236,10 +266,21 @@ class ServiceSessions:
                 task = asyncio.get_running_loop().create_task(recorder.close())
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
-        self._emit(ServiceEnded(self.name, session.session_id, session.source, now,
-                                session.engineer, session.bytes_in, session.bytes_out,
-                                max(0.0, now - session.started), recording, note,
-                                session.ended_by))
+        self._emit(
+            ServiceEnded(
+                self.name,
+                session.session_id,
+                session.source,
+                now,
+                session.engineer,
+                session.bytes_in,
+                session.bytes_out,
+                max(0.0, now - session.started),
+                recording,
+                note,
+                session.ended_by,
+            )
+        )
         self._on_count(self.active)
 
     async def end_one(self, session_id: str) -> bool:
@@ -287,8 +328,10 @@ def _recording_note(recorder: AsciicastRecorder) -> str:
     if recorder.error:
         return f"recording failed ({recorder.error}); {recorder.dropped} bytes not recorded"
     if recorder.truncated:
-        return (f"recording truncated at its cap of {recorder.cap} bytes; "
-                f"{recorder.dropped} bytes not recorded")
+        return (
+            f"recording truncated at its cap of {recorder.cap} bytes; "
+            f"{recorder.dropped} bytes not recorded"
+        )
     if recorder.dropped:
         return f"recording fell behind the disk; {recorder.dropped} bytes not recorded"
     return ""

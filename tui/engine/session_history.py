@@ -44,11 +44,20 @@ class PastSession:
 
     def to_json(self) -> dict[str, Any]:
         """The `rac sessions --json` form."""
-        return {"id": self.session_id, "appliance": self.appliance,
-                "engineer": self.engineer, "source": self.source, "started": self.started,
-                "ended": self.ended, "duration": self.duration, "bytes_in": self.bytes_in,
-                "bytes_out": self.bytes_out, "recording": self.recording or None,
-                "recording_note": self.note or None, "ended_by": self.ended_by or None}
+        return {
+            "id": self.session_id,
+            "appliance": self.appliance,
+            "engineer": self.engineer,
+            "source": self.source,
+            "started": self.started,
+            "ended": self.ended,
+            "duration": self.duration,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "recording": self.recording or None,
+            "recording_note": self.note or None,
+            "ended_by": self.ended_by or None,
+        }
 
 
 def read_sessions(state_dir: Path, appliance: str | None = None) -> list[PastSession]:
@@ -68,9 +77,13 @@ def read_sessions(state_dir: Path, appliance: str | None = None) -> list[PastSes
             session_id = header.get("session", "")
             if session_id and session_id not in found:
                 found[session_id] = PastSession(
-                    session_id, str(header.get("appliance", "")),
-                    str(header.get("engineer", "")), str(header.get("source", "")),
-                    float(header.get("timestamp", 0.0)), recording=str(path))
+                    session_id,
+                    str(header.get("appliance", "")),
+                    str(header.get("engineer", "")),
+                    str(header.get("source", "")),
+                    float(header.get("timestamp", 0.0)),
+                    recording=str(path),
+                )
     sessions = sorted(found.values(), key=lambda s: (s.started, s.session_id))
     if appliance is not None:
         sessions = [s for s in sessions if s.appliance == appliance]
@@ -83,14 +96,15 @@ def find_recording(state_dir: Path, wanted: str) -> Path:
     if as_path.suffix == ".cast" and as_path.exists():
         return as_path
     for session in read_sessions(state_dir):
-        if session.session_id == wanted and session.recording \
-                and Path(session.recording).exists():
+        if session.session_id == wanted and session.recording and Path(session.recording).exists():
             return Path(session.recording)
     direct = recording_path(state_dir / RECORDINGS, wanted)
     if direct.exists():
         return direct
-    raise UsageError(f"No recording of session {wanted!r} in {state_dir / RECORDINGS}: "
-                     "`rac sessions` lists the sessions and their recordings.")
+    raise UsageError(
+        f"No recording of session {wanted!r} in {state_dir / RECORDINGS}: "
+        "`rac sessions` lists the sessions and their recordings."
+    )
 
 
 def _json(line: str) -> dict[str, Any] | None:
@@ -109,19 +123,31 @@ def _fold(found: dict[str, PastSession], record: dict[str, Any]) -> None:
     ts = float(record.get("ts") or 0.0)
     if action == "service-start":
         found[session_id] = PastSession(
-            session_id, str(record.get("appliance", "")), str(record.get("engineer") or ""),
-            str(record.get("source") or ""), ts, recording=str(record.get("recording") or ""))
+            session_id,
+            str(record.get("appliance", "")),
+            str(record.get("engineer") or ""),
+            str(record.get("source") or ""),
+            ts,
+            recording=str(record.get("recording") or ""),
+        )
         return
     started = float(record.get("started") or ts - float(record.get("duration") or 0.0))
     before = found.get(session_id) or PastSession(
-        session_id, str(record.get("appliance", "")), str(record.get("engineer") or ""),
-        str(record.get("source") or ""), started)
+        session_id,
+        str(record.get("appliance", "")),
+        str(record.get("engineer") or ""),
+        str(record.get("source") or ""),
+        started,
+    )
     found[session_id] = replace(
-        before, ended=ts, bytes_in=int(record.get("bytes_in") or 0),
+        before,
+        ended=ts,
+        bytes_in=int(record.get("bytes_in") or 0),
         bytes_out=int(record.get("bytes_out") or 0),
         recording=str(record.get("recording") or before.recording),
         note=str(record.get("recording_note") or ""),
-        ended_by=str(record.get("ended_by") or ""))
+        ended_by=str(record.get("ended_by") or ""),
+    )
 
 
 def _header(path: Path) -> dict[str, Any]:

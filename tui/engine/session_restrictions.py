@@ -13,8 +13,13 @@ from datetime import UTC, datetime
 
 from tui.engine.errors import UsageError
 
-_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
-            "%Y-%m-%d")
+_FORMATS = (
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +33,7 @@ class SessionRestrictions:
     @property
     def any(self) -> bool:
         """Whether anything is restricted at all."""
-        return bool(self.engineers) or self.not_before is not None \
-            or self.not_after is not None
+        return bool(self.engineers) or self.not_before is not None or self.not_after is not None
 
     def refusal(self, engineer: str, now: float) -> str | None:
         """Why `engineer` may not log in at `now`, or None when they may."""
@@ -57,8 +61,11 @@ class SessionRestrictions:
 
     def to_json(self) -> dict[str, object]:
         """The journal and audit form."""
-        return {"engineers": list(self.engineers), "not_before": self.not_before,
-                "not_after": self.not_after}
+        return {
+            "engineers": list(self.engineers),
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+        }
 
     @classmethod
     def from_json(cls, data: object) -> SessionRestrictions:
@@ -67,8 +74,11 @@ class SessionRestrictions:
             return cls()
         engineers = tuple(str(e) for e in data.get("engineers") or ())
         before, after = data.get("not_before"), data.get("not_after")
-        return cls(engineers, float(before) if before is not None else None,
-                   float(after) if after is not None else None)
+        return cls(
+            engineers,
+            float(before) if before is not None else None,
+            float(after) if after is not None else None,
+        )
 
 
 def stamp(ts: float) -> str:
@@ -84,8 +94,7 @@ def parse_time(value: str, field: str) -> float:
             return datetime.strptime(text, form).replace(tzinfo=UTC).timestamp()
         except ValueError:
             continue
-    raise UsageError(f"{field} {value!r}: write a UTC time as YYYY-MM-DD HH:MM "
-                     "(or YYYY-MM-DD).")
+    raise UsageError(f"{field} {value!r}: write a UTC time as YYYY-MM-DD HH:MM (or YYYY-MM-DD).")
 
 
 def parse_engineers(values: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
@@ -102,13 +111,16 @@ def parse_engineers(values: list[str] | tuple[str, ...] | str) -> tuple[str, ...
     return tuple(names)
 
 
-def build_restrictions(engineers: list[str] | tuple[str, ...] | str = (),
-                       not_before: str | None = None,
-                       not_after: str | None = None) -> SessionRestrictions:
+def build_restrictions(
+    engineers: list[str] | tuple[str, ...] | str = (),
+    not_before: str | None = None,
+    not_after: str | None = None,
+) -> SessionRestrictions:
     """Checked restrictions from what an operator typed; a window must not end before it opens."""
     before = parse_time(not_before, "--not-before") if not_before else None
     after = parse_time(not_after, "--not-after") if not_after else None
     if before is not None and after is not None and after <= before:
-        raise UsageError(f"--not-after ({stamp(after)}) must be later than --not-before "
-                         f"({stamp(before)}).")
+        raise UsageError(
+            f"--not-after ({stamp(after)}) must be later than --not-before ({stamp(before)})."
+        )
     return SessionRestrictions(parse_engineers(engineers), before, after)

@@ -37,8 +37,14 @@ TermListener = Callable[[TermEvent], None]
 class SessionTap:
     """One (SERVICE) session's terminal stream, fanned out to a recorder and live watchers."""
 
-    def __init__(self, session_id: str, *, width: int = 80, height: int = 24,
-                 timer: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        width: int = 80,
+        height: int = 24,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.session_id = session_id
         self.width = width
         self.height = height
@@ -54,8 +60,11 @@ class SessionTap:
         self._recent: deque[str] = deque()
         self._recent_size = 0
 
-    def watch(self, listener: TermListener, ended: Callable[[], None] | None = None,
-              ) -> Callable[[], None]:
+    def watch(
+        self,
+        listener: TermListener,
+        ended: Callable[[], None] | None = None,
+    ) -> Callable[[], None]:
         """Call `listener` with every chunk from now on; returns the function that stops it."""
         self._listeners.append(listener)
         if ended is not None:
@@ -155,8 +164,7 @@ class SessionTap:
             self.input(data)
             received(data, datatype)
 
-        def size_changed_and_tap(width: int, height: int, pixwidth: int,
-                                 pixheight: int) -> None:
+        def size_changed_and_tap(width: int, height: int, pixwidth: int, pixheight: int) -> None:
             self.resize(width, height)
             size_changed(width, height, pixwidth, pixheight)
 

@@ -30,8 +30,7 @@ class KernelKeepalive:
 KERNEL_KEEPALIVE = KernelKeepalive()
 
 
-def tune_liveness(sock: socket.socket | None,
-                  settings: KernelKeepalive = KERNEL_KEEPALIVE) -> None:
+def tune_liveness(sock: socket.socket | None, settings: KernelKeepalive = KERNEL_KEEPALIVE) -> None:
     """Turn on TCP keepalive and the user timeout on `sock` (a no-op for non-TCP sockets)."""
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return
@@ -41,5 +40,6 @@ def tune_liveness(sock: socket.socket | None,
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, settings.idle)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, settings.interval)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, settings.count)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
-                        int(settings.user_timeout * 1000))
+        sock.setsockopt(
+            socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(settings.user_timeout * 1000)
+        )

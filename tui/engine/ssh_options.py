@@ -10,7 +10,8 @@ _PREFERRED_CIPHERS = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com"]
 # (`python -m tests.perf --only throughput`); the rest of asyncssh's defaults follow for peers
 # that lack it.
 ENCRYPTION_ALGS = _PREFERRED_CIPHERS + [
-    name.decode() for name in asyncssh.encryption.get_default_encryption_algs()
+    name.decode()
+    for name in asyncssh.encryption.get_default_encryption_algs()
     if name.decode() not in _PREFERRED_CIPHERS
 ]
 

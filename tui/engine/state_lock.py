@@ -46,15 +46,16 @@ LAB_CONSOLE = "rac console on the built-in lab"
 # How to use the process that holds the directory instead of starting a second one.
 _USE_IT = {
     LAB_CONSOLE: "Use that console: enable an appliance there (e), then log in as support "
-                 "from here with `rac support connect SERIAL --lab` (it asks for the seed)",
+    "from here with `rac support connect SERIAL --lab` (it asks for the seed)",
     "rac console": "Use that console",
     "rac lab": "Use that lab: the commands it printed work beside it",
     "rac agent": "Use that agent (`rac status` shows what it runs; SIGTERM disables it)",
 }
 
 
-def lock_state_dir(directory: Path, what: str, *,
-                   role: str = "the state directory") -> StateDirLock:
+def lock_state_dir(
+    directory: Path, what: str, *, role: str = "the state directory"
+) -> StateDirLock:
     """Take `directory` for this process (`what` names it for the next one), or raise
     StateDirBusyError naming the PID that holds it and how to use that one instead."""
     if directory.exists() and not directory.is_dir():
@@ -81,8 +82,7 @@ def lock_state_dir(directory: Path, what: str, *,
 def _open_lock_file(directory: Path) -> int:
     path = directory / LOCK_FILE
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                       PRIVATE_FILE)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE)
     except OSError as error:
         if error.errno not in (errno.EROFS, errno.EACCES):
             raise
@@ -106,6 +106,8 @@ def _busy_sentence(directory: Path) -> str:
     who = holder(directory)
     held = f"pid {who[0]}, {who[1]}" if who else "another process"
     use_it = _USE_IT.get(who[1], "Use that one") if who else "Use that one"
-    return (f"{directory} is in use by another rac ({held}): one process per state dir, or "
-            f"the two would undo each other's changes. {use_it}, stop it, or give this one "
-            "its own --state-dir.")
+    return (
+        f"{directory} is in use by another rac ({held}): one process per state dir, or "
+        f"the two would undo each other's changes. {use_it}, stop it, or give this one "
+        "its own --state-dir."
+    )

@@ -57,21 +57,40 @@ class ApplianceStatus:
     def to_json(self) -> dict[str, object]:
         """The `--json` form (no seed: status output may be pasted anywhere)."""
         return {
-            "name": self.name, "serial": self.serial, "series": self.series,
-            "model": self.model, "mode": self.mode.value, "enabled": self.enabled,
-            "state": self.state.value, "reason": self.reason.value if self.reason else "",
+            "name": self.name,
+            "serial": self.serial,
+            "series": self.series,
+            "model": self.model,
+            "mode": self.mode.value,
+            "enabled": self.enabled,
+            "state": self.state.value,
+            "reason": self.reason.value if self.reason else "",
             "detail": self.detail,
-            "relay_host": self.relay_host, "port": self.port or None, "address": self.address,
-            "gateway": self.gateway, "enabled_at": self.enabled_at,
-            "expires_at": self.expires_at, "since": self.since, "up_since": self.up_since,
+            "relay_host": self.relay_host,
+            "port": self.port or None,
+            "address": self.address,
+            "gateway": self.gateway,
+            "enabled_at": self.enabled_at,
+            "expires_at": self.expires_at,
+            "since": self.since,
+            "up_since": self.up_since,
             "attempt": self.attempt,
-            "retry_at": self.retry_at, "fingerprint": self.fingerprint,
+            "retry_at": self.retry_at,
+            "fingerprint": self.fingerprint,
             "storage": self.storage,
-            "links": [{"address": link.address, "state": link.state.value,
-                       "reason": link.reason} for link in self.links],
+            "links": [
+                {"address": link.address, "state": link.state.value, "reason": link.reason}
+                for link in self.links
+            ],
             "sessions": [
-                {"id": s.session_id, "engineer": s.engineer, "source": s.source,
-                 "started": s.started, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}
+                {
+                    "id": s.session_id,
+                    "engineer": s.engineer,
+                    "source": s.source,
+                    "started": s.started,
+                    "bytes_in": s.bytes_in,
+                    "bytes_out": s.bytes_out,
+                }
                 for s in self.sessions
             ],
         }
@@ -88,11 +107,15 @@ def status_lines(status: ApplianceStatus, now: float) -> list[str]:
         lines = [f"Service Access currently ENABLED ({logins} current service login{plural})"]
         if status.mode is Mode.TUNNEL:
             connected = "connected" if status.state.is_up else "not connected"
-            lines.append(f"Mode TUNNEL: {connected} to {status.relay_host} on port "
-                         f"{status.port} (state {status.state.value})")
+            lines.append(
+                f"Mode TUNNEL: {connected} to {status.relay_host} on port "
+                f"{status.port} (state {status.state.value})"
+            )
         else:
-            lines.append(f"Mode SSHACCESS: reached through {status.gateway} on port 22 "
-                         f"(state {status.state.value})")
+            lines.append(
+                f"Mode SSHACCESS: reached through {status.gateway} on port 22 "
+                f"(state {status.state.value})"
+            )
         if status.expires_at is not None:
             stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(status.expires_at))
             lines.append(f"Access ends {stamp} (in {format_duration(status.expires_at - now)})")

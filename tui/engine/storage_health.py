@@ -46,10 +46,15 @@ def storage_sentence(path: Path, error: OSError) -> str:
 
 def unusable_state_dir(state_dir: Path, error: OSError) -> StorageError:
     """The state dir itself cannot be made or used: say why, and what to do."""
-    why = ("it is a file, where rac keeps a directory" if state_dir.is_file()
-           else why_not_written(error))
-    return StorageError(f"Cannot use {state_dir} as the state dir: {why}. Give another "
-                        "--state-dir, or put this one right.")
+    why = (
+        "it is a file, where rac keeps a directory"
+        if state_dir.is_file()
+        else why_not_written(error)
+    )
+    return StorageError(
+        f"Cannot use {state_dir} as the state dir: {why}. Give another "
+        "--state-dir, or put this one right."
+    )
 
 
 def check_state_dir(state_dir: Path) -> str:

@@ -23,15 +23,22 @@ def principal_matches(principal: str, serial: str, seed: str) -> bool:
     constant time, so response times say nothing about how much of a guess was right."""
     head, sep, tail = principal.partition(":")
     serial_ok = hmac.compare_digest(head.lower().encode(), serial.lower().encode())
-    seed_ok = hmac.compare_digest(tail.encode("utf-8", "surrogatepass"),
-                                  seed.encode("utf-8", "surrogatepass"))
+    seed_ok = hmac.compare_digest(
+        tail.encode("utf-8", "surrogatepass"), seed.encode("utf-8", "surrogatepass")
+    )
     return bool(sep) and serial_ok and seed_ok
 
 
-def mint_support_certificate(ca_key: asyncssh.SSHKey, engineer_key: asyncssh.SSHKey, *,
-                             serial: str, seed: str, identity: str,
-                             validity: float = DEFAULT_VALIDITY,
-                             now: float | None = None) -> asyncssh.SSHCertificate:
+def mint_support_certificate(
+    ca_key: asyncssh.SSHKey,
+    engineer_key: asyncssh.SSHKey,
+    *,
+    serial: str,
+    seed: str,
+    identity: str,
+    validity: float = DEFAULT_VALIDITY,
+    now: float | None = None,
+) -> asyncssh.SSHCertificate:
     """A short-lived user certificate, as `ssh-keygen -s CA -I identity -n SERIAL:SEED` makes."""
     issued = time.time() if now is None else now
     return ca_key.generate_user_certificate(

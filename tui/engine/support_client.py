@@ -72,12 +72,14 @@ class _AcceptNewApplianceKey(asyncssh.SSHClient):
         """The appliance says why it refuses (an operator's restriction), before it does."""
         self.banner += msg
 
-    def validate_host_public_key(self, host: str, addr: str, port: int,
-                                 key: asyncssh.SSHKey) -> bool:
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
         known: list[asyncssh.SSHKey] = []
         if self._store.exists():
-            known = list(asyncssh.read_known_hosts(str(self._store)).match(
-                self._serial, "", None)[0])
+            known = list(
+                asyncssh.read_known_hosts(str(self._store)).match(self._serial, "", None)[0]
+            )
         if known:
             return any(k.public_data == key.public_data for k in known)
         self._store.parent.mkdir(parents=True, exist_ok=True)
@@ -88,36 +90,54 @@ class _AcceptNewApplianceKey(asyncssh.SSHClient):
 
 
 async def open_support_connection(
-        route: SupportRoute, serial: str, seed: str) -> tuple[asyncssh.SSHClientConnection,
-                                                               asyncssh.SSHClientConnection, str]:
+    route: SupportRoute, serial: str, seed: str
+) -> tuple[asyncssh.SSHClientConnection, asyncssh.SSHClientConnection, str]:
     """(relay connection, appliance connection, newly learned fingerprint or '')."""
     try:
         engineer_key = read_own_private_key(route.engineer_key, "the engineer's key")
         ca_key = read_own_private_key(route.ca_key, "the support CA key")
     except (OSError, asyncssh.KeyImportError) as error:
         raise RacError(f"Cannot read a key: {error}.") from None
-    certificate = mint_support_certificate(ca_key, engineer_key, serial=serial, seed=seed,
-                                           identity=route.identity)
+    certificate = mint_support_certificate(
+        ca_key, engineer_key, serial=serial, seed=seed, identity=route.identity
+    )
     try:
         relay = await asyncssh.connect(
-            route.relay_host, route.relay_port, username=route.identity,
-            client_keys=[engineer_key], known_hosts=str(route.known_hosts), agent_path=None,
-            config=None, encryption_algs=ENCRYPTION_ALGS, client_factory=_LossWitness)
+            route.relay_host,
+            route.relay_port,
+            username=route.identity,
+            client_keys=[engineer_key],
+            known_hosts=str(route.known_hosts),
+            agent_path=None,
+            config=None,
+            encryption_algs=ENCRYPTION_ALGS,
+            client_factory=_LossWitness,
+        )
     except asyncssh.HostKeyNotVerifiable:
-        raise RacError(f"The relay {route.relay_host}:{route.relay_port} presented a host key "
-                       f"that {route.known_hosts} does not pin. Not connecting.") from None
+        raise RacError(
+            f"The relay {route.relay_host}:{route.relay_port} presented a host key "
+            f"that {route.known_hosts} does not pin. Not connecting."
+        ) from None
     except asyncssh.PermissionDenied:
         raise RacError("The relay did not accept the engineer key.") from None
     except (OSError, asyncssh.Error) as error:
-        raise RacError(f"Cannot reach the relay {route.relay_host}:{route.relay_port}: "
-                       f"{error}.") from None
+        raise RacError(
+            f"Cannot reach the relay {route.relay_host}:{route.relay_port}: {error}."
+        ) from None
     client = _AcceptNewApplianceKey(route.appliance_known_hosts, serial)
     try:
         appliance = await asyncssh.connect(
-            serial, APPLIANCE_PORT, tunnel=relay, client_factory=lambda: client,
-            username=SERVICE_USER, client_keys=[(engineer_key, certificate)],
-            known_hosts=([], [], []), agent_path=None, config=None,
-            encryption_algs=ENCRYPTION_ALGS)
+            serial,
+            APPLIANCE_PORT,
+            tunnel=relay,
+            client_factory=lambda: client,
+            username=SERVICE_USER,
+            client_keys=[(engineer_key, certificate)],
+            known_hosts=([], [], []),
+            agent_path=None,
+            config=None,
+            encryption_algs=ENCRYPTION_ALGS,
+        )
     except asyncssh.ChannelOpenError as error:
         relay.close()
         raise RacError(f"No session to {serial}: {error.reason}") from None
@@ -126,21 +146,29 @@ async def open_support_connection(
         said = client.banner.strip()
         if said:
             raise RacError(f"{serial} refused the login ({said.rstrip('.')}).") from None
-        raise RacError(f"{serial} refused the login: check the serial and the seed the "
-                       "operator gave you (the seed may have been replaced, or access "
-                       "disabled).") from None
+        raise RacError(
+            f"{serial} refused the login: check the serial and the seed the "
+            "operator gave you (the seed may have been replaced, or access "
+            "disabled)."
+        ) from None
     except asyncssh.HostKeyNotVerifiable:
         relay.close()
-        raise RacError(f"{serial} presented a host key different from the one recorded in "
-                       f"{route.appliance_known_hosts}. Not connecting.") from None
+        raise RacError(
+            f"{serial} presented a host key different from the one recorded in "
+            f"{route.appliance_known_hosts}. Not connecting."
+        ) from None
     except (OSError, asyncssh.Error) as error:
         relay.close()
         raise RacError(f"The session to {serial} failed: {error}.") from None
     return relay, appliance, client.learned
 
 
-async def run_command(appliance: asyncssh.SSHClientConnection, command: str, *,
-                      relay: asyncssh.SSHClientConnection | None = None) -> int:
+async def run_command(
+    appliance: asyncssh.SSHClientConnection,
+    command: str,
+    *,
+    relay: asyncssh.SSHClientConnection | None = None,
+) -> int:
     """Run one command in the (SERVICE) shell; print its output; return its exit status."""
     try:
         result = await appliance.run(command, check=False)
@@ -156,13 +184,16 @@ async def run_command(appliance: asyncssh.SSHClientConnection, command: str, *,
     return result.exit_status
 
 
-async def run_interactive(appliance: asyncssh.SSHClientConnection, *,
-                          relay: asyncssh.SSHClientConnection | None = None) -> int:
+async def run_interactive(
+    appliance: asyncssh.SSHClientConnection, *, relay: asyncssh.SSHClientConnection | None = None
+) -> int:
     """An interactive shell with a PTY, the local terminal in raw mode."""
     size = shutil.get_terminal_size()
     process = await appliance.create_process(
         term_type=os.environ.get("TERM", "xterm-256color"),
-        term_size=(size.columns, size.lines), encoding=None)
+        term_size=(size.columns, size.lines),
+        encoding=None,
+    )
     stdin_fd = sys.stdin.fileno()
     saved = termios.tcgetattr(stdin_fd) if os.isatty(stdin_fd) else None
     loop = asyncio.get_running_loop()
@@ -179,8 +210,9 @@ async def run_interactive(appliance: asyncssh.SSHClientConnection, *,
             tty.setraw(stdin_fd)
         # Copies of the terminal's descriptors: asyncssh closes what it was given when the
         # channel closes, and closing the real stdout/stderr loses every later message.
-        await process.redirect(stdin=terminal.stdin, stdout=terminal.stdout,
-                               stderr=terminal.stderr, send_eof=True)
+        await process.redirect(
+            stdin=terminal.stdin, stdout=terminal.stdout, stderr=terminal.stderr, send_eof=True
+        )
         await process.wait_closed()
     except (OSError, asyncssh.Error) as error:
         terminal.restore()
@@ -213,16 +245,19 @@ async def _settle(relay: asyncssh.SSHClientConnection | None) -> None:
             await asyncio.wait_for(relay.wait_closed(), SETTLE_TIMEOUT)
 
 
-def _ended_why(connections: tuple[asyncssh.SSHClientConnection | None, ...],
-               error: BaseException | None = None) -> str:
+def _ended_why(
+    connections: tuple[asyncssh.SSHClientConnection | None, ...], error: BaseException | None = None
+) -> str:
     """Why a session ended without an exit status, in one sentence."""
     lost = error
     for connection in connections:
         if lost is None and connection is not None:
             lost = connection.get_extra_info("lost")
     if lost is not None:
-        return (f"the connection through the relay was lost ({_describe(lost)}); the session "
-                "ended without an exit status.")
+        return (
+            f"the connection through the relay was lost ({_describe(lost)}); the session "
+            "ended without an exit status."
+        )
     return "the appliance closed the session."
 
 

@@ -77,11 +77,16 @@ class ApplianceActions(SessionActions):
             if yes:
                 self._enable_dialog(name)
 
-        self.app.push_screen(ConfirmDialog(
-            f"Remote access is already enabled on {name}. Enable it again?",
-            "Enabling again restarts the tunnel, ends the support sessions open now, issues a "
-            "new seed and starts a new lifetime. For only a new seed press n, for another "
-            "port p.", yes="Enable again"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Remote access is already enabled on {name}. Enable it again?",
+                "Enabling again restarts the tunnel, ends the support sessions open now, issues a "
+                "new seed and starts a new lifetime. For only a new seed press n, for another "
+                "port p.",
+                yes="Enable again",
+            ),
+            answered,
+        )
 
     def _enable_dialog(self, name: str) -> None:
         from widgets.enable_dialog import EnableChoices, EnableDialog
@@ -92,24 +97,45 @@ class ApplianceActions(SessionActions):
         config = inventory.get(name)
         gateways = rac.engine.gateway_candidates(name)
         choices = EnableChoices(
-            name=name, serial=status.serial, mode=status.mode, ports=inventory.relay.ports,
-            default_port=inventory.relay.default_port, selected_port=status.selected_port,
-            gateways=gateways, gateway=status.gateway or config.gateway,
-            probe=rac.model.views[name].probe, lifetime=inventory.relay.lifetime)
+            name=name,
+            serial=status.serial,
+            mode=status.mode,
+            ports=inventory.relay.ports,
+            default_port=inventory.relay.default_port,
+            selected_port=status.selected_port,
+            gateways=gateways,
+            gateway=status.gateway or config.gateway,
+            probe=rac.model.views[name].probe,
+            lifetime=inventory.relay.lifetime,
+        )
 
         def chosen(request: EnableRequest | None) -> None:
-            if request is not None and request.mode is Mode.SSHACCESS and request.gateway \
-                    and not rac.model.views[request.gateway].status.enabled:
-                self.notify(f"The gateway {request.gateway} is off: {name} waits for it "
-                            f"(WAITING_GATEWAY) until remote access is enabled on "
-                            f"{request.gateway}.", severity="warning", timeout=10)
+            if (
+                request is not None
+                and request.mode is Mode.SSHACCESS
+                and request.gateway
+                and not rac.model.views[request.gateway].status.enabled
+            ):
+                self.notify(
+                    f"The gateway {request.gateway} is off: {name} waits for it "
+                    f"(WAITING_GATEWAY) until remote access is enabled on "
+                    f"{request.gateway}.",
+                    severity="warning",
+                    timeout=10,
+                )
             if request is not None:
-                rac.call_engine(rac.engine.enable(name, mode=request.mode, seed=request.seed,
-                                                  port=request.port, gateway=request.gateway,
-                                                  lifetime=request.lifetime,
-                                                  restrictions=request.restrictions),
-                                f"Remote access enabled on {name}: give support the serial "
-                                "and the seed.")
+                rac.call_engine(
+                    rac.engine.enable(
+                        name,
+                        mode=request.mode,
+                        seed=request.seed,
+                        port=request.port,
+                        gateway=request.gateway,
+                        lifetime=request.lifetime,
+                        restrictions=request.restrictions,
+                    ),
+                    f"Remote access enabled on {name}: give support the serial and the seed.",
+                )
 
         self.app.push_screen(EnableDialog(choices, blink=rac.blink), chosen)
 
@@ -127,12 +153,17 @@ class ApplianceActions(SessionActions):
             if yes:
                 rac.call_engine(rac.engine.disable(name), DISABLED_NOTICE)
 
-        riders = [child for child, view in rac.model.views.items()
-                  if view.status.gateway == name and view.status.enabled]
+        riders = [
+            child
+            for child, view in rac.model.views.items()
+            if view.status.gateway == name and view.status.enabled
+        ]
         detail = f"{name}: support sessions end at once and the seed stops working."
         if riders:
-            detail += (f" {', '.join(riders)} {'is' if len(riders) == 1 else 'are'} reached "
-                       f"through {name} and will wait until it is enabled again.")
+            detail += (
+                f" {', '.join(riders)} {'is' if len(riders) == 1 else 'are'} reached "
+                f"through {name} and will wait until it is enabled again."
+            )
         self.app.push_screen(ConfirmDialog(DISABLE_QUESTION, detail), answered)
 
     def action_port(self) -> None:
@@ -143,8 +174,11 @@ class ApplianceActions(SessionActions):
         rac = self.rac
         view = rac.model.views[name]
         if view.status.mode is Mode.SSHACCESS:
-            self.notify(f"{name} is reached through {view.status.gateway} on port "
-                        f"{SERVICE_PORT}: it has no relay port of its own.", severity="warning")
+            self.notify(
+                f"{name} is reached through {view.status.gateway} on port "
+                f"{SERVICE_PORT}: it has no relay port of its own.",
+                severity="warning",
+            )
             return
         relay = rac.engine.inventory.relay
         from widgets.port_dialog import PortDialog
@@ -154,10 +188,17 @@ class ApplianceActions(SessionActions):
                 rac.call_engine(rac.engine.set_port(name, port), f"{name} now uses port {port}.")
 
         inside = support_inside(rac.model, name)
-        self.app.push_screen(PortDialog(name, relay.ports, default=relay.default_port,
-                                        selected=view.status.selected_port, probe=view.probe,
-                                        inside=inside_sentence(inside) if inside else ""),
-                             chosen)
+        self.app.push_screen(
+            PortDialog(
+                name,
+                relay.ports,
+                default=relay.default_port,
+                selected=view.status.selected_port,
+                probe=view.probe,
+                inside=inside_sentence(inside) if inside else "",
+            ),
+            chosen,
+        )
 
     def action_new_seed(self) -> None:
         """Ask, then replace the seed."""
@@ -166,19 +207,24 @@ class ApplianceActions(SessionActions):
             return
         rac = self.rac
         if not rac.model.views[name].status.enabled:
-            self.notify(f"Remote access is not enabled on {name}: enable it first.",
-                        severity="warning")
+            self.notify(
+                f"Remote access is not enabled on {name}: enable it first.", severity="warning"
+            )
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                rac.call_engine(rac.engine.new_seed(name),
-                                f"New seed in force on {name}; give it to support.")
+                rac.call_engine(
+                    rac.engine.new_seed(name), f"New seed in force on {name}; give it to support."
+                )
 
-        self.app.push_screen(ConfirmDialog(
-            f"Generate a new seed for {name}?",
-            "Support sessions open now end at once, and the current seed stops working."),
-            answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Generate a new seed for {name}?",
+                "Support sessions open now end at once, and the current seed stops working.",
+            ),
+            answered,
+        )
 
     def action_copy_seed(self) -> None:
         """Copy the seed, the serial and seed, or the whole login line (OSC 52)."""
@@ -193,12 +239,13 @@ class ApplianceActions(SessionActions):
         from widgets.copy_dialog import CopyChoice, CopyDialog
 
         serial = view.status.serial
-        choices = [CopyChoice("s", "the seed", seed),
-                   CopyChoice("b", "serial and seed", f"serial {serial} seed {seed}")]
+        choices = [
+            CopyChoice("s", "the seed", seed),
+            CopyChoice("b", "serial and seed", f"serial {serial} seed {seed}"),
+        ]
         line = self.rac.support_command(serial, seed)
         if line is not None:
-            choices.append(CopyChoice("l", "the whole login line (rac support connect …)",
-                                      line))
+            choices.append(CopyChoice("l", "the whole login line (rac support connect …)", line))
 
         def chosen(choice: CopyChoice | None) -> None:
             if choice is not None:
@@ -217,16 +264,22 @@ class ApplianceActions(SessionActions):
             self.notify(f"{name} is not waiting for a host key decision.")
             return
         changed = status.state is TunnelState.HOST_KEY_MISMATCH
-        question = (f"Replace the pinned relay key of {status.relay_host}?" if changed
-                    else f"Pin the relay key of {status.relay_host}?")
-        detail = (f"Presented: {status.fingerprint}. "
-                  + ("The key CHANGED: accept only if the vendor announced a new key."
-                     if changed else "Compare it with the fingerprint the vendor publishes."))
+        question = (
+            f"Replace the pinned relay key of {status.relay_host}?"
+            if changed
+            else f"Pin the relay key of {status.relay_host}?"
+        )
+        detail = f"Presented: {status.fingerprint}. " + (
+            "The key CHANGED: accept only if the vendor announced a new key."
+            if changed
+            else "Compare it with the fingerprint the vendor publishes."
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:
-                rac.call_engine(rac.engine.accept_host_key(name),
-                                f"Relay key pinned for {status.relay_host}.")
+                rac.call_engine(
+                    rac.engine.accept_host_key(name), f"Relay key pinned for {status.relay_host}."
+                )
 
         self.app.push_screen(ConfirmDialog(question, detail, yes="Pin it"), answered)
 
@@ -238,8 +291,10 @@ class ApplianceActions(SessionActions):
         rac = self.rac
         status = rac.model.views[name].status
         if status.mode is Mode.SSHACCESS:
-            self.notify(f"{name} has no tunnel of its own: capture its gateway "
-                        f"{status.gateway}.", severity="warning")
+            self.notify(
+                f"{name} has no tunnel of its own: capture its gateway {status.gateway}.",
+                severity="warning",
+            )
             return
 
         async def capture() -> None:
@@ -251,16 +306,20 @@ class ApplianceActions(SessionActions):
                 self.notify(f"Capturing one connection attempt of {name}…")
                 rac.call_engine(capture())
 
-        self.app.push_screen(ConfirmDialog(
-            f"Start a packet capture (tcpdump) for {name}?",
-            f"tcpdump records one connection attempt to {status.relay_host} on port "
-            f"{status.selected_port} (at most 5 s), filtered on the relay's addresses; the "
-            ".pcap is saved 0600 under the state directory's captures/. The tunnel itself is "
-            "not touched.", yes="Capture"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Start a packet capture (tcpdump) for {name}?",
+                f"tcpdump records one connection attempt to {status.relay_host} on port "
+                f"{status.selected_port} (at most 5 s), filtered on the relay's addresses; the "
+                ".pcap is saved 0600 under the state directory's captures/. The tunnel itself is "
+                "not touched.",
+                yes="Capture",
+            ),
+            answered,
+        )
 
     def action_probe(self) -> None:
         """The connectivity test (see the probe screen)."""
         name = self._target()
         if name is not None:
             self.rac.open_probe(name)
-

@@ -62,8 +62,11 @@ class AuditScreen(RacScreen):
         texts = [line.text for line in reversed(self._lines)]
         shown = [text for text in texts if needle in text.lower()] if needle else texts
         view = self.query_one(AuditView)
-        view.empty_text = (f"No audit record matches “{self._query}”. esc clears the filter."
-                           if self._query else f"No audit records yet in {home_path(self.path)}.")
+        view.empty_text = (
+            f"No audit record matches “{self._query}”. esc clears the filter."
+            if self._query
+            else f"No audit records yet in {home_path(self.path)}."
+        )
         view.set_lines(shown)
         count = f"{len(shown)} of {len(texts)}" if needle else str(len(texts))
         self.sub_title = f"{home_path(self.path)} · {count} records, newest first"

@@ -52,8 +52,13 @@ class DashboardScreen(ApplianceActions):
         yield RacFooter()
 
     def on_mount(self) -> None:
-        titles = {"#tunnel": "Tunnel", "#seed": "Seed", "#port": "Port", "#access": "Access",
-                  "#sessions": "Sessions of this enablement"}
+        titles = {
+            "#tunnel": "Tunnel",
+            "#seed": "Seed",
+            "#port": "Port",
+            "#access": "Access",
+            "#sessions": "Sessions of this enablement",
+        }
         for selector, title in titles.items():
             self.query_one(selector).border_title = title
         view = self.rac.model.views[self.appliance]
@@ -97,15 +102,20 @@ class DashboardScreen(ApplianceActions):
         self.sub_title = state_label(status.state, status.attempt)
         self.query_one(ServiceBanner).show(status.sessions)
         self.query_one(TunnelPanel).show(status, now)
-        self.query_one(SeedPanel).show(view.seed if status.enabled else None, status.serial,
-                                       rac.support_command(status.serial, view.seed))
+        self.query_one(SeedPanel).show(
+            view.seed if status.enabled else None,
+            status.serial,
+            rac.support_command(status.serial, view.seed),
+        )
         self.query_one(PortPanel).show(status, relay.ports, relay.default_port, view.probe)
         self.query_one(AccessPanel).show(status, now)
         sessions = self.query_one(SessionList)
         sessions.show(list(view.history.values()), now)
-        sessions.border_subtitle = sessions_note(rac.engine.watchable(self.appliance),
-                                                 rac.engine.restrictions(self.appliance),
-                                                 status.enabled)
+        sessions.border_subtitle = sessions_note(
+            rac.engine.watchable(self.appliance),
+            rac.engine.restrictions(self.appliance),
+            status.enabled,
+        )
 
     def action_back(self) -> None:
         """Back to the fleet."""

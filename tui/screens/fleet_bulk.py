@@ -15,7 +15,7 @@ BULK_DISABLE_QUESTION = "Are you sure to disable service access on {count}?"
 
 
 def appliances(count: int) -> str:
-    """"1 appliance", "37 appliances"."""
+    """ "1 appliance", "37 appliances"."""
     return f"{count} appliance{'' if count == 1 else 's'}"
 
 
@@ -24,12 +24,15 @@ def bulk_enable(screen: RacScreen, names: list[str]) -> None:
     rac = screen.rac
     todo = [n for n in names if not rac.model.views[n].status.enabled]
     if not todo:
-        screen.app.notify(f"Remote access is already enabled on the {appliances(len(names))} "
-                   "marked.")
+        screen.app.notify(
+            f"Remote access is already enabled on the {appliances(len(names))} marked."
+        )
         return
     skipped = len(names) - len(todo)
-    detail = ("Each gets a generated seed and its inventory mode, port or gateway; give "
-              "support the serial and seed from each dashboard.")
+    detail = (
+        "Each gets a generated seed and its inventory mode, port or gateway; give "
+        "support the serial and seed from each dashboard."
+    )
     if skipped:
         detail += f" {appliances(skipped)} already enabled stay as they are."
 
@@ -37,8 +40,12 @@ def bulk_enable(screen: RacScreen, names: list[str]) -> None:
         if yes:
             rac.call_engine(_enable_all(screen, rac, todo))
 
-    screen.app.push_screen(ConfirmDialog(f"Enable remote access on {appliances(len(todo))}?",
-                                  detail, yes=f"Enable {len(todo)}"), answered)
+    screen.app.push_screen(
+        ConfirmDialog(
+            f"Enable remote access on {appliances(len(todo))}?", detail, yes=f"Enable {len(todo)}"
+        ),
+        answered,
+    )
 
 
 async def _enable_all(screen: RacScreen, rac: ConsoleHost, names: list[str]) -> None:
@@ -61,23 +68,32 @@ def bulk_disable(screen: RacScreen, names: list[str]) -> None:
     rac = screen.rac
     todo = [n for n in names if rac.model.views[n].status.enabled]
     if not todo:
-        screen.app.notify(f"Remote access is already disabled on the {appliances(len(names))} "
-                   "marked.")
+        screen.app.notify(
+            f"Remote access is already disabled on the {appliances(len(names))} marked."
+        )
         return
     inside = [who for name in todo for who in support_inside(rac.model, name)]
     detail = "Support sessions end at once and the seeds stop working."
     if inside:
-        detail = (f"Support is inside ({', '.join(inside[:5])}"
-                  f"{' …' if len(inside) > 5 else ''}): {len(inside)} session"
-                  f"{' ends' if len(inside) == 1 else 's end'} at once, and the seeds stop "
-                  "working.")
+        detail = (
+            f"Support is inside ({', '.join(inside[:5])}"
+            f"{' …' if len(inside) > 5 else ''}): {len(inside)} session"
+            f"{' ends' if len(inside) == 1 else 's end'} at once, and the seeds stop "
+            "working."
+        )
 
     def answered(yes: bool | None) -> None:
         if yes:
             rac.call_engine(_disable_all(screen, rac, todo))
 
-    screen.app.push_screen(ConfirmDialog(BULK_DISABLE_QUESTION.format(count=appliances(len(todo))),
-                                  detail, yes=f"Disable {len(todo)}"), answered)
+    screen.app.push_screen(
+        ConfirmDialog(
+            BULK_DISABLE_QUESTION.format(count=appliances(len(todo))),
+            detail,
+            yes=f"Disable {len(todo)}",
+        ),
+        answered,
+    )
 
 
 async def _disable_all(screen: RacScreen, rac: ConsoleHost, names: list[str]) -> None:

@@ -26,9 +26,10 @@ class FleetScreen(ApplianceActions):
     """One row per appliance; verbs act on the row under the cursor."""
 
     SCOPES = frozenset({Scope.FLEET})
-    BINDINGS = [*bindings_for(Scope.FLEET),
-                Binding("escape", "clear_filter", "Clear filter", show=False,
-                        id="rac.clear_filter")]
+    BINDINGS = [
+        *bindings_for(Scope.FLEET),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="rac.clear_filter"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -46,8 +47,11 @@ class FleetScreen(ApplianceActions):
             yield LogPane(show_appliance=True, id="fleet-log")
         else:
             # Nothing to log before the engine runs; the pane (RichLog and all) comes with it.
-            yield Static(Text.assemble(("Log", "bold"), " · starting…"), id="fleet-log",
-                         classes="log-placeholder")
+            yield Static(
+                Text.assemble(("Log", "bold"), " · starting…"),
+                id="fleet-log",
+                classes="log-placeholder",
+            )
         yield RacFooter()
 
     def on_mount(self) -> None:
@@ -62,8 +66,12 @@ class FleetScreen(ApplianceActions):
     def _preview(self) -> None:
         """The first frame: the fleet as listed, every row "starting…"."""
         listing = self.rac.environment.preview()
-        rows = preview_rows(listing.appliances, default_port=listing.default_port,
-                            domain=listing.domain, hosts=listing.hosts)
+        rows = preview_rows(
+            listing.appliances,
+            default_port=listing.default_port,
+            domain=listing.domain,
+            hosts=listing.hosts,
+        )
         self.query_one(FleetTable).set_rows(rows)
         self.title = f"rac — {len(rows)} appliances · starting…"
         self.sub_title = f"{self.rac.environment.title} · starting…"
@@ -76,8 +84,9 @@ class FleetScreen(ApplianceActions):
         placeholder = self.query_one("#fleet-log")
         if not isinstance(placeholder, LogPane):
             await placeholder.remove()
-            await self.mount(LogPane(show_appliance=True, id="fleet-log"),
-                             before=self.query_one(RacFooter))
+            await self.mount(
+                LogPane(show_appliance=True, id="fleet-log"), before=self.query_one(RacFooter)
+            )
         self._live = True
         self.resync()
         self.set_interval(EXPIRY_REFRESH, self._tick)
@@ -155,8 +164,10 @@ class FleetScreen(ApplianceActions):
         up = sum(1 for v in views if v.status.state.is_up)
         service = sum(1 for v in views if v.status.sessions)
         enabled = sum(1 for v in views if v.status.enabled)
-        self.title = (f"rac — {len(self.rac.model.views)} appliances · {enabled} enabled · "
-                      f"{up} up · {service} in (SERVICE)")
+        self.title = (
+            f"rac — {len(self.rac.model.views)} appliances · {enabled} enabled · "
+            f"{up} up · {service} in (SERVICE)"
+        )
         table = self.query_one(FleetTable)
         view = [self.rac.environment.title]
         if self._quick is not QuickFilter.ALL:

@@ -12,15 +12,21 @@ from textual.widgets import Static
 from tui.actions import ACTIONS, Scope, key_label
 from widgets.rac_footer import RacFooter
 
-_WHERE = {Scope.FLEET: "fleet", Scope.DASHBOARD: "dashboard", Scope.WATCH: "watch",
-          Scope.SESSIONS: "sessions", Scope.APP: "everywhere"}
+_WHERE = {
+    Scope.FLEET: "fleet",
+    Scope.DASHBOARD: "dashboard",
+    Scope.WATCH: "watch",
+    Scope.SESSIONS: "sessions",
+    Scope.APP: "everywhere",
+}
 
 
 class HelpScreen(ModalScreen[None]):
     """A table of actions: key, what it does, where it applies."""
 
-    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="rac.help_close",
-                        key_display="esc")]
+    BINDINGS = [
+        Binding("escape,question_mark,q", "close", "Close", id="rac.help_close", key_display="esc")
+    ]
 
     def __init__(self, keymap: dict[str, str], settings_path: str) -> None:
         super().__init__()
@@ -35,23 +41,27 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("ID (to remap)", style="dim", no_wrap=True)
         for spec in ACTIONS:
             where = " · ".join(_WHERE[scope] for scope in sorted(spec.scopes))
-            table.add_row(key_label(self._keymap.get(spec.id, spec.key)), spec.help, where,
-                          spec.id)
-        table.add_row("ctrl+p", "Command palette: every action above, and the themes",
-                      "everywhere", "")
+            table.add_row(key_label(self._keymap.get(spec.id, spec.key)), spec.help, where, spec.id)
+        table.add_row(
+            "ctrl+p", "Command palette: every action above, and the themes", "everywhere", ""
+        )
         with VerticalScroll(classes="dialog wide", id="help"):
             yield Static("Keys", classes="dialog-question")
             yield Static(table)
-            yield Static("Watching support: on the built-in endpoint every (SERVICE) session is "
-                         "recorded (asciicast v2, STATE/recordings; `rac sessions play ID` or "
-                         "`asciinema play FILE` replays it); w watches one live, x ends one, "
-                         "h lists past sessions. With a real sshd (service = \"ssh://…\") the "
-                         "session is end-to-end encrypted: it can be ended, not watched or "
-                         "recorded. B turns the bell and desktop notice (OSC 9) on or off.",
-                         classes="dialog-detail")
-            yield Static(f"Remap any key in {self._settings_path}: "
-                         '{"keymap": {"rac.enable": "E"}}. ↑↓ scroll · esc closes.',
-                         classes="dialog-detail")
+            yield Static(
+                "Watching support: on the built-in endpoint every (SERVICE) session is "
+                "recorded (asciicast v2, STATE/recordings; `rac sessions play ID` or "
+                "`asciinema play FILE` replays it); w watches one live, x ends one, "
+                'h lists past sessions. With a real sshd (service = "ssh://…") the '
+                "session is end-to-end encrypted: it can be ended, not watched or "
+                "recorded. B turns the bell and desktop notice (OSC 9) on or off.",
+                classes="dialog-detail",
+            )
+            yield Static(
+                f"Remap any key in {self._settings_path}: "
+                '{"keymap": {"rac.enable": "E"}}. ↑↓ scroll · esc closes.',
+                classes="dialog-detail",
+            )
         yield RacFooter()
 
     def on_mount(self) -> None:

@@ -27,8 +27,13 @@ class ProbeScreen(RacScreen):
         Binding("enter", "apply", "Use recommended port", id="rac.probe_apply"),
         Binding("r", "rerun", "Test again", id="rac.probe_rerun"),
     ]
-    COMPONENT_CLASSES = {"probe--ok", "probe--warn", "probe--bad", "probe--pending",
-                         "probe--recommended"}
+    COMPONENT_CLASSES = {
+        "probe--ok",
+        "probe--warn",
+        "probe--bad",
+        "probe--pending",
+        "probe--recommended",
+    }
 
     def __init__(self, appliance: str) -> None:
         super().__init__()
@@ -66,8 +71,9 @@ class ProbeScreen(RacScreen):
     async def _run(self) -> None:
         app = self.rac
         try:
-            report = await app.engine.probe(self.appliance, on_dns=self._on_dns,
-                                            on_port=self._on_port)
+            report = await app.engine.probe(
+                self.appliance, on_dns=self._on_dns, on_port=self._on_port
+            )
         except RacError as error:
             self.notify(error.sentence, severity="error")
             return
@@ -87,10 +93,16 @@ class ProbeScreen(RacScreen):
         target = self._target
         if target is None:
             return
-        self.query_one("#probe-target", Static).update(Text.assemble(
-            ("relay ", "dim"), (target.host, "bold"),
-            ("   timeout ", "dim"), f"{target.timeout:.0f} s",
-            ("   key check ", "dim"), "on" if target.handshake else "off"))
+        self.query_one("#probe-target", Static).update(
+            Text.assemble(
+                ("relay ", "dim"),
+                (target.host, "bold"),
+                ("   timeout ", "dim"),
+                f"{target.timeout:.0f} s",
+                ("   key check ", "dim"),
+                "on" if target.handshake else "off",
+            )
+        )
         self.query_one("#probe-dns", Static).update(self._dns_line())
         self.query_one("#probe-matrix", Static).update(self._matrix(target))
         self.query_one("#probe-recommendation", Static).update(self._recommendation())
@@ -103,8 +115,10 @@ class ProbeScreen(RacScreen):
         if dns.error:
             line.append(dns.error, self._style("bad"))
         else:
-            line.append(", ".join(f"{a.address} ({a.rdtype}, ttl {a.ttl})" for a in dns.answers),
-                        self._style("ok"))
+            line.append(
+                ", ".join(f"{a.address} ({a.rdtype}, ttl {a.ttl})" for a in dns.answers),
+                self._style("ok"),
+            )
         return line.append(f"   via {dns.resolver} in {dns.elapsed_ms:.0f} ms", "dim")
 
     def _matrix(self, target: ProbeTarget) -> Table:
@@ -113,10 +127,14 @@ class ProbeScreen(RacScreen):
             table.add_column(title, no_wrap=title != "SAYS")
         recommended = self.report.recommended.port if self.report else None
         for row in probe_rows(target.ports, self._ports, self._dns, recommended):
-            port_cell = Text(row.port_text, self._style("recommended") if row.recommended
-                             else "")
-            table.add_row(port_cell, Text(row.result, self._style(row.tone)), row.connect,
-                          row.first_byte, Text(row.says))
+            port_cell = Text(row.port_text, self._style("recommended") if row.recommended else "")
+            table.add_row(
+                port_cell,
+                Text(row.result, self._style(row.tone)),
+                row.connect,
+                row.first_byte,
+                Text(row.says),
+            )
         return table
 
     def _recommendation(self) -> Text:
@@ -126,8 +144,11 @@ class ProbeScreen(RacScreen):
         tone, head = recommendation_head(recommended)
         if recommended.port is None:
             return Text.assemble((head, self._style(tone)), recommended.why)
-        return Text.assemble((head, self._style(tone)), recommended.why,
-                             ("\nenter uses it · r tests again · esc back", "dim"))
+        return Text.assemble(
+            (head, self._style(tone)),
+            recommended.why,
+            ("\nenter uses it · r tests again · esc back", "dim"),
+        )
 
     def _style(self, role: str) -> Style:
         return self.get_component_rich_style(f"probe--{role}")
@@ -152,18 +173,22 @@ class ProbeScreen(RacScreen):
             if yes:
                 self._move(port)
 
-        self.app.push_screen(ConfirmDialog(
-            f"Move {self.appliance} to port {port}?",
-            f"The tunnel reconnects on port {port}. {inside_sentence(inside)}",
-            yes=f"Move to {port}"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Move {self.appliance} to port {port}?",
+                f"The tunnel reconnects on port {port}. {inside_sentence(inside)}",
+                yes=f"Move to {port}",
+            ),
+            answered,
+        )
 
     def _move(self, port: int) -> None:
         app = self.rac
-        app.call_engine(app.engine.set_port(self.appliance, port),
-                        f"{self.appliance} now uses port {port}.")
+        app.call_engine(
+            app.engine.set_port(self.appliance, port), f"{self.appliance} now uses port {port}."
+        )
         self.app.pop_screen()
 
     def action_close(self) -> None:
         """Back to where the test was started."""
         self.app.pop_screen()
-

@@ -24,4 +24,3 @@ class RacScreen(Screen[None]):
     def apply_changes(self, names: set[str]) -> None:
         """Repaint what changed for the appliances in `names` (the app calls this on the screen
         on top after a burst of engine events). A screen with nothing live keeps this no-op."""
-

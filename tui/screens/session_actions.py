@@ -15,14 +15,19 @@ from tui.screens.rac_screen import RacScreen
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.session_picker import SessionChoice, SessionPicker
 
-NOT_WATCHABLE = ("{name} hands support to its own sshd ({service}): the session is end-to-end "
-                 "encrypted, so rac cannot watch or record it. x can still end it.")
+NOT_WATCHABLE = (
+    "{name} hands support to its own sshd ({service}): the session is end-to-end "
+    "encrypted, so rac cannot watch or record it. x can still end it."
+)
 
 
 def sessions_note(watchable: bool, restrictions: SessionRestrictions, enabled: bool) -> str:
     """The sessions panel's subtitle: what rac sees of a session, and who may come in."""
-    seen = ("recorded · w watch · x end" if watchable else
-            "end-to-end encrypted to its own sshd: not watched or recorded · x ends one")
+    seen = (
+        "recorded · w watch · x end"
+        if watchable
+        else "end-to-end encrypted to its own sshd: not watched or recorded · x ends one"
+    )
     if enabled and restrictions.any:
         return f"{seen} · admits {restrictions.describe()}"
     return seen
@@ -36,14 +41,20 @@ def confirm_end_session(screen: RacScreen, name: str, session_id: str, engineer:
 
     def answered(yes: bool | None) -> None:
         if yes:
-            rac.call_engine(rac.engine.end_session(name, session_id),
-                            f"Session {session_id} of {who} on {name} ended.")
+            rac.call_engine(
+                rac.engine.end_session(name, session_id),
+                f"Session {session_id} of {who} on {name} ended.",
+            )
 
-    screen.app.push_screen(ConfirmDialog(
-        f"End {who}'s session {session_id} on {name}?",
-        f"{who} is told the session was ended by the operator. The seed stays valid: "
-        "other engineers stay in, and anyone holding it may log in again.",
-        yes="End session"), answered)
+    screen.app.push_screen(
+        ConfirmDialog(
+            f"End {who}'s session {session_id} on {name}?",
+            f"{who} is told the session was ended by the operator. The seed stays valid: "
+            "other engineers stay in, and anyone holding it may log in again.",
+            yes="End session",
+        ),
+        answered,
+    )
 
 
 class SessionActions(RacScreen):
@@ -67,23 +78,28 @@ class SessionActions(RacScreen):
         if len(sessions) == 1:
             then(name, sessions[0].session_id)
             return
-        choices = [SessionChoice(s.session_id, f"{s.session_id}  {s.engineer or 'support'} "
-                                 f"from {source_host(s.source)}") for s in sessions]
+        choices = [
+            SessionChoice(
+                s.session_id,
+                f"{s.session_id}  {s.engineer or 'support'} from {source_host(s.source)}",
+            )
+            for s in sessions
+        ]
 
         def picked(session_id: str | None) -> None:
             if session_id is not None:
                 then(name, session_id)
 
-        self.app.push_screen(SessionPicker(f"{verb} which session on {name}?", choices),
-                             picked)
+        self.app.push_screen(SessionPicker(f"{verb} which session on {name}?", choices), picked)
 
     def action_watch(self) -> None:
         """Open the watch screen on an open session (asks which when several)."""
         name = self.selected_appliance
         if name is not None and not self.rac.engine.watchable(name):
             service = self.rac.engine.inventory.get(name).service
-            self.notify(NOT_WATCHABLE.format(name=name, service=service), severity="warning",
-                        timeout=10)
+            self.notify(
+                NOT_WATCHABLE.format(name=name, service=service), severity="warning", timeout=10
+            )
             return
         self._pick_session("Watch", self.rac.watch_session)
 
@@ -92,8 +108,9 @@ class SessionActions(RacScreen):
         self._pick_session("End", self._confirm_end)
 
     def _confirm_end(self, name: str, session_id: str) -> None:
-        session = next((s for s in self.rac.engine.status(name).sessions
-                        if s.session_id == session_id), None)
+        session = next(
+            (s for s in self.rac.engine.status(name).sessions if s.session_id == session_id), None
+        )
         confirm_end_session(self, name, session_id, session.engineer if session else "")
 
     def action_extend_lifetime(self) -> None:
@@ -104,22 +121,24 @@ class SessionActions(RacScreen):
         rac = self.rac
         status = rac.engine.status(name)
         if not status.enabled:
-            self.notify(f"Remote access is not enabled on {name}: enable it first.",
-                        severity="warning")
+            self.notify(
+                f"Remote access is not enabled on {name}: enable it first.", severity="warning"
+            )
             return
         from widgets.lifetime_dialog import LifetimeDialog
 
         def chosen(seconds: float | None) -> None:
             if seconds is not None:
-                rac.call_engine(rac.engine.extend_lifetime(name, seconds),
-                                f"Access on {name} extended.")
+                rac.call_engine(
+                    rac.engine.extend_lifetime(name, seconds), f"Access on {name} extended."
+                )
 
-        self.app.push_screen(LifetimeDialog(name, countdown(status.expires_at, rac.clock()),
-                                            blink=rac.blink), chosen)
+        self.app.push_screen(
+            LifetimeDialog(name, countdown(status.expires_at, rac.clock()), blink=rac.blink), chosen
+        )
 
     def action_sessions(self) -> None:
         """Past support sessions and their recordings (this appliance's, on its dashboard)."""
         from tui.actions import Scope
 
-        self.rac.open_sessions(self.selected_appliance if Scope.DASHBOARD in self.SCOPES
-                               else None)
+        self.rac.open_sessions(self.selected_appliance if Scope.DASHBOARD in self.SCOPES else None)

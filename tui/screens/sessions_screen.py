@@ -61,27 +61,39 @@ class SessionsScreen(RacScreen):
         self.query_one("#sessions-summary", Static).update(
             f"{len(found)} session{'s' if len(found) != 1 else ''}, {recorded} recorded in "
             f"{where} · enter replays (or watches an open one) · esc back"
-            if found else "No support session yet. Sessions of the built-in endpoint are "
-            f"recorded in {where}.")
+            if found
+            else "No support session yet. Sessions of the built-in endpoint are "
+            f"recorded in {where}."
+        )
 
     def _cells(self, session: PastSession, now: float) -> tuple[str, ...]:
         open_now = self._open(session)
-        duration = elapsed(session.started, session.ended) if session.ended else (
-            "open" if open_now else "—")
-        recording = "✓ " + session.recording.rsplit("/", 1)[-1] if session.recording else \
-            "— not recorded"
+        duration = (
+            elapsed(session.started, session.ended)
+            if session.ended
+            else ("open" if open_now else "—")
+        )
+        recording = (
+            "✓ " + session.recording.rsplit("/", 1)[-1] if session.recording else "— not recorded"
+        )
         if session.note:
             recording += " (partial)"
         if session.ended_by == "operator":
             recording += " · ended by you"
-        return (session.session_id, session.engineer or "—", source_host(session.source),
-                date_time(session.started), duration, format_bytes(session.bytes_in),
-                format_bytes(session.bytes_out), recording)
+        return (
+            session.session_id,
+            session.engineer or "—",
+            source_host(session.source),
+            date_time(session.started),
+            duration,
+            format_bytes(session.bytes_in),
+            format_bytes(session.bytes_out),
+            recording,
+        )
 
     def _open(self, session: PastSession) -> bool:
         try:
-            return self.rac.engine.session_tap(session.appliance, session.session_id) \
-                is not None
+            return self.rac.engine.session_tap(session.appliance, session.session_id) is not None
         except RacError:
             return False
 
@@ -107,9 +119,16 @@ class SessionsScreen(RacScreen):
             return
         from tui.screens.watch_screen import WatchScreen
 
-        self.app.push_screen(WatchScreen(session.appliance, session.session_id,
-                                         engineer=session.engineer, source=session.source,
-                                         started=session.started, recording=recording))
+        self.app.push_screen(
+            WatchScreen(
+                session.appliance,
+                session.session_id,
+                engineer=session.engineer,
+                source=session.source,
+                started=session.started,
+                recording=recording,
+            )
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

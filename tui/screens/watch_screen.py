@@ -66,9 +66,18 @@ class WatchScreen(RacScreen):
     SCOPES = frozenset({Scope.WATCH})
     BINDINGS = bindings_for(Scope.WATCH)
 
-    def __init__(self, appliance: str, session_id: str, *, engineer: str, source: str,
-                 started: float, tap: SessionTap | None = None,
-                 recording: Recording | None = None, speed: float = 1.0) -> None:
+    def __init__(
+        self,
+        appliance: str,
+        session_id: str,
+        *,
+        engineer: str,
+        source: str,
+        started: float,
+        tap: SessionTap | None = None,
+        recording: Recording | None = None,
+        speed: float = 1.0,
+    ) -> None:
         super().__init__()
         self.appliance = appliance
         self.session_id = session_id
@@ -112,8 +121,9 @@ class WatchScreen(RacScreen):
         return 80, 24
 
     def on_mount(self) -> None:
-        self.query_one("#watch-terminal").border_title = \
-            f"what {self.engineer or 'the engineer'} sees"
+        self.query_one(
+            "#watch-terminal"
+        ).border_title = f"what {self.engineer or 'the engineer'} sees"
         self.set_interval(1 / FRAME_RATE, self._frame)
         self.set_interval(1.0, self._show_header)
         self._show_header()
@@ -139,7 +149,7 @@ class WatchScreen(RacScreen):
                 self.skipped += len(dropped)
         elif event.code == "i":
             self.typed_total += len(event.data)
-            self._typed = (self._typed + event.data)[-TYPED_SHOWN * 2:]
+            self._typed = (self._typed + event.data)[-TYPED_SHOWN * 2 :]
         else:
             columns, _, rows = event.data.partition("x")
             if columns.isdigit() and rows.isdigit():
@@ -191,21 +201,22 @@ class WatchScreen(RacScreen):
         tap = self.tap
         sent = format_bytes(tap.output_bytes if tap else self.received)
         typed = format_bytes(tap.input_bytes if tap else self.typed_total)
-        duration = elapsed(self.started, now) if self.recording is None and not self.ended \
-            else "—"
+        duration = elapsed(self.started, now) if self.recording is None and not self.ended else "—"
         view = self.query_one(TerminalView)
         skipped = f" · {format_bytes(self.skipped)} skipped to keep up" if self.skipped else ""
         self.query_one("#watch-header", Static).update(
             f"[b]{what}[/b] · {self.engineer or 'support'} on {self.appliance} · "
             f"session {self.session_id} · from {source_host(self.source)} · {duration} · "
-            f"out {sent} · typed {typed} · {view.columns}×{view.rows}{skipped}")
+            f"out {sent} · typed {typed} · {view.columns}×{view.rows}{skipped}"
+        )
         self.set_class(self.ended and self.recording is None, "-ended")
 
     def _show_typed(self) -> None:
         self._typed_shown = self._typed
         shown = printable_keys(self._typed)[-TYPED_SHOWN:]
         self.query_one("#watch-typed", Static).update(
-            f"typed: {shown}" if shown else "typed: (nothing yet)")
+            f"typed: {shown}" if shown else "typed: (nothing yet)"
+        )
 
     async def _replay(self, recording: Recording) -> None:
         def show(event: TermEvent) -> None:

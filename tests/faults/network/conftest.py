@@ -49,8 +49,10 @@ def via_proxy(lab: RunningLab, proxy: ChaosProxy) -> Callable[..., Path]:
 
     def inventory(**relay: Any) -> Path:
         ports = {**lab.info.relay_ports, "25": proxy.port}
-        return lab.inventory_with(**{"port_map": ports, "connect_timeout": 1.0, **KEEPALIVE,
-                                     **relay})
+        return lab.inventory_with(
+            **{"port_map": ports, "connect_timeout": 1.0, **KEEPALIVE, **relay}
+        )
+
     return inventory
 
 

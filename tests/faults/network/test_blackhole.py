@@ -24,8 +24,8 @@ BACK_WITHIN = 5.0
 
 
 async def test_blackhole_is_found_by_agent_and_relay_within_the_window(
-        lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy,
-        via_proxy: Callable[..., Path]) -> None:
+    lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy, via_proxy: Callable[..., Path]
+) -> None:
     engine, events = await make_engine(via_proxy())
     await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -37,11 +37,13 @@ async def test_blackhole_is_found_by_agent_and_relay_within_the_window(
 
     lost = await events.wait_state(LAB_C, TunnelState.RETRYING, after=mark, timeout=10)
     agent_took = time.monotonic() - started
-    relay_took = agent_took + await until(lambda: route_of(lab, LAB_C_SERIAL) is None,
-                                          10, "the relay drops the silent route")
+    relay_took = agent_took + await until(
+        lambda: route_of(lab, LAB_C_SERIAL) is None, 10, "the relay drops the silent route"
+    )
     assert lost.reason == Reason.KEEPALIVE_TIMEOUT
     assert "keepalive-timeout: nothing heard from the relay for 2 s" in [
-        record.message for record in events.of_type(LogRecord)]
+        record.message for record in events.of_type(LogRecord)
+    ]
     assert agent_took <= WINDOW + 3 * SWEEP + 0.5
     assert relay_took <= WINDOW + 3 * SWEEP + 0.5
     down = [e for e in relay_audit(lab) if e["action"] == "agent-down"]
@@ -49,8 +51,9 @@ async def test_blackhole_is_found_by_agent_and_relay_within_the_window(
     assert any(e["action"] == "agent-silent" for e in relay_audit(lab))
 
 
-async def _back_after(lab: RunningLab, engine_events: Any, proxy: ChaosProxy,
-                      hold_retries: int) -> tuple[float, Any]:
+async def _back_after(
+    lab: RunningLab, engine_events: Any, proxy: ChaosProxy, hold_retries: int
+) -> tuple[float, Any]:
     """Blackhole until the agent has failed `hold_retries` reconnects, restore, time the
     way back to ESTABLISHED."""
     engine, events = engine_events
@@ -60,8 +63,9 @@ async def _back_after(lab: RunningLab, engine_events: Any, proxy: ChaosProxy,
     proxy.blackhole()
     retrying = await events.wait_state(LAB_C, TunnelState.RETRYING, after=mark, timeout=10)
     for _ in range(hold_retries):
-        retrying = await events.wait_state(LAB_C, TunnelState.RETRYING,
-                                           after=events.mark, timeout=30)
+        retrying = await events.wait_state(
+            LAB_C, TunnelState.RETRYING, after=events.mark, timeout=30
+        )
     mark = events.mark
     restored = time.monotonic()
     proxy.restore()
@@ -70,15 +74,15 @@ async def _back_after(lab: RunningLab, engine_events: Any, proxy: ChaosProxy,
 
 
 async def test_back_within_seconds_after_a_short_blackhole(
-        lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy,
-        via_proxy: Callable[..., Path]) -> None:
+    lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy, via_proxy: Callable[..., Path]
+) -> None:
     took, _ = await _back_after(lab, await make_engine(via_proxy()), proxy, hold_retries=0)
     assert took <= BACK_WITHIN
 
 
 async def test_back_within_seconds_after_a_long_blackhole_whatever_the_backoff(
-        lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy,
-        via_proxy: Callable[..., Path]) -> None:
+    lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy, via_proxy: Callable[..., Path]
+) -> None:
     # A first retry delay of 30 s stands for the backoff a long blackhole grows (60 s cap):
     # the tunnel must not wait it out once the relay answers again.
     engine_events = await make_engine(via_proxy(), first_retry_delay=30.0)

@@ -26,8 +26,12 @@ def relay_settings() -> dict[str, Any]:
 
 
 async def test_an_engineer_during_a_blackhole_is_told_the_appliance_is_not_answering(
-        lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy,
-        via_proxy: Callable[..., Path], tmp_path: Path) -> None:
+    lab: RunningLab,
+    make_engine: EngineFactory,
+    proxy: ChaosProxy,
+    via_proxy: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
     engine, events = await make_engine(via_proxy(keepalive_timeout=60.0))
     seed = await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -41,5 +45,3 @@ async def test_an_engineer_during_a_blackhole_is_told_the_appliance_is_not_answe
     assert f"Appliance {LAB_C_SERIAL} is not answering" in refused.value.sentence
     assert "try again once the appliance has reconnected" in refused.value.sentence
     proxy.restore()
-
-

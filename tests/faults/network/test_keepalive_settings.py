@@ -10,8 +10,7 @@ from tui.engine.errors import ConfigError
 from tui.engine.inventory import load_inventory
 
 
-def test_a_timeout_shorter_than_the_interval_is_refused_with_its_place(
-        lab: RunningLab) -> None:
+def test_a_timeout_shorter_than_the_interval_is_refused_with_its_place(lab: RunningLab) -> None:
     path = lab.inventory_with(keepalive_interval=30.0, keepalive_timeout=19.0)
     with pytest.raises(ConfigError) as refused:
         load_inventory(path)

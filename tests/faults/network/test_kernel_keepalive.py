@@ -11,20 +11,28 @@ from tui.engine.states import TunnelState
 
 
 def _liveness_options(sock: socket.socket) -> tuple[int, int, int, int, int]:
-    return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
-            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
-            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
-            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
-            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT))
+    return (
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+        sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+        sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+        sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+        sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+    )
 
 
 async def test_agent_and_relay_sockets_carry_tcp_keepalive_and_a_user_timeout(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, events = await make_engine()
     await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
-    wanted = (1, KERNEL_KEEPALIVE.idle, KERNEL_KEEPALIVE.interval, KERNEL_KEEPALIVE.count,
-              int(KERNEL_KEEPALIVE.user_timeout * 1000))
+    wanted = (
+        1,
+        KERNEL_KEEPALIVE.idle,
+        KERNEL_KEEPALIVE.interval,
+        KERNEL_KEEPALIVE.count,
+        int(KERNEL_KEEPALIVE.user_timeout * 1000),
+    )
     agent = engine.agent(LAB_C)
     assert agent is not None and agent._conn is not None
     assert _liveness_options(agent._conn.get_extra_info("socket")) == wanted

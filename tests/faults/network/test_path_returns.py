@@ -20,7 +20,8 @@ BACK_WITHIN = 5.0
 
 
 async def test_a_reset_is_named_reset_and_the_tunnel_comes_back(
-        make_engine: EngineFactory, proxy: ChaosProxy, via_proxy: Callable[..., Path]) -> None:
+    make_engine: EngineFactory, proxy: ChaosProxy, via_proxy: Callable[..., Path]
+) -> None:
     engine, events = await make_engine(via_proxy())
     await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -34,7 +35,8 @@ async def test_a_reset_is_named_reset_and_the_tunnel_comes_back(
 
 
 async def test_a_half_closed_path_is_noticed_and_reconnected(
-        make_engine: EngineFactory, proxy: ChaosProxy, via_proxy: Callable[..., Path]) -> None:
+    make_engine: EngineFactory, proxy: ChaosProxy, via_proxy: Callable[..., Path]
+) -> None:
     engine, events = await make_engine(via_proxy())
     await engine.enable(LAB_C)
     await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
@@ -48,14 +50,15 @@ async def test_a_half_closed_path_is_noticed_and_reconnected(
 
 
 async def test_back_within_seconds_after_a_dns_outage_ends(
-        lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy,
-        via_proxy: Callable[..., Path]) -> None:
+    lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy, via_proxy: Callable[..., Path]
+) -> None:
     # A name server of our own, TTL 0, so that every lookup asks it.
     dns = DnsResponder({name: ["127.0.0.1"] for name in relay_names(lab.info.domain)}, ttl=0)
     nameserver = await dns.start()
     try:
-        engine, events = await make_engine(via_proxy(nameservers=[nameserver]),
-                                           first_retry_delay=30.0)
+        engine, events = await make_engine(
+            via_proxy(nameservers=[nameserver]), first_retry_delay=30.0
+        )
         await engine.enable(LAB_C)
         await events.wait_state(LAB_C, TunnelState.ESTABLISHED)
         mark = events.mark
@@ -86,7 +89,8 @@ async def test_back_within_seconds_after_a_dns_outage_ends(
 
 
 async def test_every_appliance_back_within_seconds_of_the_last_relay_restart(
-        lab: RunningLab, make_engine: EngineFactory) -> None:
+    lab: RunningLab, make_engine: EngineFactory
+) -> None:
     engine, events = await make_engine()
     tunnels = [s.name for s in engine.statuses() if s.mode is Mode.TUNNEL]
     for name in tunnels:
@@ -111,5 +115,6 @@ async def test_every_appliance_back_within_seconds_of_the_last_relay_restart(
 
 async def _some_reconnected(events: EventRecorder, names: list[str]) -> None:
     mark = events.mark
-    await events.wait_for(lambda e: getattr(e, "state", None) is TunnelState.HANDSHAKE,
-                          after=mark, timeout=10)
+    await events.wait_for(
+        lambda e: getattr(e, "state", None) is TunnelState.HANDSHAKE, after=mark, timeout=10
+    )

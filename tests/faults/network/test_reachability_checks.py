@@ -34,7 +34,8 @@ async def _banner_then(lab: RunningLab, said: bytes) -> None:
 
 
 async def test_a_reachability_check_costs_no_penalty_a_silent_connection_does(
-        lab: RunningLab) -> None:
+    lab: RunningLab,
+) -> None:
     relay = lab.lab.relay
     assert relay is not None
     for _ in range(5):
@@ -43,5 +44,8 @@ async def test_a_reachability_check_costs_no_penalty_a_silent_connection_does(
     assert relay.admission.penalty_left("127.0.0.1") == 0
 
     await _banner_then(lab, b"")
-    await until(lambda: relay.admission.penalty_left("127.0.0.1") > 0, 5,
-                "a connection that never tried to log in is penalised")
+    await until(
+        lambda: relay.admission.penalty_left("127.0.0.1") > 0,
+        5,
+        "a connection that never tried to log in is penalised",
+    )

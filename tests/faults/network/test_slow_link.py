@@ -27,20 +27,26 @@ def relay_settings() -> dict[str, Any]:
 
 
 async def test_a_900_ms_64_kib_link_comes_up_and_carries_a_session(
-        lab: RunningLab, make_engine: EngineFactory, proxy: ChaosProxy,
-        via_proxy: Callable[..., Path], tmp_path: Path) -> None:
+    lab: RunningLab,
+    make_engine: EngineFactory,
+    proxy: ChaosProxy,
+    via_proxy: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
     proxy.latency = ONE_WAY
     proxy.bandwidth = BANDWIDTH
     # The defaults except the keepalive: a 2 s give-up would be shorter than a round trip
     # plus a queued packet here, so this test runs with the real 15 s / 19 s.
-    engine, events = await make_engine(via_proxy(connect_timeout=10.0, keepalive_interval=15.0,
-                                                 keepalive_timeout=19.0))
+    engine, events = await make_engine(
+        via_proxy(connect_timeout=10.0, keepalive_interval=15.0, keepalive_timeout=19.0)
+    )
     seed = await engine.enable(LAB_C)
     started = time.monotonic()
     up = await events.wait_state(LAB_C, TunnelState.ESTABLISHED, timeout=60)
     took = time.monotonic() - started
     assert TunnelState.RETRYING not in events.states(LAB_C), [
-        r.message for r in events.of_type(LogRecord)]
+        r.message for r in events.of_type(LogRecord)
+    ]
     assert up.state is TunnelState.ESTABLISHED
 
     relay, appliance = await login(lab.info, tmp_path, LAB_C_SERIAL, seed)

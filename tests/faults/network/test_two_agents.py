@@ -15,7 +15,8 @@ from tui.engine.states import TunnelState
 
 
 async def test_the_older_agent_stops_as_superseded_and_the_newer_keeps_the_route(
-        lab: RunningLab, make_engine: EngineFactory, tmp_path: Path) -> None:
+    lab: RunningLab, make_engine: EngineFactory, tmp_path: Path
+) -> None:
     older, older_events = await make_engine(state_dir=tmp_path / "first")
     await older.enable(LAB_C)
     await older_events.wait_state(LAB_C, TunnelState.ESTABLISHED)

@@ -52,11 +52,14 @@ class LabNode:
 def find_redis_server() -> str:
     """redis-server on PATH or in /usr/bin, or a sentence naming the package to install."""
     found = shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK) else None)
+        "/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK) else None
+    )
     if found is None:
-        raise RacError("rac lab --relays needs redis-server, which is not installed: "
-                       f"install the Debian package {REDIS_PACKAGE} "
-                       f"(apt-get install {REDIS_PACKAGE}).")
+        raise RacError(
+            "rac lab --relays needs redis-server, which is not installed: "
+            f"install the Debian package {REDIS_PACKAGE} "
+            f"(apt-get install {REDIS_PACKAGE})."
+        )
     return found
 
 
@@ -91,8 +94,9 @@ def shared_free_ports(addresses: list[str], count: int) -> list[int]:
 class ClusterLab(Lab):
     """The lab with Redis and several relay node processes instead of one in-process relay."""
 
-    def __init__(self, directory: Path, *, relays: int = 3, dns_port: int = 0,
-                 route_ttl: float = 30.0) -> None:
+    def __init__(
+        self, directory: Path, *, relays: int = 3, dns_port: int = 0, route_ttl: float = 30.0
+    ) -> None:
         super().__init__(directory, dns_port=dns_port)
         self.relays = relays
         self.route_ttl = route_ttl
@@ -135,8 +139,9 @@ class ClusterLab(Lab):
             key = load_or_create_key(node_dir / "peer_ed25519", node_id)
             node_keys.append(key.export_public_key().decode().strip())
             config = node_dir / "relay.toml"
-            write_private(config, tomli_w.dumps(self._node_config(
-                relay_dir, node_id, address, ports)))
+            write_private(
+                config, tomli_w.dumps(self._node_config(relay_dir, node_id, address, ports))
+            )
             self.nodes.append(LabNode(node_id, address, config))
         write_private(peers, "\n".join(node_keys) + "\n")
         await asyncio.gather(*(self.start_node(node) for node in self.nodes))
@@ -146,53 +151,86 @@ class ClusterLab(Lab):
         dns_address = await self.dns.start("127.0.0.1", self.dns_port)
         known_hosts = directory / "known_hosts"
         hosts = ",".join(names + [f"[{a}]:{p}" for a in addresses for p in ports])
-        write_private(known_hosts,
-                      f"{hosts} {host_key.export_public_key().decode().strip()}\n")
+        write_private(known_hosts, f"{hosts} {host_key.export_public_key().decode().strip()}\n")
         inventory = directory / "inventory.toml"
         document = inventory_document(dns_address, port_map)
         document["relay"]["connections"] = 2
         write_private(inventory, tomli_w.dumps(document))
-        info = LabInfo(directory, port_map, addresses[0], fingerprint(host_key), known_hosts,
-                       dns_address, LAB_DOMAIN, inventory, directory / "engineer_ed25519",
-                       LAB_ENGINEER, directory / "support_ca_ed25519",
-                       ensure_private_dir(directory / "state"), os.getpid(),
-                       nodes=tuple(self.node_json(node, port_map) for node in self.nodes),
-                       redis=f"127.0.0.1:{self.redis_port}")
+        info = LabInfo(
+            directory,
+            port_map,
+            addresses[0],
+            fingerprint(host_key),
+            known_hosts,
+            dns_address,
+            LAB_DOMAIN,
+            inventory,
+            directory / "engineer_ed25519",
+            LAB_ENGINEER,
+            directory / "support_ca_ed25519",
+            ensure_private_dir(directory / "state"),
+            os.getpid(),
+            nodes=tuple(self.node_json(node, port_map) for node in self.nodes),
+            redis=f"127.0.0.1:{self.redis_port}",
+        )
         write_private(directory / "lab.json", json.dumps(info.to_json(), indent=2))
         self.info = info
         return info
 
-    def _node_config(self, relay_dir: Path, node_id: str, address: str,
-                     ports: list[int]) -> dict[str, Any]:
+    def _node_config(
+        self, relay_dir: Path, node_id: str, address: str, ports: list[int]
+    ) -> dict[str, Any]:
         return {
-            "listen": address, "ports": ports,
+            "listen": address,
+            "ports": ports,
             "host_key": str(relay_dir / "relay_host_ed25519"),
             "agents_dir": str(relay_dir / "agents"),
             "engineers": str(relay_dir / "engineers_authorized_keys"),
-            "enroll_on_first_use": True, "audit_log": "relay-audit.jsonl",
+            "enroll_on_first_use": True,
+            "audit_log": "relay-audit.jsonl",
             # Everyone in the lab is on loopback: penalties would only lock the newcomer out.
             "preauth": {"penalty_exempt": list(LAB_PENALTY_EXEMPT)},
-            "cluster": {"node_id": node_id, "redis": self.redis_url,
-                        "peer_listen": f"{address}:0", "peer_key": "peer_ed25519",
-                        "peers_authorized_keys": str(relay_dir / "peers_authorized_keys"),
-                        "route_ttl": self.route_ttl},
+            "cluster": {
+                "node_id": node_id,
+                "redis": self.redis_url,
+                "peer_listen": f"{address}:0",
+                "peer_key": "peer_ed25519",
+                "peers_authorized_keys": str(relay_dir / "peers_authorized_keys"),
+                "route_ttl": self.route_ttl,
+            },
         }
 
     @staticmethod
     def node_json(node: LabNode, port_map: dict[str, int]) -> dict[str, Any]:
         """A node as `lab.json` lists it."""
-        return {"id": node.node_id, "pid": node.pid, "address": node.address,
-                "ports": port_map, "peer": f"{node.address}:{node.peer_port}",
-                "config": str(node.config)}
+        return {
+            "id": node.node_id,
+            "pid": node.pid,
+            "address": node.address,
+            "ports": port_map,
+            "peer": f"{node.address}:{node.peer_port}",
+            "config": str(node.config),
+        }
 
     async def start_redis(self, directory: Path) -> None:
         """Start redis-server on a free loopback port, saving nothing, and wait until ready."""
         self._redis_binary = self._redis_binary or find_redis_server()
         self.redis_port = self.redis_port or shared_free_ports(["127.0.0.1"], 1)[0]
         self.redis = await asyncio.create_subprocess_exec(
-            self._redis_binary, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(directory),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            self._redis_binary,
+            "--port",
+            str(self.redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         await self._wait_for_line(self.redis, "Ready to accept connections", "redis-server")
 
     async def restart_redis(self) -> None:
@@ -210,9 +248,16 @@ class ClusterLab(Lab):
     async def start_node(self, node: LabNode) -> None:
         """Start (or restart) one node's `rac relay --config` process."""
         node.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tui", "relay", "--config", str(node.config),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            cwd=str(node.config.parent))
+            sys.executable,
+            "-m",
+            "tui",
+            "relay",
+            "--config",
+            str(node.config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=str(node.config.parent),
+        )
         line = await self._wait_for_line(node.process, "cluster node", f"relay {node.node_id}")
         node.peer_port = int(line.split(" peer hop on ")[1].split(",")[0].rpartition(":")[2])
         asyncio.get_running_loop().create_task(self._drain(node.process))
@@ -230,8 +275,7 @@ class ClusterLab(Lab):
                 pass
 
     @staticmethod
-    async def _wait_for_line(process: asyncio.subprocess.Process, marker: str,
-                             what: str) -> str:
+    async def _wait_for_line(process: asyncio.subprocess.Process, marker: str, what: str) -> str:
         assert process.stdout is not None
         seen: list[str] = []
         try:

@@ -35,8 +35,13 @@ def _key(name: str) -> str:
 class DnsResponder:
     """Answers A/AAAA for the names it holds, NXDOMAIN for others, faults on request."""
 
-    def __init__(self, zone: Mapping[str, Sequence[str]],
-                 faults: Mapping[str, DnsFault] | None = None, *, ttl: int = DEFAULT_TTL) -> None:
+    def __init__(
+        self,
+        zone: Mapping[str, Sequence[str]],
+        faults: Mapping[str, DnsFault] | None = None,
+        *,
+        ttl: int = DEFAULT_TTL,
+    ) -> None:
         self.zone = {_key(name): list(addresses) for name, addresses in zone.items()}
         self.faults = {_key(name): fault for name, fault in (faults or {}).items()}
         self.ttl = ttl
@@ -52,7 +57,8 @@ class DnsResponder:
         """Listen on UDP host:port (0: a free port); returns `ip:port`."""
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self), local_addr=(host, port))
+            lambda: _Protocol(self), local_addr=(host, port)
+        )
         self._transport = transport
         self.address = transport.get_extra_info("sockname")[:2]
         return self.nameserver
@@ -86,8 +92,11 @@ class DnsResponder:
         elif fault is None:
             wanted = [a for a in self.zone[name] if _rdtype_of(a) == question.rdtype]
             if wanted:
-                response.answer.append(dns.rrset.from_text_list(
-                    question.name, self.ttl, dns.rdataclass.IN, question.rdtype, wanted))
+                response.answer.append(
+                    dns.rrset.from_text_list(
+                        question.name, self.ttl, dns.rdataclass.IN, question.rdtype, wanted
+                    )
+                )
         return response.to_wire()
 
 

@@ -55,13 +55,21 @@ class LabInfo:
     def to_json(self) -> dict[str, Any]:
         """The `lab.json` document."""
         document: dict[str, Any] = {
-            "pid": self.pid, "directory": str(self.directory),
-            "relay": {"host": self.relay_host, "ports": self.relay_ports,
-                      "fingerprint": self.relay_fingerprint,
-                      "known_hosts": str(self.known_hosts)},
-            "dns": self.dns, "domain": self.domain, "inventory": str(self.inventory),
-            "engineer": self.engineer, "engineer_key": str(self.engineer_key),
-            "support_ca_key": str(self.support_ca_key), "state_dir": str(self.state_dir),
+            "pid": self.pid,
+            "directory": str(self.directory),
+            "relay": {
+                "host": self.relay_host,
+                "ports": self.relay_ports,
+                "fingerprint": self.relay_fingerprint,
+                "known_hosts": str(self.known_hosts),
+            },
+            "dns": self.dns,
+            "domain": self.domain,
+            "inventory": str(self.inventory),
+            "engineer": self.engineer,
+            "engineer_key": str(self.engineer_key),
+            "support_ca_key": str(self.support_ca_key),
+            "state_dir": str(self.state_dir),
         }
         if self.nodes:
             document["nodes"] = list(self.nodes)
@@ -72,12 +80,23 @@ class LabInfo:
     def from_json(cls, data: dict[str, Any]) -> LabInfo:
         """Read a `lab.json` document back."""
         relay = data["relay"]
-        return cls(Path(data["directory"]), {k: int(v) for k, v in relay["ports"].items()},
-                   relay["host"], relay["fingerprint"], Path(relay["known_hosts"]),
-                   data["dns"], data["domain"], Path(data["inventory"]),
-                   Path(data["engineer_key"]), data["engineer"], Path(data["support_ca_key"]),
-                   Path(data["state_dir"]), int(data["pid"]),
-                   tuple(data.get("nodes", ())), str(data.get("redis", "")))
+        return cls(
+            Path(data["directory"]),
+            {k: int(v) for k, v in relay["ports"].items()},
+            relay["host"],
+            relay["fingerprint"],
+            Path(relay["known_hosts"]),
+            data["dns"],
+            data["domain"],
+            Path(data["inventory"]),
+            Path(data["engineer_key"]),
+            data["engineer"],
+            Path(data["support_ca_key"]),
+            Path(data["state_dir"]),
+            int(data["pid"]),
+            tuple(data.get("nodes", ())),
+            str(data.get("redis", "")),
+        )
 
 
 def read_lab_info(directory: Path) -> LabInfo:
@@ -87,13 +106,16 @@ def read_lab_info(directory: Path) -> LabInfo:
     try:
         info = LabInfo.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise RacError(f"No lab found in {directory}: start one with `rac lab` "
-                       "(or `rac`) first.") from None
+        raise RacError(
+            f"No lab found in {directory}: start one with `rac lab` (or `rac`) first."
+        ) from None
     except (ValueError, KeyError, TypeError) as error:
         raise RacError(f"{path} is damaged ({error}); restart the lab.") from None
     if not _alive(info.pid):
-        raise RacError(f"The lab in {directory} is not running (pid {info.pid} has exited): "
-                       "start it with `rac lab` or `rac`.")
+        raise RacError(
+            f"The lab in {directory} is not running (pid {info.pid} has exited): "
+            "start it with `rac lab` or `rac`."
+        )
     return info
 
 
@@ -117,8 +139,9 @@ def _alive(pid: int) -> bool:
 class Lab:
     """Start and stop the lab's servers; files live in one directory."""
 
-    def __init__(self, directory: Path, *, dns_port: int = 0,
-                 relay_settings: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, directory: Path, *, dns_port: int = 0, relay_settings: dict[str, Any] | None = None
+    ) -> None:
         self.directory = directory.expanduser().resolve()
         self.dns_port = dns_port
         self.relay_settings = relay_settings or {}
@@ -135,10 +158,13 @@ class Lab:
         relay_dir = ensure_own_private_dir(directory / "relay", "the lab relay's directory")
         (relay_dir / "engineers_authorized_keys").write_bytes(engineer_key.export_public_key())
         # Everyone in the lab is on loopback: penalties would only lock the newcomer out.
-        relay_config = RelayConfig(listen=LOOPBACK, ports=(0,) * len(RELAY_PORTS),
-                                   enroll_on_first_use=True, source=relay_dir / "relay.toml",
-                                   **{"preauth": PreauthLimits(penalty_exempt=LAB_PENALTY_EXEMPT),
-                                      **self.relay_settings})
+        relay_config = RelayConfig(
+            listen=LOOPBACK,
+            ports=(0,) * len(RELAY_PORTS),
+            enroll_on_first_use=True,
+            source=relay_dir / "relay.toml",
+            **{"preauth": PreauthLimits(penalty_exempt=LAB_PENALTY_EXEMPT), **self.relay_settings},
+        )
         relay = Relay(relay_config)
         ports = await relay.start()
         self.relay = relay
@@ -148,15 +174,26 @@ class Lab:
         dns_address = await self.dns.start(LOOPBACK, self.dns_port)
         known_hosts = directory / "known_hosts"
         hosts = ",".join(names + [f"[{LOOPBACK}]:{port}" for port in ports])
-        write_private(known_hosts,
-                      f"{hosts} {relay.host_key.export_public_key().decode().strip()}\n")
+        write_private(
+            known_hosts, f"{hosts} {relay.host_key.export_public_key().decode().strip()}\n"
+        )
         inventory = directory / "inventory.toml"
         write_private(inventory, tomli_w.dumps(inventory_document(dns_address, port_map)))
-        info = LabInfo(directory, port_map, LOOPBACK, fingerprint(relay.host_key), known_hosts,
-                       dns_address, LAB_DOMAIN, inventory, directory / "engineer_ed25519",
-                       LAB_ENGINEER, directory / "support_ca_ed25519",
-                       ensure_own_private_dir(directory / "state", "the lab's state directory"),
-                       os.getpid())
+        info = LabInfo(
+            directory,
+            port_map,
+            LOOPBACK,
+            fingerprint(relay.host_key),
+            known_hosts,
+            dns_address,
+            LAB_DOMAIN,
+            inventory,
+            directory / "engineer_ed25519",
+            LAB_ENGINEER,
+            directory / "support_ca_ed25519",
+            ensure_own_private_dir(directory / "state", "the lab's state directory"),
+            os.getpid(),
+        )
         write_private(directory / "lab.json", json.dumps(info.to_json(), indent=2))
         self.info = info
         return info
@@ -176,8 +213,10 @@ class Lab:
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return
         if pid != os.getpid() and _alive(pid):
-            raise RacError(f"A lab is already running in {self.directory} (pid {pid}). "
-                           "Use it, stop it, or give another --state-dir.")
+            raise RacError(
+                f"A lab is already running in {self.directory} (pid {pid}). "
+                "Use it, stop it, or give another --state-dir."
+            )
 
     async def close(self) -> None:
         """Stop the servers; `lab.json` goes so nobody dials a dead lab."""

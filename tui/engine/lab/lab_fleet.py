@@ -12,8 +12,14 @@ LAB_APPLIANCES: list[dict[str, Any]] = [
     {"name": "mail-gw-x", "series": "X", "model": "X1070", "serial": "0C4A1D8E3A02-FCH1911Z1KX"},
     {"name": "mgmt-1", "series": "M", "model": "M695", "serial": "00505693A1F4-FCH2031V0M7"},
     {"name": "web-proxy-1", "series": "S", "model": "S695", "serial": "0050569E2C8D-WZP22410H3Q"},
-    {"name": "mgmt-lan", "series": "M", "model": "M395", "serial": "0C4A1D8E5B13-FCH2205V1QP",
-     "mode": "sshaccess", "gateway": "mail-gw-1"},
+    {
+        "name": "mgmt-lan",
+        "series": "M",
+        "model": "M395",
+        "serial": "0C4A1D8E5B13-FCH2205V1QP",
+        "mode": "sshaccess",
+        "gateway": "mail-gw-1",
+    },
 ]
 
 

@@ -65,8 +65,9 @@ class _Source:
 class Admission:
     """Counts unauthenticated connections and penalties per source; decides at accept time."""
 
-    def __init__(self, limits: PreauthLimits, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limits: PreauthLimits, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limits = limits
         self._clock = clock
         self._sources: dict[str, _Source] = {}
@@ -117,8 +118,9 @@ class Admission:
         crowded = len(self._sources) > MAX_TRACKED_SOURCES  # overflow: permissive, as OpenSSH
         if penalty > 0 and not crowded and not self._exempted(source):
             now = self._clock()
-            state.penalty_until = min(max(state.penalty_until, now) + penalty,
-                                      now + self.limits.penalty_max)
+            state.penalty_until = min(
+                max(state.penalty_until, now) + penalty, now + self.limits.penalty_max
+            )
             if state.penalty_until - now >= self.limits.penalty_min:
                 state.enforced = True
         self._drop_if_idle(source, state)
@@ -132,10 +134,12 @@ class Admission:
 
     def _penalty_for(self, outcome: Outcome) -> float:
         limits = self.limits
-        return {Outcome.NO_AUTH: limits.penalty_noauth,
-                Outcome.AUTH_FAILED: limits.penalty_authfail,
-                Outcome.TOO_MANY_TRIES: limits.penalty_authfail,
-                Outcome.GRACE_EXCEEDED: limits.penalty_grace_exceeded}.get(outcome, 0.0)
+        return {
+            Outcome.NO_AUTH: limits.penalty_noauth,
+            Outcome.AUTH_FAILED: limits.penalty_authfail,
+            Outcome.TOO_MANY_TRIES: limits.penalty_authfail,
+            Outcome.GRACE_EXCEEDED: limits.penalty_grace_exceeded,
+        }.get(outcome, 0.0)
 
     def _locked_out(self, source: str, state: _Source, now: float) -> bool:
         if not state.enforced:
@@ -153,8 +157,7 @@ class Admission:
         except ValueError:
             return False
         # A source is a whole IPv6 /64: an exempt network inside it exempts the block.
-        return any(address.version == net.version and address.overlaps(net)
-                   for net in self._exempt)
+        return any(address.version == net.version and address.overlaps(net) for net in self._exempt)
 
     def _release(self, state: _Source) -> None:
         if state.unauthenticated:

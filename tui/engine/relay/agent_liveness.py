@@ -20,17 +20,18 @@ class ApplianceNotAnswering(asyncssh.ChannelOpenError):
     """The agent did not answer a channel open in time: the engineer gets a sentence."""
 
     def __init__(self, serial: str, waited: float) -> None:
-        super().__init__(asyncssh.OPEN_CONNECT_FAILED,
-                         f"Appliance {serial} is not answering: its tunnel to the relay "
-                         f"stayed silent for {waited:g} s. The relay drops the tunnel when it "
-                         "stays silent; try again once the appliance has reconnected.")
+        super().__init__(
+            asyncssh.OPEN_CONNECT_FAILED,
+            f"Appliance {serial} is not answering: its tunnel to the relay "
+            f"stayed silent for {waited:g} s. The relay drops the tunnel when it "
+            "stays silent; try again once the appliance has reconnected.",
+        )
 
 
 class AgentLiveness:
     """Watches every agent connection of one relay."""
 
-    def __init__(self, settings: KeepaliveSettings, audit: AuditLog,
-                 open_timeout: float) -> None:
+    def __init__(self, settings: KeepaliveSettings, audit: AuditLog, open_timeout: float) -> None:
         self.settings = settings
         self.open_timeout = open_timeout
         self._audit = audit
@@ -40,8 +41,9 @@ class AgentLiveness:
         """Watch an agent connection from its login on."""
 
         def silent() -> None:
-            self._audit.write("agent-silent", serial=serial, peer=peer,
-                              timeout=self.settings.timeout)
+            self._audit.write(
+                "agent-silent", serial=serial, peer=peer, timeout=self.settings.timeout
+            )
 
         watch = watch_connection(conn, self.settings, silent)
         if watch is not None:

@@ -28,8 +28,9 @@ def connection_id(route: Route) -> str:
 class ClusterNode:
     """The cluster side of one relay process."""
 
-    def __init__(self, config: ClusterConfig, relay: Relay,
-                 directory: RouteDirectory | None = None) -> None:
+    def __init__(
+        self, config: ClusterConfig, relay: Relay, directory: RouteDirectory | None = None
+    ) -> None:
         self.config = config
         self.node_id = config.node_id
         self._relay = relay
@@ -56,16 +57,24 @@ class ClusterNode:
         self.peer_address = f"{self.config.peer_host}:{port}"
         if self._directory is None:
             self._directory = RedisDirectory(
-                self.node_id, self.peer_address, self.config.redis, ttl=self.config.route_ttl,
-                on_state=self._directory_state)
+                self.node_id,
+                self.peer_address,
+                self.config.redis,
+                ttl=self.config.route_ttl,
+                on_state=self._directory_state,
+            )
         await self._directory.start()
         for serial in self._relay.routes.serials():
             route = self._relay.routes.get(serial)
             if route is not None:
                 self._directory.claim(route.serial, connection_id(route))
-        self._relay.audit.write("cluster-start", node=self.node_id, peer=self.peer_address,
-                                directory=getattr(self._directory, "url_shown", "memory"),
-                                node_key=fingerprint(key))
+        self._relay.audit.write(
+            "cluster-start",
+            node=self.node_id,
+            peer=self.peer_address,
+            directory=getattr(self._directory, "url_shown", "memory"),
+            node_key=fingerprint(key),
+        )
 
     async def close(self) -> None:
         """Delete our entries (clean shutdown) and close the peer side."""
@@ -86,55 +95,76 @@ class ClusterNode:
             self._directory.release(route.serial, connection_id(route))
 
     def _directory_state(self, available: bool, why: str) -> None:
-        self._relay.audit.write("directory-up" if available else "directory-down",
-                                node=self.node_id, why=why)
+        self._relay.audit.write(
+            "directory-up" if available else "directory-down", node=self.node_id, why=why
+        )
 
-    async def join_remote(self, serial: str, *, engineer: str,
-                          peer: str) -> SSHTCPSession[bytes]:
+    async def join_remote(self, serial: str, *, engineer: str, peer: str) -> SSHTCPSession[bytes]:
         """Reach `serial` on the node that holds it; newest claim first, then the others."""
         audit = self._relay.audit
         try:
             entries = await self.directory.lookup(serial)
         except DirectoryUnavailable as error:
-            audit.write("engineer-no-route", engineer=engineer, serial=serial, peer=peer,
-                        why="directory unavailable")
-            raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED,
-                                            error.sentence) from None
+            audit.write(
+                "engineer-no-route",
+                engineer=engineer,
+                serial=serial,
+                peer=peer,
+                why="directory unavailable",
+            )
+            raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, error.sentence) from None
         if not entries:
             audit.write("engineer-no-route", engineer=engineer, serial=serial, peer=peer)
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_CONNECT_FAILED,
-                f"Appliance {serial} is not connected to any relay node.")
+                f"Appliance {serial} is not connected to any relay node.",
+            )
         assert self._pool is not None
         host, _, port = peer.rpartition(":")
         for entry in entries:
             try:
-                far = await self._pool.open_channel(entry.node_id, entry.peer_address, serial,
-                                                   host, int(port or 0))
+                far = await self._pool.open_channel(
+                    entry.node_id, entry.peer_address, serial, host, int(port or 0)
+                )
             except (OSError, asyncssh.Error, TimeoutError) as error:
-                audit.write("hop-failed", engineer=engineer, serial=serial,
-                            node=entry.node_id, why=str(error) or type(error).__name__)
+                audit.write(
+                    "hop-failed",
+                    engineer=engineer,
+                    serial=serial,
+                    node=entry.node_id,
+                    why=str(error) or type(error).__name__,
+                )
                 continue
-            return self._bridge(far, serial=serial, engineer=engineer, peer=peer,
-                                node=entry.node_id)
+            return self._bridge(
+                far, serial=serial, engineer=engineer, peer=peer, node=entry.node_id
+            )
         nodes = ", ".join(entry.node_id for entry in entries)
         raise asyncssh.ChannelOpenError(
             asyncssh.OPEN_CONNECT_FAILED,
             f"Appliance {serial} is not reachable now: the relay nodes holding it "
-            f"({nodes}) do not answer.")
+            f"({nodes}) do not answer.",
+        )
 
-    def _bridge(self, far: CountingForwarder, *, serial: str, engineer: str, peer: str,
-                node: str) -> SSHTCPSession[bytes]:
+    def _bridge(
+        self, far: CountingForwarder, *, serial: str, engineer: str, peer: str, node: str
+    ) -> SSHTCPSession[bytes]:
         audit = self._relay.audit
         started = time.monotonic()
-        audit.write("engineer-session-start", engineer=engineer, serial=serial, peer=peer,
-                    hop_node=node)
+        audit.write(
+            "engineer-session-start", engineer=engineer, serial=serial, peer=peer, hop_node=node
+        )
 
         def ended() -> None:
-            audit.write("engineer-session-end", engineer=engineer, serial=serial, peer=peer,
-                        hop_node=node, bytes_to_appliance=engineer_side.received,
-                        bytes_from_appliance=far.received,
-                        duration=round(time.monotonic() - started, 3))
+            audit.write(
+                "engineer-session-end",
+                engineer=engineer,
+                serial=serial,
+                peer=peer,
+                hop_node=node,
+                bytes_to_appliance=engineer_side.received,
+                bytes_from_appliance=far.received,
+                duration=round(time.monotonic() - started, 3),
+            )
 
         engineer_side = CountingForwarder(far, on_close=ended)
         return as_session(engineer_side)
@@ -144,5 +174,7 @@ def describe_cluster(node: ClusterNode) -> str:
     """The relay's start line for its cluster side (the Redis password is never shown)."""
     directory = getattr(node.directory, "url_shown", "memory")
     key = fingerprint(node.key) if node.key is not None else "not loaded"
-    return (f"cluster node {node.node_id}: peer hop on {node.peer_address}, "
-            f"node key {key}, route directory {directory}")
+    return (
+        f"cluster node {node.node_id}: peer hop on {node.peer_address}, "
+        f"node key {key}, route directory {directory}"
+    )

@@ -64,9 +64,15 @@ class _Loaded:
 class CredentialCache:
     """Enrolled appliance keys, gateway bindings and engineer keys, as the relay sees them."""
 
-    def __init__(self, agents_dir: Path, engineers: Path, *, refresh_every: float,
-                 log: Callable[[str], None],
-                 on_change: Callable[[Enrolments], None]) -> None:
+    def __init__(
+        self,
+        agents_dir: Path,
+        engineers: Path,
+        *,
+        refresh_every: float,
+        log: Callable[[str], None],
+        on_change: Callable[[Enrolments], None],
+    ) -> None:
         self.agents_dir = agents_dir
         self.engineers_path = engineers
         self.enrolments = Enrolments()
@@ -85,8 +91,9 @@ class CredentialCache:
     async def start(self) -> None:
         """Load everything once, then keep refreshing in the background."""
         await self.refresh()
-        self._ticker = asyncio.get_running_loop().create_task(self._tick(),
-                                                              name="rac-relay-credentials")
+        self._ticker = asyncio.get_running_loop().create_task(
+            self._tick(), name="rac-relay-credentials"
+        )
 
     async def close(self) -> None:
         """Stop refreshing; pending first-use writes finish first."""
@@ -118,8 +125,10 @@ class CredentialCache:
     def bound_or_reserved(self, serial: str) -> bool:
         """`serial` is some gateway's SSHACCESS child (even if its binding file is broken)."""
         lowered = serial.lower()
-        return (self.gateway_of(lowered) is not None
-                or f"{lowered}{GATEWAY_SUFFIX}" in self.enrolments.stamps)
+        return (
+            self.gateway_of(lowered) is not None
+            or f"{lowered}{GATEWAY_SUFFIX}" in self.enrolments.stamps
+        )
 
     def may_announce(self, owner: str, serial: str) -> bool:
         """An agent may announce its own serial and the serials bound to it."""
@@ -144,7 +153,8 @@ class CredentialCache:
     async def refresh_if_changed(self) -> None:
         """For an unknown serial: look again only if the agents directory changed."""
         stamp = await asyncio.get_running_loop().run_in_executor(
-            self._executor, directory_stamp, self.agents_dir)
+            self._executor, directory_stamp, self.agents_dir
+        )
         if stamp != self.enrolments.dir_stamp:
             await self.refresh()
 
@@ -164,11 +174,18 @@ class CredentialCache:
         if stamp == self._engineers_stamp:
             return None, stamp, ""
         try:
-            return parse_engineers(read_bounded(self.engineers_path, MAX_ENGINEERS_BYTES)), \
-                stamp, ""
+            return (
+                parse_engineers(read_bounded(self.engineers_path, MAX_ENGINEERS_BYTES)),
+                stamp,
+                "",
+            )
         except UnreadableFile as error:
-            return (), stamp, f"{self.engineers_path}: cannot be used ({error}); no engineer " \
-                              "can log in until it is fixed."
+            return (
+                (),
+                stamp,
+                f"{self.engineers_path}: cannot be used ({error}); no engineer "
+                "can log in until it is fixed.",
+            )
 
     def _apply(self, loaded: _Loaded) -> None:
         changed = _signatures(loaded.enrolments) != _signatures(self.enrolments)
@@ -197,8 +214,11 @@ class CredentialCache:
         lowered = serial.lower()
         if self.agent(lowered) is not None or self.bound_or_reserved(lowered):
             held = self.agent(lowered)
-            return held is not None and held.key is not None and \
-                held.key.public_data == key.public_data
+            return (
+                held is not None
+                and held.key is not None
+                and held.key.public_data == key.public_data
+            )
         self._key_claims[lowered] = key
         self._write_behind(f"{lowered}{KEY_SUFFIX}", key.export_public_key())
         return True
@@ -213,14 +233,15 @@ class CredentialCache:
         return True
 
     def _write_behind(self, name: str, data: bytes) -> None:
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._write,
-                                                            name, data)
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._write, name, data)
 
         def written(result: asyncio.Future[str]) -> None:
             problem = "cancelled" if result.cancelled() else result.result()
             if problem:
-                self._log(f"{self.agents_dir / name}: could not be written ({problem}); "
-                          "the enrolment lasts until the relay stops.")
+                self._log(
+                    f"{self.agents_dir / name}: could not be written ({problem}); "
+                    "the enrolment lasts until the relay stops."
+                )
 
         future.add_done_callback(written)
 

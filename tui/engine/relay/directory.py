@@ -71,8 +71,9 @@ class MemoryStore:
 class MemoryDirectory:
     """The embedded default: routes in memory, nothing to run, nothing to configure."""
 
-    def __init__(self, node_id: str = "local", peer_address: str = "",
-                 store: MemoryStore | None = None) -> None:
+    def __init__(
+        self, node_id: str = "local", peer_address: str = "", store: MemoryStore | None = None
+    ) -> None:
         self.node_id = node_id
         self.peer_address = peer_address
         self._store = store or MemoryStore()
@@ -86,8 +87,13 @@ class MemoryDirectory:
 
     def claim(self, serial: str, connection_id: str) -> None:
         entries = self._store.entries.setdefault(serial.lower(), {})
-        entries[self.node_id] = RouteEntry(serial.lower(), self.node_id, connection_id,
-                                           next(self._store.generations), self.peer_address)
+        entries[self.node_id] = RouteEntry(
+            serial.lower(),
+            self.node_id,
+            connection_id,
+            next(self._store.generations),
+            self.peer_address,
+        )
 
     def release(self, serial: str, connection_id: str) -> None:
         entries = self._store.entries.get(serial.lower(), {})
@@ -113,16 +119,18 @@ class SingleFlight:
         self.calls = 0
         """How many lookups actually reached the store (for tests and benchmarks)."""
 
-    async def run(self, key: str,
-                  call: Callable[[], Awaitable[list[RouteEntry]]]) -> list[RouteEntry]:
+    async def run(
+        self, key: str, call: Callable[[], Awaitable[list[RouteEntry]]]
+    ) -> list[RouteEntry]:
         flight = self._flights.get(key)
         if flight is None:
             flight = asyncio.ensure_future(self._call(key, call))
             self._flights[key] = flight
         return await asyncio.shield(flight)
 
-    async def _call(self, key: str,
-                    call: Callable[[], Awaitable[list[RouteEntry]]]) -> list[RouteEntry]:
+    async def _call(
+        self, key: str, call: Callable[[], Awaitable[list[RouteEntry]]]
+    ) -> list[RouteEntry]:
         self.calls += 1
         try:
             return await call()

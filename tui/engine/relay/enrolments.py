@@ -121,9 +121,9 @@ def scan(directory: Path, previous: Enrolments | None = None) -> Enrolments:
         if name.startswith("."):
             continue
         if name.endswith(KEY_SUFFIX):
-            serial, kind = name[:-len(KEY_SUFFIX)], KEY_SUFFIX
+            serial, kind = name[: -len(KEY_SUFFIX)], KEY_SUFFIX
         elif name.endswith(GATEWAY_SUFFIX):
-            serial, kind = name[:-len(GATEWAY_SUFFIX)], GATEWAY_SUFFIX
+            serial, kind = name[: -len(GATEWAY_SUFFIX)], GATEWAY_SUFFIX
         else:
             continue
         if not valid_serial(serial) or serial != serial.lower():
@@ -135,17 +135,23 @@ def scan(directory: Path, previous: Enrolments | None = None) -> Enrolments:
         except OSError:
             signature = (0, 0, -1)
         known = previous.stamps.get(name)
-        value = known[1] if known is not None and known[0] == signature else \
-            _read_entry(Path(entry.path), serial, kind)
+        value = (
+            known[1]
+            if known is not None and known[0] == signature
+            else _read_entry(Path(entry.path), serial, kind)
+        )
         stamps[name] = (signature, value)
         if isinstance(value, AgentKey):
             agents[serial] = value
             if value.problem:
-                problems.append(f"{entry.path}: cannot be used ({value.problem}); "
-                                f"{serial} is refused until it is fixed.")
+                problems.append(
+                    f"{entry.path}: cannot be used ({value.problem}); "
+                    f"{serial} is refused until it is fixed."
+                )
         elif value.problem:
-            problems.append(f"{entry.path}: cannot be used ({value.problem}); "
-                            f"no gateway may announce {serial}.")
+            problems.append(
+                f"{entry.path}: cannot be used ({value.problem}); no gateway may announce {serial}."
+            )
         else:
             gateways[serial] = value.gateway
     return Enrolments(agents, gateways, tuple(problems), stamps, dir_stamp)
@@ -189,18 +195,23 @@ class EnrolmentStore:
         children = [_checked_serial(child, "--gateway-for") for child in gateway_for]
         current = self.load()
         if current.gateway_of(serial) is not None:
-            raise UsageError(f"{serial} is bound to gateway {current.gateway_of(serial)} as an "
-                             f"SSHACCESS appliance; revoke it first (rac relay revoke {serial}).")
+            raise UsageError(
+                f"{serial} is bound to gateway {current.gateway_of(serial)} as an "
+                f"SSHACCESS appliance; revoke it first (rac relay revoke {serial})."
+            )
         for child in children:
             if child == serial:
                 raise UsageError(f"{serial} cannot be its own gateway.")
             if current.agent(child) is not None:
-                raise UsageError(f"{child} is enrolled as an appliance with its own key; "
-                                 f"revoke it first to bind it to gateway {serial}.")
+                raise UsageError(
+                    f"{child} is enrolled as an appliance with its own key; "
+                    f"revoke it first to bind it to gateway {serial}."
+                )
             bound = current.gateway_of(child)
             if bound is not None and bound != serial:
-                raise UsageError(f"{child} is already bound to gateway {bound}; revoke it "
-                                 "first to move it.")
+                raise UsageError(
+                    f"{child} is already bound to gateway {bound}; revoke it first to move it."
+                )
         self.directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         changes = []
         before = current.agent(serial)
@@ -227,13 +238,16 @@ class EnrolmentStore:
             if remove_durably(self.directory / f"{child}{GATEWAY_SUFFIX}"):
                 changes.append(f"unbound {child} from gateway {serial}")
         if not changes:
-            raise UsageError(f"{serial} is neither enrolled nor bound to a gateway in "
-                             f"{self.directory}.")
+            raise UsageError(
+                f"{serial} is neither enrolled nor bound to a gateway in {self.directory}."
+            )
         return changes
 
 
 def _checked_serial(name: str, what: str) -> str:
     if not valid_serial(name):
-        raise UsageError(f"{what} {name!r} is not a serial (4-64 letters, digits and dashes, "
-                         "starting with a letter or digit).")
+        raise UsageError(
+            f"{what} {name!r} is not a serial (4-64 letters, digits and dashes, "
+            "starting with a letter or digit)."
+        )
     return name.lower()

@@ -45,8 +45,10 @@ class Relay(Protocol):
     @property
     def audit(self) -> AuditLog: ...
 
-    def join(self, route: Route, *, engineer: str, peer: str,
-             via: str = "") -> Awaitable[SSHTCPSession[bytes]]: ...
+    def join(
+        self, route: Route, *, engineer: str, peer: str, via: str = ""
+    ) -> Awaitable[SSHTCPSession[bytes]]: ...
+
 
 SERVICE_PORT = 22
 HOP_TIMEOUT = 5.0
@@ -72,8 +74,12 @@ def read_node_keys(path: Path) -> dict[str, list[asyncssh.SSHKey]]:
 class _PeerServerConnection(asyncssh.SSHServer):
     """One peer node on our peer port: it may ask only for serials this node holds."""
 
-    def __init__(self, relay: Relay, node_keys: Callable[[], dict[str, list[asyncssh.SSHKey]]],
-                 audit: AuditLog) -> None:
+    def __init__(
+        self,
+        relay: Relay,
+        node_keys: Callable[[], dict[str, list[asyncssh.SSHKey]]],
+        audit: AuditLog,
+    ) -> None:
         self._relay = relay
         self._node_keys = node_keys
         self._audit = audit
@@ -113,32 +119,40 @@ class _PeerServerConnection(asyncssh.SSHServer):
         return False
 
     def connection_requested(
-            self, dest_host: str, dest_port: int, orig_host: str, orig_port: int,
+        self,
+        dest_host: str,
+        dest_port: int,
+        orig_host: str,
+        orig_port: int,
     ) -> tuple[SSHTCPChannel[bytes], Awaitable[SSHTCPSession[bytes]]] | bool:
         if not self.node or self._conn is None:
             return False
         if dest_port != SERVICE_PORT:
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
-                f"Only port {SERVICE_PORT} of an appliance can be reached.")
+                f"Only port {SERVICE_PORT} of an appliance can be reached.",
+            )
         route = self._relay.routes.get(dest_host)  # local only: a hop never hops again
         if route is None:
-            self._audit.write("peer-no-route", node=self.node, serial=dest_host,
-                              peer=self.peer)
+            self._audit.write("peer-no-route", node=self.node, serial=dest_host, peer=self.peer)
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_CONNECT_FAILED,
-                f"Appliance {dest_host} is not connected to this relay node.")
-        channel = self._conn.create_tcp_channel(window=CHANNEL_WINDOW,
-                                                max_pktsize=CHANNEL_MAX_PACKET)
-        return channel, self._relay.join(route, engineer=f"{orig_host}:{orig_port}",
-                                         peer=self.peer, via=self.node)
+                f"Appliance {dest_host} is not connected to this relay node.",
+            )
+        channel = self._conn.create_tcp_channel(
+            window=CHANNEL_WINDOW, max_pktsize=CHANNEL_MAX_PACKET
+        )
+        return channel, self._relay.join(
+            route, engineer=f"{orig_host}:{orig_port}", peer=self.peer, via=self.node
+        )
 
 
 class PeerListener:
     """This node's peer port."""
 
-    def __init__(self, relay: Relay, host: str, port: int, key: asyncssh.SSHKey,
-                 authorized: Path) -> None:
+    def __init__(
+        self, relay: Relay, host: str, port: int, key: asyncssh.SSHKey, authorized: Path
+    ) -> None:
         self._relay = relay
         self._host = host
         self._port = port
@@ -151,13 +165,22 @@ class PeerListener:
         """Listen; returns the bound port."""
         relay = self._relay
         self._server = await asyncssh.listen(
-            self._host, self._port,
+            self._host,
+            self._port,
             server_factory=lambda: _PeerServerConnection(
-                relay, lambda: read_node_keys(self._authorized), relay.audit),
-            server_host_keys=[self._key], server_version=PEER_VERSION,
-            encryption_algs=RELAY_ENCRYPTION_ALGS, allow_scp=False, agent_forwarding=False,
-            x11_forwarding=False, config=None, reuse_address=True,
-            keepalive_interval=KEEPALIVE_INTERVAL, keepalive_count_max=KEEPALIVE_COUNT_MAX)
+                relay, lambda: read_node_keys(self._authorized), relay.audit
+            ),
+            server_host_keys=[self._key],
+            server_version=PEER_VERSION,
+            encryption_algs=RELAY_ENCRYPTION_ALGS,
+            allow_scp=False,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            config=None,
+            reuse_address=True,
+            keepalive_interval=KEEPALIVE_INTERVAL,
+            keepalive_count_max=KEEPALIVE_COUNT_MAX,
+        )
         self.port = self._server.get_port()
         return self.port
 
@@ -177,22 +200,37 @@ class PeerPool:
         self._authorized = authorized
         self._connections: dict[str, asyncio.Future[asyncssh.SSHClientConnection]] = {}
 
-    async def open_channel(self, node: str, address: str, serial: str, orig_host: str,
-                           orig_port: int) -> CountingForwarder:
+    async def open_channel(
+        self, node: str, address: str, serial: str, orig_host: str, orig_port: int
+    ) -> CountingForwarder:
         """A `direct-tcpip` channel to `serial`:22 on `node`, with a counting forwarder."""
         conn = await self._connection(node, address)
         factory = cast(SSHTCPSessionFactory[bytes], CountingForwarder)
         _, session = await asyncio.wait_for(
-            conn.create_connection(factory, serial, SERVICE_PORT, orig_host, orig_port,
-                                   window=CHANNEL_WINDOW, max_pktsize=CHANNEL_MAX_PACKET),
-            HOP_TIMEOUT)
+            conn.create_connection(
+                factory,
+                serial,
+                SERVICE_PORT,
+                orig_host,
+                orig_port,
+                window=CHANNEL_WINDOW,
+                max_pktsize=CHANNEL_MAX_PACKET,
+            ),
+            HOP_TIMEOUT,
+        )
         return cast(CountingForwarder, session)
 
     async def _connection(self, node: str, address: str) -> asyncssh.SSHClientConnection:
         pending = self._connections.get(node)
-        if pending is not None and pending.done() and (
-                pending.cancelled() or pending.exception() is not None
-                or pending.result().is_closed()):
+        if (
+            pending is not None
+            and pending.done()
+            and (
+                pending.cancelled()
+                or pending.exception() is not None
+                or pending.result().is_closed()
+            )
+        ):
             pending = None
         if pending is None:
             pending = asyncio.ensure_future(self._connect(node, address))
@@ -208,11 +246,20 @@ class PeerPool:
         host, _, port = address.rpartition(":")
         trusted = read_node_keys(self._authorized).get(node, [])
         return await asyncssh.connect(
-            host.strip("[]"), int(port), username=self._node_id, client_keys=[self._key],
-            known_hosts=(trusted, [], []), agent_path=None, config=None,
-            preferred_auth="publickey", encryption_algs=RELAY_ENCRYPTION_ALGS,
-            keepalive_interval=KEEPALIVE_INTERVAL, keepalive_count_max=KEEPALIVE_COUNT_MAX,
-            connect_timeout=HOP_TIMEOUT, login_timeout=HOP_TIMEOUT)
+            host.strip("[]"),
+            int(port),
+            username=self._node_id,
+            client_keys=[self._key],
+            known_hosts=(trusted, [], []),
+            agent_path=None,
+            config=None,
+            preferred_auth="publickey",
+            encryption_algs=RELAY_ENCRYPTION_ALGS,
+            keepalive_interval=KEEPALIVE_INTERVAL,
+            keepalive_count_max=KEEPALIVE_COUNT_MAX,
+            connect_timeout=HOP_TIMEOUT,
+            login_timeout=HOP_TIMEOUT,
+        )
 
     async def close(self) -> None:
         for pending in self._connections.values():

@@ -109,16 +109,27 @@ def redacted(url: str) -> str:
 class RedisDirectory:
     """The shared directory of a relay cluster (see the module docstring)."""
 
-    def __init__(self, node_id: str, peer_address: str, url: str, *,
-                 ttl: float = DEFAULT_ROUTE_TTL, rng: random.Random | None = None,
-                 on_state: Callable[[bool, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        peer_address: str,
+        url: str,
+        *,
+        ttl: float = DEFAULT_ROUTE_TTL,
+        rng: random.Random | None = None,
+        on_state: Callable[[bool, str], None] | None = None,
+    ) -> None:
         self.node_id = node_id
         self.peer_address = peer_address
         self.ttl = ttl
         self.url_shown = redacted(url)
         self._client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=2.0, socket_timeout=2.0, retry_on_timeout=False,
-            decode_responses=True)
+            url,
+            socket_connect_timeout=2.0,
+            socket_timeout=2.0,
+            retry_on_timeout=False,
+            decode_responses=True,
+        )
         self._rng = rng or random.Random()
         self._claims: dict[str, _Claim] = {}
         self._dirty: set[str] = set()
@@ -143,8 +154,9 @@ class RedisDirectory:
         return self._flights.calls
 
     async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._writer(),
-                                                            name=f"rac-directory-{self.node_id}")
+        self._task = asyncio.get_running_loop().create_task(
+            self._writer(), name=f"rac-directory-{self.node_id}"
+        )
 
     async def close(self) -> None:
         task, self._task = self._task, None
@@ -154,8 +166,9 @@ class RedisDirectory:
                 await task
         with contextlib.suppress(RedisError, OSError):
             for serial, claim in self._claims.items():
-                await self._release_script(keys=[KEY_PREFIX + serial],
-                                           args=[self.node_id, claim.connection_id])
+                await self._release_script(
+                    keys=[KEY_PREFIX + serial], args=[self.node_id, claim.connection_id]
+                )
         self._claims.clear()
         await self._client.aclose()
 
@@ -188,7 +201,8 @@ class RedisDirectory:
             raise DirectoryUnavailable(
                 f"The route directory ({self.url_shown}) cannot be reached: appliances "
                 "connected to other relay nodes cannot be reached from this node until it "
-                "is back.") from None
+                "is back."
+            ) from None
         entries = []
         for node, value in zip(fields[::2], fields[1::2], strict=True):
             if node == self.node_id:
@@ -236,13 +250,21 @@ class RedisDirectory:
         async with self._client.pipeline(transaction=False) as pipe:
             claims = [(serial, self._claims[serial]) for serial in serials]
             for serial, claim in claims:
-                await self._claim_script(keys=[KEY_PREFIX + serial, GENERATION_KEY],
-                                         args=[self.node_id, claim.connection_id,
-                                               claim.generation, ttl_ms, self.peer_address],
-                                         client=pipe)
+                await self._claim_script(
+                    keys=[KEY_PREFIX + serial, GENERATION_KEY],
+                    args=[
+                        self.node_id,
+                        claim.connection_id,
+                        claim.generation,
+                        ttl_ms,
+                        self.peer_address,
+                    ],
+                    client=pipe,
+                )
             for serial, connection_id in releases.items():
-                await self._release_script(keys=[KEY_PREFIX + serial],
-                                           args=[self.node_id, connection_id], client=pipe)
+                await self._release_script(
+                    keys=[KEY_PREFIX + serial], args=[self.node_id, connection_id], client=pipe
+                )
             changed = [s for s, c in claims if c.generation == 0] + list(releases)
             for serial in changed:
                 pipe.publish(HINT_CHANNEL, serial)
@@ -263,10 +285,16 @@ class RedisDirectory:
             return
         self.available = available
         if available:
-            log.warning("route directory %s reachable; every route of %s published",
-                        self.url_shown, self.node_id)
+            log.warning(
+                "route directory %s reachable; every route of %s published",
+                self.url_shown,
+                self.node_id,
+            )
         else:
-            log.warning("route directory %s unreachable (%s); local routes keep serving",
-                        self.url_shown, error)
+            log.warning(
+                "route directory %s unreachable (%s); local routes keep serving",
+                self.url_shown,
+                error,
+            )
         if self._on_state is not None:
             self._on_state(available, str(error or ""))

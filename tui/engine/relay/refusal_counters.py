@@ -45,6 +45,11 @@ class RefusalCounters:
         """Write what was counted since the last flush and start again."""
         tallies, self._tallies = self._tallies, {}
         for source, tally in tallies.items():
-            self._audit.write("auth-rejected", source=source, interval_s=self._interval,
-                              connections=sum(tally.counts.values()),
-                              **dict(sorted(tally.counts.items())), users=tally.users)
+            self._audit.write(
+                "auth-rejected",
+                source=source,
+                interval_s=self._interval,
+                connections=sum(tally.counts.values()),
+                **dict(sorted(tally.counts.items())),
+                users=tally.users,
+            )

@@ -79,8 +79,10 @@ class RelayConfig(BaseModel):
     def _timeout_outlasts_interval(cls, value: float, info: ValidationInfo) -> float:
         interval = info.data.get("agent_keepalive_interval")
         if value and interval and value <= interval:
-            raise ValueError(f"must be longer than agent_keepalive_interval ({interval:g} s): "
-                             "the agent sends a heartbeat only that often")
+            raise ValueError(
+                f"must be longer than agent_keepalive_interval ({interval:g} s): "
+                "the agent sends a heartbeat only that often"
+            )
         return value
 
     @field_validator("ports")
@@ -99,8 +101,9 @@ class RelayConfig(BaseModel):
         if not version or len(version) > MAX_VERSION_CHARS:
             raise ValueError(f"the banner version must be 1-{MAX_VERSION_CHARS} characters")
         if any(not 0x20 <= ord(char) <= 0x7E for char in version) or version[0] == " ":
-            raise ValueError("the banner version must be printable ASCII "
-                             "(e.g. \"OpenSSH_6.2 CiscoTunnels1\")")
+            raise ValueError(
+                'the banner version must be printable ASCII (e.g. "OpenSSH_6.2 CiscoTunnels1")'
+            )
         return version
 
     def path(self, value: str) -> Path:
@@ -117,4 +120,3 @@ def load_relay_config(path: Path) -> RelayConfig:
         return RelayConfig.model_validate({**data, "source": path})
     except ValidationError as error:
         raise validation_error(path, text, error) from None
-

@@ -88,16 +88,14 @@ class _RelayConnection(asyncssh.SSHServer):
         if self.username and username != self.username and self._conn is not None:
             # sshd's rule: one user name per connection, so tries cannot be spread over names.
             self._outcome = Outcome.AUTH_FAILED
-            self._conn.disconnect(asyncssh.DISC_PROTOCOL_ERROR,
-                                  "Change of username not allowed")
+            self._conn.disconnect(asyncssh.DISC_PROTOCOL_ERROR, "Change of username not allowed")
         self.username = username
         return True
 
     def public_key_auth_supported(self) -> bool:
         return True
 
-    def validate_public_key(self, username: str,
-                            key: asyncssh.SSHKey) -> bool | Awaitable[bool]:
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool | Awaitable[bool]:
         # Called for the key of every attempt; the last one before success is the one that
         # signed, so the role recorded last is the role of the authenticated key.
         decision = self._relay.classify_key(username, key)
@@ -112,11 +110,14 @@ class _RelayConnection(asyncssh.SSHServer):
         self._pending = decision
         if decision is None:
             self._rejected_keys += 1
-            if self._rejected_keys >= self._relay.config.preauth.max_auth_tries and \
-                    self._conn is not None:
+            if (
+                self._rejected_keys >= self._relay.config.preauth.max_auth_tries
+                and self._conn is not None
+            ):
                 self._outcome = Outcome.TOO_MANY_TRIES
-                self._conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
-                                      "Too many authentication failures")
+                self._conn.disconnect(
+                    asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "Too many authentication failures"
+                )
         return decision is not None
 
     def auth_completed(self) -> None:
@@ -127,8 +128,13 @@ class _RelayConnection(asyncssh.SSHServer):
             return
         if self.role is Role.AGENT:
             self._relay.liveness.start(self._conn, self.username, self.peer)
-        self._relay.audit.write(f"{self.role.value}-login", user=self.username,
-                                name=self.name, peer=self.peer, fingerprint=fingerprint(key))
+        self._relay.audit.write(
+            f"{self.role.value}-login",
+            user=self.username,
+            name=self.name,
+            peer=self.peer,
+            fingerprint=fingerprint(key),
+        )
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
@@ -136,61 +142,95 @@ class _RelayConnection(asyncssh.SSHServer):
         if self._conn is not None:
             self._relay.connections.discard(self._conn)
         if self.role is Role.UNKNOWN:
-            outcome = self._outcome or checked_reachability(self._conn) or (
-                Outcome.GRACE_EXCEEDED if LOGIN_TIMEOUT_MESSAGE in str(exc or "")
-                else Outcome.AUTH_FAILED if self._rejected_keys else Outcome.NO_AUTH)
+            outcome = (
+                self._outcome
+                or checked_reachability(self._conn)
+                or (
+                    Outcome.GRACE_EXCEEDED
+                    if LOGIN_TIMEOUT_MESSAGE in str(exc or "")
+                    else Outcome.AUTH_FAILED
+                    if self._rejected_keys
+                    else Outcome.NO_AUTH
+                )
+            )
             self._relay.admission.failed(self.source, outcome)
             self._relay.refusals.count(self.source, outcome, self.username)
             return
         if self._conn is not None and self.role is Role.AGENT:
             self._relay.admission.agent_closed(self.source)
             silent = self._relay.liveness.stop(self._conn)
-            self._relay.agent_gone(self._conn, self.username,
-                                   "keepalive-timeout" if silent else str(exc or ""))
+            self._relay.agent_gone(
+                self._conn, self.username, "keepalive-timeout" if silent else str(exc or "")
+            )
 
     def session_requested(self) -> bool:
         return False
 
-    def server_requested(self, listen_host: str, listen_port: int,
-                         ) -> RouteListener | bool | Awaitable[RouteListener | bool]:
+    def server_requested(
+        self,
+        listen_host: str,
+        listen_port: int,
+    ) -> RouteListener | bool | Awaitable[RouteListener | bool]:
         if self.role is not Role.AGENT or self._conn is None or listen_port != SERVICE_PORT:
             return False
-        return self._relay.announce(self._conn, owner=self.username, serial=listen_host,
-                                    peer=self.peer, port=self.local_port)
+        return self._relay.announce(
+            self._conn,
+            owner=self.username,
+            serial=listen_host,
+            peer=self.peer,
+            port=self.local_port,
+        )
 
     def connection_requested(
-            self, dest_host: str, dest_port: int, orig_host: str, orig_port: int,
+        self,
+        dest_host: str,
+        dest_port: int,
+        orig_host: str,
+        orig_port: int,
     ) -> tuple[SSHTCPChannel[bytes], Awaitable[SSHTCPSession[bytes]]] | bool:
         if self.role is not Role.ENGINEER or self._conn is None:
             return False
         if dest_port != SERVICE_PORT:
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
-                f"Only port {SERVICE_PORT} of an appliance can be reached.")
+                f"Only port {SERVICE_PORT} of an appliance can be reached.",
+            )
         route = self._relay.routes.get(dest_host)
         cluster = self._relay.cluster
         if route is None and cluster is not None:
-            channel = self._conn.create_tcp_channel(window=CHANNEL_WINDOW,
-                                                    max_pktsize=CHANNEL_MAX_PACKET)
-            return channel, cluster.join_remote(dest_host, engineer=self.name or self.username,
-                                                peer=self.peer)
+            channel = self._conn.create_tcp_channel(
+                window=CHANNEL_WINDOW, max_pktsize=CHANNEL_MAX_PACKET
+            )
+            return channel, cluster.join_remote(
+                dest_host, engineer=self.name or self.username, peer=self.peer
+            )
         if route is None:
-            self._relay.audit.write("engineer-no-route", engineer=self.name or self.username,
-                                    serial=dest_host, peer=self.peer)
+            self._relay.audit.write(
+                "engineer-no-route",
+                engineer=self.name or self.username,
+                serial=dest_host,
+                peer=self.peer,
+            )
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_CONNECT_FAILED,
-                f"Appliance {dest_host} is not connected to the relay.")
-        channel = self._conn.create_tcp_channel(window=CHANNEL_WINDOW,
-                                                max_pktsize=CHANNEL_MAX_PACKET)
-        return channel, self._relay.join(route, engineer=self.name or self.username,
-                                         peer=self.peer)
+                f"Appliance {dest_host} is not connected to the relay.",
+            )
+        channel = self._conn.create_tcp_channel(
+            window=CHANNEL_WINDOW, max_pktsize=CHANNEL_MAX_PACKET
+        )
+        return channel, self._relay.join(route, engineer=self.name or self.username, peer=self.peer)
 
 
 class Relay:
     """The relay server on all its ports."""
 
-    def __init__(self, config: RelayConfig, *, clock: Callable[[], float] = time.time,
-                 log: Callable[[str], None] = lambda line: None) -> None:
+    def __init__(
+        self,
+        config: RelayConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
         # Nothing touches the disk here: `start` checks every path first, then creates.
         self.config = config
         self.routes = RouteTable()
@@ -199,9 +239,12 @@ class Relay:
         self.refusals = RefusalCounters(self.audit, config.preauth.audit_interval)
         self.log = log
         self.credentials = CredentialCache(
-            config.path(config.agents_dir), config.path(config.engineers),
-            refresh_every=config.enrolment_refresh, log=self._problem,
-            on_change=self._enforce)
+            config.path(config.agents_dir),
+            config.path(config.engineers),
+            refresh_every=config.enrolment_refresh,
+            log=self._problem,
+            on_change=self._enforce,
+        )
         self._plan: StartupPlan | None = None
         self._servers: list[asyncssh.SSHAcceptor] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -209,9 +252,10 @@ class Relay:
         self._agent_keys: dict[asyncssh.SSHServerConnection, tuple[str, bytes]] = {}
         self.ports: list[int] = []
         self.liveness = AgentLiveness(
-            KeepaliveSettings.of(config.agent_keepalive_interval,
-                                 config.agent_keepalive_timeout),
-            self.audit, config.channel_open_timeout)
+            KeepaliveSettings.of(config.agent_keepalive_interval, config.agent_keepalive_timeout),
+            self.audit,
+            config.channel_open_timeout,
+        )
         self.cluster: ClusterNode | None = None
         if config.cluster is not None:
             self.cluster = ClusterNode(config.cluster, self)
@@ -232,11 +276,19 @@ class Relay:
         try:
             for port in self.config.ports:
                 server = await asyncssh.listen(
-                    self.config.listen, port, server_factory=lambda: _RelayConnection(self),
-                    server_host_keys=[plan.host_key], server_version=self.config.version,
-                    encryption_algs=RELAY_ENCRYPTION_ALGS, allow_scp=False,
-                    agent_forwarding=False, x11_forwarding=False, config=None,
-                    reuse_address=True, login_timeout=self.config.preauth.login_grace_time)
+                    self.config.listen,
+                    port,
+                    server_factory=lambda: _RelayConnection(self),
+                    server_host_keys=[plan.host_key],
+                    server_version=self.config.version,
+                    encryption_algs=RELAY_ENCRYPTION_ALGS,
+                    allow_scp=False,
+                    agent_forwarding=False,
+                    x11_forwarding=False,
+                    config=None,
+                    reuse_address=True,
+                    login_timeout=self.config.preauth.login_grace_time,
+                )
                 self._servers.append(server)
                 self.ports.append(server.get_port())
         except BaseException:
@@ -244,10 +296,15 @@ class Relay:
             await self.credentials.close()
             raise
         plan.create()
-        self._flusher = asyncio.get_running_loop().create_task(self._flush_refusals(),
-                                                               name="rac-relay-audit")
-        self.audit.write("relay-start", listen=self.config.listen, ports=self.ports,
-                         fingerprint=fingerprint(plan.host_key))
+        self._flusher = asyncio.get_running_loop().create_task(
+            self._flush_refusals(), name="rac-relay-audit"
+        )
+        self.audit.write(
+            "relay-start",
+            listen=self.config.listen,
+            ports=self.ports,
+            fingerprint=fingerprint(plan.host_key),
+        )
         if self.cluster is not None:
             await self.cluster.start()
         return self.ports
@@ -294,8 +351,7 @@ class Relay:
 
     # -- who may connect ----------------------------------------------------------------
 
-    def classify_key(self, username: str,
-                     key: asyncssh.SSHKey) -> Decision | Awaitable[Decision]:
+    def classify_key(self, username: str, key: asyncssh.SSHKey) -> Decision | Awaitable[Decision]:
         """Engineer if the key is an engineer's; agent if it is the serial's enrolled key;
         an unknown serial waits for one look at the agents directory (off the loop)."""
         for engineer in self.credentials.engineers:
@@ -314,23 +370,24 @@ class Relay:
             return Role.AGENT, username, key
         return self._classify_after_refresh(username, key)
 
-    async def _classify_after_refresh(self, username: str,
-                                      key: asyncssh.SSHKey) -> Decision:
+    async def _classify_after_refresh(self, username: str, key: asyncssh.SSHKey) -> Decision:
         await self.credentials.refresh_if_changed()
         enrolled = self.credentials.agent(username)
-        if enrolled is None or enrolled.key is None or \
-                enrolled.key.public_data != key.public_data:
+        if enrolled is None or enrolled.key is None or enrolled.key.public_data != key.public_data:
             return None
         return Role.AGENT, username, key
 
-    def first_use(self, conn: asyncssh.SSHServerConnection, serial: str,
-                  key: asyncssh.SSHKey) -> bool:
+    def first_use(
+        self, conn: asyncssh.SSHServerConnection, serial: str, key: asyncssh.SSHKey
+    ) -> bool:
         """Remember which key an agent logged in with; in the lab, enrol it on first use.
         False (and the connection closed) if another key claimed the serial meanwhile."""
         if self.credentials.agent(serial) is None:
             if not self.credentials.claim_key(serial, key):
-                conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
-                                f"{serial} is enrolled with another key")
+                conn.disconnect(
+                    asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
+                    f"{serial} is enrolled with another key",
+                )
                 return False
             self.audit.write("agent-enrolled", serial=serial, fingerprint=fingerprint(key))
         self._agent_keys[conn] = (serial, key.public_data)
@@ -338,28 +395,32 @@ class Relay:
 
     # -- routing ------------------------------------------------------------------------
 
-    def announce(self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str,
-                 peer: str, port: int) -> RouteListener | bool | Awaitable[RouteListener | bool]:
+    def announce(
+        self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str, peer: str, port: int
+    ) -> RouteListener | bool | Awaitable[RouteListener | bool]:
         """An agent asks to be reached as `serial`: its own, or an SSHACCESS serial the
         relay bound to it. Anything else is refused, and the agent is told why; a serial
         the relay does not know yet waits for one look at the agents directory first."""
-        if valid_serial(serial) and not self.credentials.may_announce(owner, serial) and \
-                not self.config.enroll_on_first_use:
+        if (
+            valid_serial(serial)
+            and not self.credentials.may_announce(owner, serial)
+            and not self.config.enroll_on_first_use
+        ):
             return self._announce_after_refresh(conn, owner, serial, peer, port)
         return self._route(conn, owner=owner, serial=serial, peer=peer, port=port)
 
-    async def _announce_after_refresh(self, conn: asyncssh.SSHServerConnection, owner: str,
-                                      serial: str, peer: str,
-                                      port: int) -> RouteListener | bool:
+    async def _announce_after_refresh(
+        self, conn: asyncssh.SSHServerConnection, owner: str, serial: str, peer: str, port: int
+    ) -> RouteListener | bool:
         await self.credentials.refresh_if_changed()
         return self._route(conn, owner=owner, serial=serial, peer=peer, port=port)
 
-    def _route(self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str,
-               peer: str, port: int) -> RouteListener | bool:
+    def _route(
+        self, conn: asyncssh.SSHServerConnection, *, owner: str, serial: str, peer: str, port: int
+    ) -> RouteListener | bool:
         why = self._route_refusal(owner, serial)
         if why:
-            self.audit.write("route-refused", owner=owner, serial=serial[:80], peer=peer,
-                             why=why)
+            self.audit.write("route-refused", owner=owner, serial=serial[:80], peer=peer, why=why)
             shown = serial if valid_serial(serial) else "-"
             conn.send_debug(RouteNotice(REFUSED, shown, why).message())
             return False
@@ -367,12 +428,18 @@ class Relay:
         route = Route(serial=serial, listen_host=serial, conn=conn, owner=owner)
         previous = self.routes.put(route)
         if previous is not None and previous.conn is not conn:
-            self.audit.write("route-takeover", serial=serial, owner=owner, peer=peer,
-                             previous_owner=previous.owner)
+            self.audit.write(
+                "route-takeover",
+                serial=serial,
+                owner=owner,
+                peer=peer,
+                previous_owner=previous.owner,
+            )
             if previous.owner.lower() == owner.lower():
                 supersede(previous.conn)
-        self.audit.write("agent-up" if own else "route-up", serial=serial, owner=owner,
-                         peer=peer, port=port)
+        self.audit.write(
+            "agent-up" if own else "route-up", serial=serial, owner=owner, peer=peer, port=port
+        )
         return RouteListener(self.routes, route)
 
     def _route_refusal(self, owner: str, serial: str) -> str:
@@ -384,10 +451,13 @@ class Relay:
                 return f"{serial} is enrolled as an appliance of its own"
             if self.credentials.gateway_of(serial) is not None:
                 return f"{serial} is bound to another gateway"
-            if not (self.config.enroll_on_first_use
-                    and self.credentials.claim_binding(serial, owner)):
-                return f"{serial} is not bound to {owner} as its gateway " \
-                       f"(rac relay enrol {owner} KEYFILE --gateway-for {serial})"
+            if not (
+                self.config.enroll_on_first_use and self.credentials.claim_binding(serial, owner)
+            ):
+                return (
+                    f"{serial} is not bound to {owner} as its gateway "
+                    f"(rac relay enrol {owner} KEYFILE --gateway-for {serial})"
+                )
         current = self.routes.get(serial)
         if current is not None and current.owner.lower() != owner.lower():
             return f"{serial} is routed through another appliance"
@@ -398,12 +468,13 @@ class Relay:
         revoked = set()
         for conn, (serial, public_data) in list(self._agent_keys.items()):
             enrolled = self.credentials.agent(serial)
-            if enrolled is None or enrolled.key is None or \
-                    enrolled.key.public_data != public_data:
+            if enrolled is None or enrolled.key is None or enrolled.key.public_data != public_data:
                 revoked.add(conn)
                 self.audit.write("agent-revoked", serial=serial)
-                conn.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
-                                "This appliance's enrolment was revoked at the relay")
+                conn.disconnect(
+                    asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
+                    "This appliance's enrolment was revoked at the relay",
+                )
         for route in self.routes.all():
             if route.conn in revoked or self.credentials.may_announce(route.owner, route.serial):
                 continue
@@ -419,8 +490,9 @@ class Relay:
             self.routes.drop(route)
         self.audit.write("agent-down", serial=owner, why=why)
 
-    async def join(self, route: Route, *, engineer: str, peer: str,
-                   via: str = "") -> SSHTCPSession[bytes]:
+    async def join(
+        self, route: Route, *, engineer: str, peer: str, via: str = ""
+    ) -> SSHTCPSession[bytes]:
         """Open the forwarded channel to the appliance and join it to the engineer's
         (`via`: the relay node the engineer came from, over the node-to-node hop)."""
         hop = {"via_node": via} if via else {}
@@ -430,22 +502,36 @@ class Relay:
             host, _, port = peer.rpartition(":")
         try:
             shown = route.owner if route.owner.lower() == route.serial.lower() else route.serial
-            opening = open_forwarded_channel(route.conn, route.listen_host, SERVICE_PORT,
-                                             host, int(port or 0))
+            opening = open_forwarded_channel(
+                route.conn, route.listen_host, SERVICE_PORT, host, int(port or 0)
+            )
             appliance_side = await self.liveness.answer_in_time(shown, opening)
         except asyncssh.ChannelOpenError as error:
-            self.audit.write("engineer-refused", engineer=engineer, serial=route.serial,
-                             peer=peer, why=error.reason, **hop)
+            self.audit.write(
+                "engineer-refused",
+                engineer=engineer,
+                serial=route.serial,
+                peer=peer,
+                why=error.reason,
+                **hop,
+            )
             raise
         started = time.monotonic()
-        self.audit.write("engineer-session-start", engineer=engineer, serial=route.serial,
-                         peer=peer, **hop)
+        self.audit.write(
+            "engineer-session-start", engineer=engineer, serial=route.serial, peer=peer, **hop
+        )
 
         def ended() -> None:
-            self.audit.write("engineer-session-end", engineer=engineer, serial=route.serial,
-                             peer=peer, bytes_to_appliance=engineer_side.received,
-                             bytes_from_appliance=appliance_side.received,
-                             duration=round(time.monotonic() - started, 3), **hop)
+            self.audit.write(
+                "engineer-session-end",
+                engineer=engineer,
+                serial=route.serial,
+                peer=peer,
+                bytes_to_appliance=engineer_side.received,
+                bytes_from_appliance=appliance_side.received,
+                duration=round(time.monotonic() - started, 3),
+                **hop,
+            )
 
         engineer_side = CountingForwarder(appliance_side, on_close=ended)
         return as_session(engineer_side)

@@ -78,8 +78,9 @@ def _host_key(config: RelayConfig, path: Path) -> tuple[asyncssh.SSHKey, bool]:
     try:
         return asyncssh.import_private_key(data), False
     except (asyncssh.KeyImportError, ValueError):
-        raise _fail(config, "host_key", f"{path} is not an unencrypted OpenSSH private "
-                                        "key.") from None
+        raise _fail(
+            config, "host_key", f"{path} is not an unencrypted OpenSSH private key."
+        ) from None
 
 
 def _check_folder(config: RelayConfig, field: str, path: Path, *, writable: bool) -> None:
@@ -114,8 +115,7 @@ def _check_appendable(config: RelayConfig, field: str, path: Path) -> None:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as error:
-            raise _fail(config, field, f"{path} cannot be written "
-                                       f"({error.strerror}).") from None
+            raise _fail(config, field, f"{path} cannot be written ({error.strerror}).") from None
         os.close(fd)
         return
     _check_creatable(config, field, path)
