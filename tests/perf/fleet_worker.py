@@ -115,7 +115,12 @@ async def one_setup(
     all_up = asyncio.Event()
 
     def watch(event: object) -> None:
-        if isinstance(event, StateChanged) and event.state is TunnelState.ESTABLISHED:
+        # With `relay.connections` > 1, up means every one of the appliance's tunnels.
+        if (
+            isinstance(event, StateChanged)
+            and event.state is TunnelState.ESTABLISHED
+            and all(link.state is TunnelState.ESTABLISHED for link in event.links)
+        ):
             up_at.setdefault(event.appliance, time.perf_counter())
             if len(up_at) == len(names):
                 all_up.set()

@@ -38,6 +38,7 @@ from tui.engine.events import (
     StorageChanged,
 )
 from tui.engine.handshake_budget import HandshakeLimits
+from tui.engine.heap import freeze_start_up_heap
 from tui.engine.inventory import ApplianceConfig, Inventory
 from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import load_or_create_key
@@ -238,6 +239,7 @@ class Engine:
                 self._log(runtime.config.name, Level.ERROR, f"cannot resume: {error.sentence}")
                 continue
             self._activate(runtime)
+        freeze_start_up_heap()
 
     async def shutdown(self) -> None:
         """Stop every agent without changing what is enabled (the process is exiting)."""

@@ -19,6 +19,7 @@ from asyncssh.session import SSHTCPSession
 
 from tui.engine.audit import AuditLog
 from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwarded_channel
+from tui.engine.heap import freeze_start_up_heap
 from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import fingerprint
 from tui.engine.reachability import CHECK_IDENT
@@ -307,6 +308,7 @@ class Relay:
         )
         if self.cluster is not None:
             await self.cluster.start()
+        freeze_start_up_heap()
         return self.ports
 
     async def _stop_listening(self) -> None:
