@@ -651,6 +651,8 @@ class Engine:
         endpoint's host key stays lazy: made at the first support login (~1.5 ms a key, and
         most appliances of a big fleet never see one)."""
         config = runtime.config
+        if runtime.agent is not None:
+            return  # its agent holds the key, loaded when it was made
         key = self.state_dir / "keys" / f"{config.name}_ed25519"
         try:
             if (mode or runtime.record.mode) is Mode.TUNNEL and not key.exists():
