@@ -14,7 +14,8 @@ def _route(serial: str, conn: Any, owner: str = "") -> Route:
 
 def test_routes_of_a_connection_follow_takeovers_and_drops() -> None:
     table = RouteTable()
-    gateway, other = object(), object()
+    gateway: Any = object()
+    other: Any = object()
     own, child = _route("GW-0001", gateway), _route("CHILD-01", gateway, "GW-0001")
     table.put(own)
     table.put(child)
