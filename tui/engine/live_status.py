@@ -2,7 +2,7 @@
 another process. Rewritten at most every FLUSH_DELAY seconds (longer when a rewrite is
 costly, see SHARE_OF_TIME), and only the appliances that changed are serialised again: each
 row's JSON text is kept and the file is those texts joined (serialising every row of a
-thousand-appliance fleet four times a second cost a tenth of its set-up CPU)."""
+thousand-appliance fleet four times a second cost a twentieth of its set-up CPU)."""
 
 from __future__ import annotations
 
