@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tui.engine.relay.directory import DEFAULT_ROUTE_TTL
+from tui.engine.relay.node_keys import NODE_ID
 
-NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 

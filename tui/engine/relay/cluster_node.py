@@ -12,7 +12,7 @@ import asyncssh
 from asyncssh.session import SSHTCPSession
 
 from tui.engine.channel_bridge import CountingForwarder, as_session
-from tui.engine.keys import fingerprint, load_or_create_key
+from tui.engine.keys import fingerprint
 from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.relay.directory import DirectoryUnavailable, RouteDirectory
 from tui.engine.relay.peer_hop import PeerListener, PeerPool, Relay
@@ -45,11 +45,11 @@ class ClusterNode:
         assert self._directory is not None, "start the cluster node first"
         return self._directory
 
-    async def start(self) -> None:
+    async def start(self, key: asyncssh.SSHKey) -> None:
         """Open the peer port, then connect to the directory and publish what we hold.
-        (Called once the relay has checked its config: the node key is made only now.)"""
+        (`key`: the node key the relay's start checks loaded, or made and saved.)"""
         config, relay = self.config, self._relay
-        self.key = key = load_or_create_key(relay.config.path(config.peer_key), config.node_id)
+        self.key = key
         authorized = relay.config.path(config.peers_authorized_keys)
         self._listener = PeerListener(relay, config.peer_host, config.peer_port, key, authorized)
         self._pool = PeerPool(config.node_id, key, authorized)
