@@ -6,7 +6,8 @@ keeps its own and is refused when the field already carries a newer one, so a st
 never write over a newer entry. Deadlines use Redis's own clock (`TIME`), so node clocks do
 not matter; readers skip and remove expired fields. Entries are refreshed every third of the
 TTL with jitter and deleted on a clean shutdown. Pub/sub carries only a hint that a serial
-changed: correctness comes from the keys and their expiry.
+changed: a node that listens (`hints=True`) keeps its lookups and drops one when its hint
+comes (`route_hints.py`); correctness comes from the keys and their expiry.
 
 While Redis is down, tunnels already up keep working: routes stay local, the writes wait,
 and when Redis answers again the node publishes every route it holds.
@@ -31,6 +32,7 @@ from tui.engine.relay.directory import (
     SingleFlight,
     newest_first,
 )
+from tui.engine.relay.route_hints import HintSubscriber, LookupCache
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,7 @@ class RedisDirectory:
         ttl: float = DEFAULT_ROUTE_TTL,
         rng: random.Random | None = None,
         on_state: Callable[[bool, str], None] | None = None,
+        hints: bool = False,
     ) -> None:
         self.node_id = node_id
         self.peer_address = peer_address
@@ -147,6 +150,10 @@ class RedisDirectory:
         self._on_state: Callable[[bool, str], None] | None = on_state
         self.published = asyncio.Event()
         """Set each time every pending write has reached Redis (tests wait for it)."""
+        self.cache: LookupCache | None = LookupCache(ttl / 3) if hints else None
+        self._hints = (
+            HintSubscriber(self._client, HINT_CHANNEL, self.cache, node_id) if self.cache else None
+        )
 
     @property
     def lookups(self) -> int:
@@ -157,8 +164,12 @@ class RedisDirectory:
         self._task = asyncio.get_running_loop().create_task(
             self._writer(), name=f"rac-directory-{self.node_id}"
         )
+        if self._hints is not None:
+            self._hints.start()
 
     async def close(self) -> None:
+        if self._hints is not None:
+            await self._hints.close()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -190,8 +201,29 @@ class RedisDirectory:
             self.published.clear()
             self._wake.set()
 
-    async def lookup(self, serial: str) -> list[RouteEntry]:
-        return await self._flights.run(serial.lower(), lambda: self._lookup(serial.lower()))
+    async def lookup(self, serial: str, *, fresh: bool = False) -> list[RouteEntry]:
+        key = serial.lower()
+        cache = self.cache
+        if cache is not None:
+            if fresh:
+                cache.drop(key)
+            else:
+                kept = cache.get(key)
+                if kept is not None:
+                    return kept
+        return await self._flights.run(key, lambda: self._lookup_and_keep(key))
+
+    async def _lookup_and_keep(self, serial: str) -> list[RouteEntry]:
+        if self.cache is None:
+            return await self._lookup(serial)
+        self.cache.asking(serial)
+        try:
+            entries = await self._lookup(serial)
+        except BaseException:
+            self.cache.gave_up(serial)
+            raise
+        self.cache.answered(serial, entries)
+        return entries
 
     async def _lookup(self, serial: str) -> list[RouteEntry]:
         try:
