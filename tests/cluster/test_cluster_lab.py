@@ -65,7 +65,7 @@ async def test_rac_lab_restarts_a_killed_node_and_rewrites_lab_json(tmp_path: Pa
         victim = printed["nodes"][2]
         os.kill(victim["pid"], signal.SIGKILL)
 
-        said = []
+        said: list[str] = []
         async with asyncio.timeout(60):
             while not said or "restarted" not in said[-1]:
                 said.append((await process.stderr.readline()).decode())

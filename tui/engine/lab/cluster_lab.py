@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import tomli_w
 
@@ -32,6 +33,7 @@ from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.lab.dns_responder import DnsResponder
 from tui.engine.lab.lab import LAB_PENALTY_EXEMPT, Lab, LabInfo, inventory_document
 from tui.engine.lab.lab_fleet import LAB_DOMAIN, LAB_ENGINEER, relay_names
+from tui.engine.relay.redis_directory import RedisDirectory, RedisTls
 from tui.engine.secure_files import ensure_own_private_dir, ensure_private_dir, write_private
 
 START_TIMEOUT = 30.0
@@ -39,6 +41,26 @@ REDIS_PACKAGE = "redis-server"
 RESTART_DELAY = 2.0
 """How long `rac lab --relays N` waits before starting a node that died again: the
 `RestartSec=` of `deploy/rac-relay.service`, long enough to watch the failover."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabRedisTls:
+    """TLS for the lab's Redis: its certificate and key, the CA that signed it (and the
+    nodes' client certificate when Redis must see one)."""
+
+    server_cert: Path
+    server_key: Path
+    ca: Path
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+    def client(self) -> RedisTls:
+        """What a node (or an observer) needs to connect."""
+        return RedisTls(
+            str(self.ca),
+            str(self.client_cert) if self.client_cert else None,
+            str(self.client_key) if self.client_key else None,
+        )
 
 
 @dataclass(slots=True)
@@ -110,6 +132,8 @@ class ClusterLab(Lab):
         route_ttl: float = 30.0,
         restart_delay: float | None = None,
         log: Callable[[str], None] = lambda line: None,
+        redis_password: str = "",
+        redis_tls: LabRedisTls | None = None,
     ) -> None:
         super().__init__(directory, dns_port=dns_port)
         self.relays = relays
@@ -117,6 +141,9 @@ class ClusterLab(Lab):
         self.restart_delay = restart_delay
         """None: a node that dies stays down (tests that watch entries expire)."""
         self.log = log
+        self.redis_password = redis_password
+        """Given to redis-server on its stdin and to the nodes in their 0600 configs only."""
+        self.redis_tls = redis_tls
         self.nodes: list[LabNode] = []
         self.redis: asyncio.subprocess.Process | None = None
         self.redis_port = 0
@@ -128,7 +155,15 @@ class ClusterLab(Lab):
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        """The URL nodes use (with the password, if any: never print it)."""
+        scheme = "rediss" if self.redis_tls else "redis"
+        secret = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"{scheme}://{secret}127.0.0.1:{self.redis_port}/0"
+
+    def directory_client(self, name: str, ttl: float = 30.0) -> RedisDirectory:
+        """A directory client on the lab's Redis that holds nothing (to watch the nodes)."""
+        tls = self.redis_tls.client() if self.redis_tls else None
+        return RedisDirectory(name, "", self.redis_url, ttl=ttl, tls=tls)
 
     async def start(self) -> LabInfo:
         """Redis, the nodes, DNS with every node address, keys and inventory; `lab.json`."""
@@ -229,8 +264,19 @@ class ClusterLab(Lab):
                 "peer_key": "peer_ed25519",
                 "peers_authorized_keys": str(relay_dir / "peers_authorized_keys"),
                 "route_ttl": self.route_ttl,
+                **self._tls_config(),
             },
         }
+
+    def _tls_config(self) -> dict[str, str]:
+        tls = self.redis_tls
+        if tls is None:
+            return {}
+        config = {"redis_tls_ca": str(tls.ca)}
+        if tls.client_cert and tls.client_key:
+            config["redis_tls_cert"] = str(tls.client_cert)
+            config["redis_tls_key"] = str(tls.client_key)
+        return config
 
     @staticmethod
     def node_json(node: LabNode, port_map: dict[str, int]) -> dict[str, Any]:
@@ -245,25 +291,44 @@ class ClusterLab(Lab):
         }
 
     async def start_redis(self, directory: Path) -> None:
-        """Start redis-server on a free loopback port, saving nothing, and wait until ready."""
+        """Start redis-server on a free loopback port, saving nothing, and wait until ready.
+        Its settings go in on stdin (`redis-server -`): the password is never in an argv."""
         self._redis_binary = self._redis_binary or find_redis_server()
         self.redis_port = self.redis_port or shared_free_ports(["127.0.0.1"], 1)[0]
         self.redis = await asyncio.create_subprocess_exec(
             self._redis_binary,
-            "--port",
-            str(self.redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
+            "-",
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
+        assert self.redis.stdin is not None
+        self.redis.stdin.write(self._redis_settings(directory).encode())
+        self.redis.stdin.close()
         await self._wait_for_line(self.redis, "Ready to accept connections", "redis-server")
+
+    def _redis_settings(self, directory: Path) -> str:
+        settings = [
+            ("bind", "127.0.0.1"),
+            ("save", ""),
+            ("appendonly", "no"),
+            ("dir", str(directory)),
+        ]
+        tls = self.redis_tls
+        if tls is None:
+            settings.append(("port", str(self.redis_port)))
+        else:
+            settings += [
+                ("port", "0"),
+                ("tls-port", str(self.redis_port)),
+                ("tls-cert-file", str(tls.server_cert)),
+                ("tls-key-file", str(tls.server_key)),
+                ("tls-ca-cert-file", str(tls.ca)),
+                ("tls-auth-clients", "yes" if tls.client_cert else "no"),
+            ]
+        if self.redis_password:
+            settings.append(("requirepass", self.redis_password))
+        return "".join(f"{name} {_redis_quoted(value)}\n" for name, value in settings)
 
     async def restart_redis(self) -> None:
         """Stop Redis (its data goes: nothing is saved) and start it on the same port."""
@@ -292,7 +357,7 @@ class ClusterLab(Lab):
         )
         line = await self._wait_for_line(node.process, "cluster node", f"relay {node.node_id}")
         node.peer_port = int(line.split(" peer hop on ")[1].split(",")[0].rpartition(":")[2])
-        self._keep(self._drain(node.process))
+        self._keep(self._drain(node.process, node.config.parent / "relay.log"))
         self._write_lab_json()
         if self.restart_delay is not None:
             self._keep(self._restart_when_dead(node, node.process), self._restarts)
@@ -336,11 +401,13 @@ class ClusterLab(Lab):
             node.process.send_signal(signal.SIGKILL)
 
     @staticmethod
-    async def _drain(process: asyncio.subprocess.Process) -> None:
+    async def _drain(process: asyncio.subprocess.Process, log: Path) -> None:
+        """Keep a node's output in `relay.log` beside its config (and its pipe empty)."""
         assert process.stdout is not None
-        with contextlib.suppress(Exception):
-            while await process.stdout.readline():
-                pass
+        with contextlib.suppress(Exception), log.open("ab") as out:
+            while line := await process.stdout.readline():
+                out.write(line)
+                out.flush()
 
     @staticmethod
     async def _wait_for_line(process: asyncio.subprocess.Process, marker: str, what: str) -> str:
@@ -394,3 +461,8 @@ def _exit_status(code: int) -> str:
             return f"signal {-code} ({signal.Signals(-code).name})"
         return f"signal {-code}"
     return f"exit code {code}"
+
+
+def _redis_quoted(value: str) -> str:
+    """A value for redis.conf, quoted so spaces, quotes and backslashes survive."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -16,7 +16,7 @@ from tui.engine.keys import fingerprint
 from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.relay.directory import DirectoryUnavailable, RouteDirectory, RouteEntry
 from tui.engine.relay.peer_hop import PeerListener, PeerPool, Relay
-from tui.engine.relay.redis_directory import RedisDirectory
+from tui.engine.relay.redis_directory import RedisDirectory, RedisTls
 from tui.engine.relay.routes import Route
 
 
@@ -63,6 +63,7 @@ class ClusterNode:
                 ttl=self.config.route_ttl,
                 on_state=self._directory_state,
                 hints=True,
+                tls=self._redis_tls(),
             )
         await self._directory.start()
         for serial in self._relay.routes.serials():
@@ -75,6 +76,16 @@ class ClusterNode:
             peer=self.peer_address,
             directory=getattr(self._directory, "url_shown", "memory"),
             node_key=fingerprint(key),
+        )
+
+    def _redis_tls(self) -> RedisTls:
+        config = self.config
+
+        def path(name: str | None) -> str | None:
+            return str(self._relay.config.path(name)) if name else None
+
+        return RedisTls(
+            path(config.redis_tls_ca), path(config.redis_tls_cert), path(config.redis_tls_key)
         )
 
     async def close(self) -> None:

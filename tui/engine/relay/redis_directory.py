@@ -21,9 +21,10 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import AuthenticationError, NoScriptError, RedisError
 
 from tui.engine.relay.directory import (
     DEFAULT_ROUTE_TTL,
@@ -92,6 +93,40 @@ return live
 """
 
 
+@dataclass(frozen=True, slots=True)
+class RedisTls:
+    """TLS files for a `rediss://` directory (paths; None: the system's CA, no client cert)."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        """redis-py's keyword arguments: the server's certificate is always verified."""
+        options: dict[str, Any] = {"ssl_cert_reqs": "required"}
+        if self.ca_file:
+            options["ssl_ca_certs"] = self.ca_file
+        if self.cert_file:
+            options["ssl_certfile"] = self.cert_file
+            options["ssl_keyfile"] = self.key_file
+        return options
+
+
+def failure(error: BaseException) -> str:
+    """Why Redis cannot be used, in words an operator acts on (never the password)."""
+    if isinstance(error, AuthenticationError):
+        return "it refused the password (check the password in [cluster] redis)"
+    text = str(error)
+    if "SSL" in text or "certificate" in text:
+        return f"TLS with it failed ({_after_address(text)})"
+    return f"it cannot be reached ({text or type(error).__name__})"
+
+
+def _after_address(text: str) -> str:
+    """redis-py's `Error 1 connecting to host:port. [SSL: …] …` without the first part."""
+    return text.split(". ", 1)[1].rstrip(".") if text.startswith("Error ") else text
+
+
 @dataclass(slots=True)
 class _Claim:
     connection_id: str
@@ -121,6 +156,7 @@ class RedisDirectory:
         rng: random.Random | None = None,
         on_state: Callable[[bool, str], None] | None = None,
         hints: bool = False,
+        tls: RedisTls | None = None,
     ) -> None:
         self.node_id = node_id
         self.peer_address = peer_address
@@ -132,6 +168,7 @@ class RedisDirectory:
             socket_timeout=2.0,
             retry_on_timeout=False,
             decode_responses=True,
+            **(tls or RedisTls()).options() if url.startswith("rediss://") else {},
         )
         self._rng = rng or random.Random()
         self._claims: dict[str, _Claim] = {}
@@ -231,9 +268,9 @@ class RedisDirectory:
         except (RedisError, OSError) as error:
             self._set_available(False, error)
             raise DirectoryUnavailable(
-                f"The route directory ({self.url_shown}) cannot be reached: appliances "
-                "connected to other relay nodes cannot be reached from this node until it "
-                "is back."
+                f"The route directory ({self.url_shown}) cannot be used now: "
+                f"{failure(error)}; appliances connected to other relay nodes cannot be "
+                "reached from this node until it is back."
             ) from None
         entries = []
         for node, value in zip(fields[::2], fields[1::2], strict=True):
@@ -324,9 +361,9 @@ class RedisDirectory:
             )
         else:
             log.warning(
-                "route directory %s unreachable (%s); local routes keep serving",
+                "route directory %s cannot be used: %s; local routes keep serving",
                 self.url_shown,
-                error,
+                failure(error) if error is not None else "unknown",
             )
         if self._on_state is not None:
-            self._on_state(available, str(error or ""))
+            self._on_state(available, failure(error) if error is not None else "")

@@ -73,6 +73,14 @@ def check_relay_start(config: RelayConfig) -> StartupPlan:
         plan.peer_key, new_peer_key = check_peer_key(config, peer_key_path)
         plan.new_peer_key = peer_key_path if new_peer_key else None
         check_node_keys(config, config.path(config.cluster.peers_authorized_keys))
+        for field in ("redis_tls_ca", "redis_tls_cert"):
+            name = getattr(config.cluster, field)
+            if name:
+                _check_tls_file(config, f"cluster.{field}", config.path(name))
+        if config.cluster.redis_tls_key:
+            _check_own_private(
+                config, "cluster.redis_tls_key", config.path(config.cluster.redis_tls_key)
+            )
     return plan
 
 
@@ -84,6 +92,16 @@ def check_peer_key(config: RelayConfig, path: Path) -> tuple[asyncssh.SSHKey, bo
         _check_creatable(config, field, path)
         node_id = config.cluster.node_id if config.cluster is not None else ""
         return asyncssh.generate_private_key("ssh-ed25519", comment=node_id or None), True
+    data = _check_own_private(config, field, path)
+    try:
+        return asyncssh.import_private_key(data), False
+    except (asyncssh.KeyImportError, ValueError):
+        raise _fail(config, field, f"{path} is not an unencrypted OpenSSH private key.") from None
+
+
+def _check_own_private(config: RelayConfig, field: str, path: Path) -> bytes:
+    """A private key file: a readable regular file that only its owner, this user, may read
+    (OpenSSH's rule for private keys). Its bytes."""
     try:
         data = read_bounded(path, MAX_KEY_BYTES)
     except UnreadableFile as error:
@@ -99,13 +117,20 @@ def check_peer_key(config: RelayConfig, path: Path) -> tuple[asyncssh.SSHKey, bo
         raise _fail(
             config,
             field,
-            f"{path} {whose}: a node's private key must be its own alone "
+            f"{path} {whose}: a private key must be the relay's alone "
             f"(chown it to the relay's user and chmod 600 {path}).",
         )
+    return data
+
+
+def _check_tls_file(config: RelayConfig, field: str, path: Path) -> None:
+    """A CA or certificate file for Redis's TLS: readable and PEM."""
     try:
-        return asyncssh.import_private_key(data), False
-    except (asyncssh.KeyImportError, ValueError):
-        raise _fail(config, field, f"{path} is not an unencrypted OpenSSH private key.") from None
+        data = read_bounded(path, CONFIG_LIMIT)
+    except UnreadableFile as error:
+        raise _fail(config, field, f"{path} cannot be used ({error}).") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise _fail(config, field, f"{path} holds no PEM certificate.")
 
 
 def check_node_keys(config: RelayConfig, path: Path) -> None:
