@@ -14,6 +14,8 @@ import asyncssh
 import pytest
 import tomli_w
 
+from tests.cluster.tls_certs import make_tls
+
 PEER_KEY = "peer_ed25519"
 PEERS = "peers_authorized_keys"
 
@@ -27,9 +29,12 @@ def _write_peers(folder: Path, text: str) -> None:
     (folder / PEERS).write_text(text)
 
 
-def _write_config(folder: Path, redis: str) -> Path:
+def _write_config(folder: Path, redis: str, **more: str) -> Path:
     config = folder / "relay.toml"
+    if config.exists():
+        return config  # the case wrote its own
     cluster = {
+        **more,
         "node_id": "node-a",
         "redis": redis,
         "peer_listen": "127.0.0.1:0",
@@ -119,6 +124,26 @@ def _peer_key_garbage(folder: Path) -> None:
     (folder / PEER_KEY).chmod(0o600)
 
 
+def _tls_key_open_to_others(folder: Path) -> None:
+    _good_peers(folder)
+    tls = make_tls(folder / "tls")
+    assert tls.client_cert is not None and tls.client_key is not None
+    tls.client_key.chmod(0o644)
+    _write_config(
+        folder,
+        "rediss://:s3cret@127.0.0.1:1/0",
+        redis_tls_ca=str(tls.ca),
+        redis_tls_cert=str(tls.client_cert),
+        redis_tls_key=str(tls.client_key),
+    )
+
+
+def _tls_ca_not_a_certificate(folder: Path) -> None:
+    _good_peers(folder)
+    (folder / "ca.crt").write_text("not a certificate\n")
+    _write_config(folder, "rediss://:s3cret@127.0.0.1:1/0", redis_tls_ca="ca.crt")
+
+
 @pytest.mark.parametrize(
     ("prepare", "field", "words"),
     [
@@ -132,6 +157,8 @@ def _peer_key_garbage(folder: Path) -> None:
         (_peer_key_world_readable, "cluster.peer_key", "(mode 0604)"),
         (_peer_key_a_directory, "cluster.peer_key", "is a directory"),
         (_peer_key_garbage, "cluster.peer_key", "not an unencrypted OpenSSH private key"),
+        (_tls_key_open_to_others, "cluster.redis_tls_key", "(mode 0644)"),
+        (_tls_ca_not_a_certificate, "cluster.redis_tls_ca", "holds no PEM certificate"),
     ],
 )
 async def test_unusable_node_key_files_stop_the_relay_before_it_starts(
