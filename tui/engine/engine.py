@@ -948,6 +948,7 @@ class Engine:
             gate=self._handshake_gate(),
             checks=self._reachability,
             clock=self.clock,
+            timer=self.timer,
             report=report,
             slot=slot,
             avoid=others if several else None,
@@ -1095,6 +1096,7 @@ class Engine:
                 detail=why.sentence if why else "",
                 port=port,
                 relay_host=host,
+                failed_stage=why.stage if why else None,
             )
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
@@ -1112,6 +1114,7 @@ class Engine:
                 reason=why.reason,
                 detail=why.sentence,
                 relay_host=host,
+                failed_stage=why.stage,
             )
         link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
         if not link.state.is_up:  # another tunnel on another node carries support meanwhile
@@ -1135,6 +1138,7 @@ class Engine:
             retry_at=link.retry_at,
             fingerprint=link.fingerprint,
             links=self._links(runtime),
+            failed_stage=why.stage if why else None,
         )
 
     def _links(self, runtime: _Runtime) -> tuple[NodeLink, ...]:
@@ -1195,6 +1199,7 @@ class Engine:
                 for s in runtime.sessions.sessions
             ),
             links=event.links,
+            failed_stage=event.failed_stage,
         )
 
 
@@ -1209,6 +1214,7 @@ def _same_state(before: StateChanged, after: StateChanged) -> bool:
         before.attempt,
         before.retry_at,
         before.fingerprint,
+        before.failed_stage,
     ) == (
         after.state,
         after.reason,
@@ -1218,4 +1224,5 @@ def _same_state(before: StateChanged, after: StateChanged) -> bool:
         after.attempt,
         after.retry_at,
         after.fingerprint,
+        after.failed_stage,
     ) and before.links == after.links
