@@ -505,7 +505,9 @@ class Relay:
             opening = open_forwarded_channel(
                 route.conn, route.listen_host, SERVICE_PORT, host, int(port or 0)
             )
-            appliance_side = await self.liveness.answer_in_time(shown, opening)
+            appliance_side = await self.liveness.answer_in_time(
+                shown, opening, discard=CountingForwarder.close
+            )
         except asyncssh.ChannelOpenError as error:
             self.audit.write(
                 "engineer-refused",
