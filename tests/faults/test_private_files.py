@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def test_a_symlink_at_the_path_is_refused_and_nothing_goes_through_it(
 def test_a_link_planted_at_the_temporary_name_is_not_followed(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere"
     target.write_text("theirs")
-    (tmp_path / f".key.{os.getpid()}.tmp").symlink_to(target)
+    (tmp_path / f".key.{os.getpid()}.{threading.get_native_id()}.tmp").symlink_to(target)
 
     write_private(tmp_path / "key", "ours", durable=True)
 

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import stat
+import threading
 from pathlib import Path
 
 from tui.engine.atomic_write import sync_directory, write_all
@@ -74,7 +75,8 @@ def write_private(path: Path, data: bytes | str, *, durable: bool = False) -> No
     ensure_private_dir(path.parent)
     refuse_link(path)
     payload = data.encode() if isinstance(data, str) else data
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Per process and thread: keys are made in threads, two enables of one name at once.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}.tmp")
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()  # a crash's leftover, or a planted name: never opened as it is
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
