@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import random
 import secrets
 import time
@@ -659,9 +660,11 @@ class Engine:
                 comment = f"{config.serial} appliance key"
                 await asyncio.to_thread(load_or_create_key, key, comment)
         except OSError as error:
-            where = error.filename or self.state_dir / "keys"
+            why = why_not_written(error)
+            if error.errno == errno.ELOOP and error.filename:  # a link planted at the key
+                why = f"{error.filename}: {why}"
             raise StorageError(
-                f"Cannot write the keys of {config.name} in {where}: {why_not_written(error)}."
+                f"Cannot write the keys of {config.name} in {self.state_dir / 'keys'}: {why}."
             ) from None
 
     def _storage_notes(self) -> None:
