@@ -81,16 +81,31 @@ async def test_a_channel_the_appliance_opens_too_late_is_closed_on_both_sides(
         late = next(line for line in relay_audit(lab) if line["action"] == "channel-answered-late")
         assert late["serial"] == LAB_C_SERIAL and late["waited"] >= OPEN_TIMEOUT
 
-        def back_to_steady() -> bool:
-            now = (
-                _open_channels(agent_side),
-                _open_channels(relay_side),
-                _descriptors(),
-                len(asyncio.all_tasks()),
-            )
-            return now == steady
+        seen: list[tuple[int, ...]] = []
 
-        await until(back_to_steady, 5, "the late channel is gone on both sides")
+        def back_to_steady() -> bool:
+            seen.append(
+                (
+                    _open_channels(agent_side),
+                    _open_channels(relay_side),
+                    _descriptors(),
+                    len(asyncio.all_tasks()),
+                )
+            )
+            channels, leftovers = seen[-1][:2], seen[-1][2:]
+            # Other work of the process (an enrolment refresh reading a file) may hold a
+            # descriptor now and then: what counts is that nothing is left over.
+            return channels == steady[:2] and all(
+                now <= before for now, before in zip(leftovers, steady[2:], strict=True)
+            )
+
+        try:
+            await until(back_to_steady, 5, "the late channel is gone on both sides")
+        except AssertionError as error:
+            raise AssertionError(
+                f"{error}: channels (agent, relay), descriptors and tasks were {steady}, "
+                f"then {seen[-1]}"
+            ) from None
         assert agent._conn is agent_side  # the tunnel itself stayed up
         assert engine.status(LAB_C).state is TunnelState.ESTABLISHED
         assert engine.status(LAB_C).sessions == ()
