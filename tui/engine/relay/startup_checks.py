@@ -14,11 +14,10 @@ from pathlib import Path
 
 import asyncssh
 
-from tui.engine.atomic_write import replace_durably
 from tui.engine.bounded_files import UnreadableFile, read_bounded
 from tui.engine.errors import ConfigError
 from tui.engine.relay.relay_config import RelayConfig
-from tui.engine.secure_files import PRIVATE_DIR
+from tui.engine.secure_files import PRIVATE_DIR, write_private
 from tui.engine.toml_source import config_error
 
 MAX_KEY_BYTES = 64 * 1024
@@ -39,9 +38,9 @@ class StartupPlan:
             directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         if self.new_host_key is not None:
             self.new_host_key.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-            replace_durably(self.new_host_key, self.host_key.export_private_key())
+            write_private(self.new_host_key, self.host_key.export_private_key(), durable=True)
             public = self.new_host_key.with_name(self.new_host_key.name + ".pub")
-            replace_durably(public, self.host_key.export_public_key())
+            write_private(public, self.host_key.export_public_key(), durable=True)
             public.chmod(0o644)
             self.new_host_key = None
 
