@@ -14,12 +14,11 @@ from pathlib import Path
 
 import asyncssh
 
-from tui.engine.atomic_write import replace_durably
 from tui.engine.bounded_files import CONFIG_LIMIT, UnreadableFile, read_bounded, read_bounded_text
 from tui.engine.errors import ConfigError
 from tui.engine.relay.node_keys import parse_node_keys
 from tui.engine.relay.relay_config import RelayConfig
-from tui.engine.secure_files import PRIVATE_DIR
+from tui.engine.secure_files import PRIVATE_DIR, write_private
 from tui.engine.toml_source import config_error
 
 MAX_KEY_BYTES = 64 * 1024
@@ -51,9 +50,9 @@ class StartupPlan:
 
 def _save_key(path: Path, key: asyncssh.SSHKey) -> None:
     path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    replace_durably(path, key.export_private_key())
+    write_private(path, key.export_private_key(), durable=True)
     public = path.with_name(path.name + ".pub")
-    replace_durably(public, key.export_public_key())
+    write_private(public, key.export_public_key(), durable=True)
     public.chmod(0o644)
 
 
