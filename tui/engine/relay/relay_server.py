@@ -313,7 +313,8 @@ class Relay:
             fingerprint=fingerprint(plan.host_key),
         )
         if self.cluster is not None:
-            await self.cluster.start()
+            assert plan.peer_key is not None  # checked with every other path
+            await self.cluster.start(plan.peer_key)
         return self.ports
 
     async def _stop_listening(self) -> None:
