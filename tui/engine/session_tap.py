@@ -2,8 +2,9 @@
 
 The relay never sees a session in clear; the built-in endpoint does, because it is the far
 end of the engineer's SSH session. A tap sits on the session's channel and hands every chunk
-to the recording and to whoever watches live. Both only append to memory here: nothing on
-this path waits for a disk or a screen.
+to the recording and keeps the latest output in memory. A live view reads that output when it
+paints (`output_since`): per chunk, the session pays the same whether anyone watches or not,
+and nothing on its path waits for a disk or a screen.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class SessionTap:
         listener: TermListener,
         ended: Callable[[], None] | None = None,
     ) -> Callable[[], None]:
-        """Call `listener` with every chunk from now on; returns the function that stops it."""
+        """Call `listener` with every input and resize from now on (output is read with
+        `output_since`); returns the function that stops it."""
         self._listeners.append(listener)
         if ended is not None:
             self._ended_listeners.append(ended)
@@ -84,6 +86,33 @@ class SessionTap:
         return "".join(self._recent)
 
     @property
+    def recent_start(self) -> int:
+        """The position (characters sent before it) of the oldest output still kept."""
+        return self.output_bytes - self._recent_size
+
+    def output_since(self, position: int, budget: int) -> tuple[str, int]:
+        """The output sent after `position`, at most its last `budget` characters, and how many
+        characters before those were not returned (cut by the budget, or no longer kept).
+
+        Joins only the newest chunks the budget needs, so a viewer that reads once a frame
+        pays for what it shows, not for what the session sent.
+        """
+        wanted = min(self.output_bytes - position, max(budget, 0))
+        if wanted <= 0:
+            return "", max(self.output_bytes - position, 0)
+        parts: list[str] = []
+        gathered = 0
+        for chunk in reversed(self._recent):
+            parts.append(chunk)
+            gathered += len(chunk)
+            if gathered >= wanted:
+                break
+        text = "".join(reversed(parts))
+        if len(text) > wanted:
+            text = text[len(text) - wanted :]
+        return text, self.output_bytes - position - len(text)
+
+    @property
     def watched(self) -> int:
         """How many live views follow this session."""
         return len(self._listeners)
@@ -98,8 +127,6 @@ class SessionTap:
             self._recent_size -= len(self._recent.popleft())
         if self.recorder is not None:
             self.recorder.output(text)
-        if self._listeners:
-            self._tell(TermEvent("o", text, self._timer()))
 
     def input(self, data: str | bytes) -> None:
         """The engineer typed `data`."""
