@@ -24,8 +24,10 @@ class Settings:
     def save(self) -> None:
         """Write back (nothing to do for throwaway settings)."""
         if self.path is not None:
+            # It holds no secret and may be a link into a dotfiles repository: written where
+            # the link points (the private-file writer never writes through a link itself).
             write_private(
-                self.path,
+                self.path.resolve(),
                 json.dumps(
                     {
                         "theme": self.theme,
