@@ -28,13 +28,16 @@ def display(text_in_frames: list[str], columns: int = 90, rows: int = 20) -> lis
 def test_a_watcher_hears_input_and_resizes_but_reads_output_when_it_paints() -> None:
     tap = SessionTap("mail-gw-1#1")
     heard: list[TermEvent] = []
-    tap.watch(heard.append)
+    everything: list[TermEvent] = []
+    tap.watch(heard.append, output=False)
+    tap.watch(everything.append)
     start = tap.recent_start
     tap.output("first\r\n")
     tap.input("ls\r")
     tap.output("second\r\n")
     tap.resize(100, 30)
     assert [(event.code, event.data) for event in heard] == [("i", "ls\r"), ("r", "100x30")]
+    assert [event.code for event in everything] == ["o", "i", "o", "r"]
     assert tap.output_since(start, 1000) == ("first\r\nsecond\r\n", 0)
     assert tap.output_since(start + len("first\r\n"), 1000) == ("second\r\n", 0)
     assert tap.output_since(tap.output_bytes, 1000) == ("", 0)

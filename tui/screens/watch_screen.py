@@ -128,7 +128,7 @@ class WatchScreen(RacScreen):
         self._stop_watching = None
         if tap is not None:  # the screen as it is now, then everything from here on
             self._position = tap.recent_start
-            self._stop_watching = tap.watch(self._arrived, self._ended)
+            self._stop_watching = tap.watch(self._arrived, self._ended, output=False)
         self._last_frame: float | None = None
         self._next_frame_at = 0.0
         self._header_at = 0.0
