@@ -296,6 +296,10 @@ def _handler(args: argparse.Namespace) -> Handler:
     # Imported per command: `rac status` should not pay for Textual, nor the console for
     # what only the relay needs (start-up time is mostly imports).
     verb = args.verb or "console"
+    if verb == "console":
+        from tui.idle_collector import hold_collections_for_start
+
+        hold_collections_for_start()  # the app releases them once it is up
     module = importlib.import_module(f"tui.commands.{verb}_command")
     handler: Handler = getattr(module, f"run_{verb}_command")
     return handler

@@ -1,6 +1,12 @@
-"""The fleet overview: every appliance, live, with `/` to filter and enter to open one."""
+"""The fleet overview: every appliance, live, with `/` to filter and enter to open one.
+
+It is the console's first frame: what only the live fleet needs (the log pane with RichLog,
+the model's helpers, the bulk verbs and their dialogues) is imported when first used.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -10,14 +16,14 @@ from textual.widgets import Header, Input, Static
 
 from tui.actions import Scope, bindings_for
 from tui.fleet_filters import QuickFilter, passes
-from tui.fleet_model import lines_after
 from tui.fleet_rows import FleetRow, fleet_row, matches, preview_rows
 from tui.fleet_sort import FleetSort
 from tui.screens.appliance_actions import ApplianceActions
-from tui.screens.fleet_bulk import bulk_disable, bulk_enable
 from widgets.fleet_table import FleetTable
-from widgets.log_pane import LogPane
 from widgets.rac_footer import RacFooter
+
+if TYPE_CHECKING:
+    from widgets.log_pane import LogPane
 
 EXPIRY_REFRESH = 60.0
 
@@ -44,6 +50,8 @@ class FleetScreen(ApplianceActions):
         # The filter box is mounted on the first `/`: the first frame needs only the fleet.
         yield FleetTable(id="fleet")
         if self.rac.is_started:
+            from widgets.log_pane import LogPane
+
             yield LogPane(show_appliance=True, id="fleet-log")
         else:
             # Nothing to log before the engine runs; the pane (RichLog and all) comes with it.
@@ -81,6 +89,8 @@ class FleetScreen(ApplianceActions):
         self.call_later(self._go_live)
 
     async def _go_live(self) -> None:
+        from widgets.log_pane import LogPane
+
         placeholder = self.query_one("#fleet-log")
         if not isinstance(placeholder, LogPane):
             await placeholder.remove()
@@ -120,11 +130,17 @@ class FleetScreen(ApplianceActions):
             table.empty_text = "The inventory lists no appliances."
         table.show_sort(self._sort.column, self._sort.descending)
         table.set_rows(rows)
-        log = self.query_one(LogPane)
+        log = self._log_pane()
         lines = list(self.rac.model.fleet_log)
         log.load(lines)
         self._log_seq = lines[-1].seq if lines else 0
         self._summary()
+
+    def _log_pane(self) -> LogPane:
+        """The fleet's log (mounted when the engine runs, in place of the placeholder)."""
+        from widgets.log_pane import LogPane
+
+        return self.query_one("#fleet-log", LogPane)
 
     def _tick(self) -> None:
         """Countdowns move: update the rows whose text changed, nothing else."""
@@ -142,10 +158,12 @@ class FleetScreen(ApplianceActions):
             self.resync()
             return
         table.update_rows(changed)
+        from tui.fleet_model import lines_after
+
         fresh = lines_after(model.fleet_log, self._log_seq)
         if fresh:
             self._log_seq = fresh[-1].seq
-            self.query_one(LogPane).append(fresh)
+            self._log_pane().append(fresh)
         self._summary()
 
     def _reorders(self, table: FleetTable, changed: list[FleetRow]) -> bool:
@@ -279,6 +297,8 @@ class FleetScreen(ApplianceActions):
         """Enable the selected appliance, or every marked one (one confirmation)."""
         marked = self._marked()
         if marked:
+            from tui.screens.fleet_bulk import bulk_enable
+
             bulk_enable(self, marked)
         else:
             super().action_enable()
@@ -287,6 +307,8 @@ class FleetScreen(ApplianceActions):
         """Disable the selected appliance, or every marked one (one confirmation)."""
         marked = self._marked()
         if marked:
+            from tui.screens.fleet_bulk import bulk_disable
+
             bulk_disable(self, marked)
         else:
             super().action_disable()
