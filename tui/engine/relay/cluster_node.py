@@ -16,7 +16,6 @@ from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.relay.directory import DirectoryUnavailable, RouteDirectory
 from tui.engine.relay.peer_hop import PeerListener, PeerPool, Relay
-from tui.engine.relay.redis_directory import RedisDirectory
 from tui.engine.relay.routes import Route
 
 
@@ -56,6 +55,10 @@ class ClusterNode:
         port = await self._listener.start()
         self.peer_address = f"{self.config.peer_host}:{port}"
         if self._directory is None:
+            # redis is imported only by a relay that joins a cluster: every `rac relay` and
+            # the console's lab import this module, and one relay needs no Redis.
+            from tui.engine.relay.redis_directory import RedisDirectory
+
             self._directory = RedisDirectory(
                 self.node_id,
                 self.peer_address,
