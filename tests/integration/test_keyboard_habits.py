@@ -18,10 +18,7 @@ from widgets.rac_footer import RacFooter
 
 
 def _footer_keys(app) -> list[str]:  # type: ignore[no-untyped-def]
-    from textual.widgets._footer import FooterKey
-
-    footer = app.screen.query_one(RacFooter)
-    return [key.key_display for key in footer.query(FooterKey)]
+    return list(app.screen.query_one(RacFooter).shown_keys)
 
 
 @pytest.mark.parametrize("width", [140, 80, 60])
