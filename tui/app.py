@@ -102,14 +102,16 @@ class RacApp(App[None]):
         return self.options.clock()
 
     def support_command(self, serial: str, seed: str | None) -> str | None:
-        """The exact login command for support, when running on the lab."""
+        """The login line for support on the lab (None when access is off). Never with the
+        seed: a command line is readable by every local user (`ps`); `rac support connect`
+        asks for the seed without echo."""
         if not isinstance(self.environment, LabEnvironment) or seed is None:
             return None
         from tui.engine.lab.lab import lab_dir_option
 
         info = self.environment.info
         suffix = lab_dir_option(info) if info is not None else ""
-        return f"rac support connect {serial} --seed {seed} --lab{suffix}"
+        return f"rac support connect {serial} --lab{suffix}"
 
     def copy_for_support(self, name: str, what: str, text: str) -> None:
         """Copy with OSC 52, and say plainly when this terminal is known to drop it."""

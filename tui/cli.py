@@ -263,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         metavar="SEED|-",
         help="the appliance's seed; '-' reads it from stdin (without "
-        "--seed or --seed-file, rac asks for it without echo)",
+        "--seed or --seed-file, rac asks for it without echo; a seed on the command line "
+        "is visible to local users)",
     )
     connect_seed.add_argument(
         "--seed-file",

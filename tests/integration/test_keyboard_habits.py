@@ -70,7 +70,7 @@ async def test_capture_asks_before_starting_tcpdump(tmp_path: Path, notices: lis
     [
         ("s", "{seed}"),
         ("b", f"serial {LAB_C_SERIAL} seed {{seed}}"),
-        ("l", f"rac support connect {LAB_C_SERIAL} --seed {{seed}} --lab"),
+        ("l", f"rac support connect {LAB_C_SERIAL} --lab"),
     ],
 )
 async def test_copy_offers_seed_pair_and_login_line(

@@ -248,7 +248,9 @@ class ApplianceActions(SessionActions):
         ]
         line = self.rac.support_command(serial, seed)
         if line is not None:
-            choices.append(CopyChoice("l", "the whole login line (rac support connect …)", line))
+            choices.append(
+                CopyChoice("l", "the login line (rac support connect …, asks for the seed)", line)
+            )
 
         def chosen(choice: CopyChoice | None) -> None:
             if choice is not None:
