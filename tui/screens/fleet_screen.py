@@ -82,7 +82,7 @@ class FleetScreen(ApplianceActions):
         )
         self.query_one(FleetTable).set_rows(rows)
         self.title = f"rac — {len(rows)} appliances · starting…"
-        self.sub_title = f"{self.rac.environment.title} · starting…"
+        self.sub_title = self.rac.environment.title
 
     def engine_started(self) -> None:
         """The engine runs: live rows (and the log) from now on."""
