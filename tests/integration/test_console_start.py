@@ -32,7 +32,7 @@ async def test_the_first_frame_is_the_fleet_as_listed_until_the_lab_is_up(
         assert table.shown == names
         rows = [table.row(name) for name in names]
         assert all(row is not None and row.state_text == "starting…" for row in rows)
-        assert "starting…" in app.screen.title
+        assert "starting…" in str(app.screen.title)
         assert {"?", "q", "e"} <= set(app.screen.query_one(RacFooter).shown_keys)
 
         await pilot.press("e")  # a verb before the engine runs waits, and says so
@@ -44,7 +44,7 @@ async def test_the_first_frame_is_the_fleet_as_listed_until_the_lab_is_up(
         await pilot.pause()
         row = table.row(LAB_C)
         assert row is not None and row.state_text == "DISABLED"
-        assert "starting…" not in app.screen.title
+        assert "starting…" not in str(app.screen.title)
 
 
 async def test_a_click_on_a_footer_key_presses_it(tmp_path: Path) -> None:
