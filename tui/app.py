@@ -72,7 +72,22 @@ class RacApp(App[None]):
         self._notifier: SupportNotifier | None = None
         for theme_definition in THEMES:
             self.register_theme(theme_definition)
+        textual_default = self.theme
         self.theme = theme or self.settings.theme
+        # Textual applies a theme by parsing every stylesheet again once the app runs. At this
+        # point nothing is parsed or styled yet: give the stylesheet the theme's variables now
+        # and skip that first re-parse (the first frame parsed all of rac.tcss twice).
+        self.stylesheet.set_variables(self.get_css_variables())
+        self._skip_css_refresh_for: str | None = (
+            self.theme if self.theme != textual_default else None
+        )
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """As Textual's, but not the one the start-up theme queued (already applied)."""
+        skip, self._skip_css_refresh_for = self._skip_css_refresh_for, None
+        if skip is not None and skip == self.theme:
+            return
+        super().refresh_css(animate)
 
     def get_default_screen(self) -> Screen[Any]:
         """The fleet is the first screen, not a screen pushed over Textual's empty default
