@@ -88,7 +88,15 @@ class FleetScreen(ApplianceActions):
         """The engine runs: live rows (and the log) from now on."""
         self.call_later(self._go_live)
 
-    async def _go_live(self) -> None:
+    def _go_live(self) -> None:
+        # The rows first (the next frame shows the fleet live), then the log pane in place of
+        # its placeholder: mounting it (RichLog, its import and styles) would delay the rows.
+        self._live = True
+        self.resync()
+        self.set_interval(EXPIRY_REFRESH, self._tick)
+        self.call_after_refresh(self._mount_log)
+
+    async def _mount_log(self) -> None:
         from widgets.log_pane import LogPane
 
         placeholder = self.query_one("#fleet-log")
@@ -97,9 +105,7 @@ class FleetScreen(ApplianceActions):
             await self.mount(
                 LogPane(show_appliance=True, id="fleet-log"), before=self.query_one(RacFooter)
             )
-        self._live = True
-        self.resync()
-        self.set_interval(EXPIRY_REFRESH, self._tick)
+        self._load_log()
 
     def on_screen_resume(self) -> None:
         if self._live:
@@ -130,17 +136,24 @@ class FleetScreen(ApplianceActions):
             table.empty_text = "The inventory lists no appliances."
         table.show_sort(self._sort.column, self._sort.descending)
         table.set_rows(rows)
+        self._load_log()
+        self._summary()
+
+    def _load_log(self) -> None:
+        """Every fleet log line into the pane (once it replaced its placeholder)."""
         log = self._log_pane()
+        if log is None:
+            return
         lines = list(self.rac.model.fleet_log)
         log.load(lines)
         self._log_seq = lines[-1].seq if lines else 0
-        self._summary()
 
-    def _log_pane(self) -> LogPane:
-        """The fleet's log (mounted when the engine runs, in place of the placeholder)."""
+    def _log_pane(self) -> LogPane | None:
+        """The fleet's log; None until it is mounted after the engine starts."""
         from widgets.log_pane import LogPane
 
-        return self.query_one("#fleet-log", LogPane)
+        pane = self.query_one("#fleet-log")
+        return pane if isinstance(pane, LogPane) else None
 
     def _tick(self) -> None:
         """Countdowns move: update the rows whose text changed, nothing else."""
@@ -158,13 +171,21 @@ class FleetScreen(ApplianceActions):
             self.resync()
             return
         table.update_rows(changed)
+        self._append_log()
+        self._summary()
+
+    def _append_log(self) -> None:
+        """The fleet log lines new since the last paint (none before the pane is mounted: it
+        loads them all then)."""
         from tui.fleet_model import lines_after
 
-        fresh = lines_after(model.fleet_log, self._log_seq)
+        log = self._log_pane()
+        if log is None:
+            return
+        fresh = lines_after(self.rac.model.fleet_log, self._log_seq)
         if fresh:
             self._log_seq = fresh[-1].seq
-            self._log_pane().append(fresh)
-        self._summary()
+            log.append(fresh)
 
     def _reorders(self, table: FleetTable, changed: list[FleetRow]) -> bool:
         """A changed row enters or leaves the filters, or moves in the sort order."""
