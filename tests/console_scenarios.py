@@ -24,6 +24,7 @@ from tui.engine.states import TunnelState
 
 SIZE = (150, 42)
 SMTP_ON_25 = {25: "smtp"}
+STALLED_LOGIN_ON_25 = {25: "stall-auth"}
 MIXED_PORTS = {22: "refused", 25: "smtp", 53: "reset", 80: "http", 4766: "tls"}
 Prepare = Callable[[Pilot[None], SnapshotLab], Awaitable[None]]
 
@@ -121,6 +122,14 @@ async def dashboard_in_service(pilot: Pilot[None], env: SnapshotLab) -> None:
 
 async def dashboard_retrying(pilot: Pilot[None], env: SnapshotLab) -> None:
     """mail-gw-1 on port 25, where an SMTP-inspecting box answers."""
+    app = _app(pilot)
+    await up(app, LAB_C, TunnelState.RETRYING)
+    await app.open_dashboard(LAB_C)
+
+
+async def dashboard_stalled_login(pilot: Pilot[None], env: SnapshotLab) -> None:
+    """mail-gw-1 on port 25, where the relay's key exchange works and its login never
+    answers: an `ssh-timeout` that fails AUTH on the track."""
     app = _app(pilot)
     await up(app, LAB_C, TunnelState.RETRYING)
     await app.open_dashboard(LAB_C)
@@ -242,6 +251,7 @@ SCENARIOS: dict[str, Scenario] = {
     "dashboard_established": Scenario(dashboard_established),
     "dashboard_service": Scenario(dashboard_in_service),
     "dashboard_retrying_smtp": Scenario(dashboard_retrying, faults=SMTP_ON_25),
+    "dashboard_ssh_timeout_at_login": Scenario(dashboard_stalled_login, faults=STALLED_LOGIN_ON_25),
     "dashboard_service_narrow": Scenario(dashboard_in_service, size=(80, 40)),
     "fleet_filter_no_match": Scenario(press=("slash", *"zzz", "enter")),
     "enable_generated_seed": Scenario(press=("e",)),

@@ -12,7 +12,7 @@ from pathlib import Path
 import tomli_w
 from textual.pilot import Pilot
 
-from tests.fault_servers import closed_port, fault_server
+from tests.fault_servers import closed_port, fault_server, stalling_ssh_server
 from tests.lab_names import LAB_C
 from tests.recorder import EventRecorder
 from tui.app import RacApp
@@ -104,6 +104,8 @@ async def settle(pilot: Pilot[None]) -> None:
 # pictures show it as this one (`mask_lab_dns`), so snapshot tests can run in parallel.
 SNAPSHOT_RELAY_KEY = Path(__file__).with_name("keys") / "snapshot_relay_host_ed25519"
 SNAPSHOT_DNS_PORT = 15353
+STALL = "stall-"
+STALLED_HANDSHAKE = 1.0
 
 
 class SnapshotLab(LabEnvironment):
@@ -112,7 +114,9 @@ class SnapshotLab(LabEnvironment):
     Put it in the default lab directory (`XDG_STATE_HOME` pointed at a temporary directory)
     and the support hints read as for any operator's lab, with no path that changes per run.
     `faults` maps a nominal relay port to what answers there instead of the relay: "smtp",
-    "http", "tls", "reset", "closed" (fault servers) or "refused" (nothing listening).
+    "http", "tls", "reset", "closed" (fault servers), "refused" (nothing listening), or
+    "stall-kex", "stall-auth", "stall-forward" (an SSH server with the relay's key that stops
+    answering there; the handshake budget is then STALLED_HANDSHAKE seconds).
     """
 
     def __init__(
@@ -135,13 +139,25 @@ class SnapshotLab(LabEnvironment):
         self.info = await self.lab.start()
         data, _ = read_toml(self.info.inventory)
         for nominal, kind in self._faults.items():
-            server = closed_port() if kind == "refused" else fault_server(kind)
-            data["relay"]["port_map"][str(nominal)] = await self._stack.enter_async_context(server)
+            data["relay"]["port_map"][str(nominal)] = await self._stack.enter_async_context(
+                self._fault(kind)
+            )
+            if kind.startswith(STALL):  # the floor of the handshake budget, not 10 s
+                data["relay"]["handshake_timeout"] = STALLED_HANDSHAKE
         inventory = self.info.directory / "middleboxes.toml"
         inventory.write_text(tomli_w.dumps(data), encoding="utf-8")
         self.engine = options.build(load_inventory(inventory), self.info.state_dir)
         await self.engine.start()
         return self.engine
+
+    def _fault(self, kind: str) -> contextlib.AbstractAsyncContextManager[int]:
+        if kind == "refused":
+            return closed_port()
+        if kind.startswith(STALL):
+            relay = self.lab.relay
+            assert relay is not None
+            return stalling_ssh_server(relay.host_key, kind.removeprefix(STALL))
+        return fault_server(kind)
 
     async def close(self) -> None:
         for cleanup in self.cleanups:

@@ -8,6 +8,8 @@ import struct
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
+import asyncssh
+
 LOOPBACK = "127.0.0.1"
 
 Greeter = Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]
@@ -41,6 +43,13 @@ async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
     writer.close()
 
 
+async def _banner_then_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"SSH-2.0-OpenSSH_9.2p1 stalls-after-banner\r\n")
+    await writer.drain()
+    await reader.read()  # the key exchange never gets an answer
+    writer.close()
+
+
 async def _reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -56,6 +65,7 @@ HANDLERS: dict[str, Greeter] = {
     "http": lambda r, w: _answer_after_request(HTTP_ANSWER, r, w),
     "tls": lambda r, w: _answer_after_request(TLS_ALERT, r, w),
     "silent": _silent,
+    "banner-then-silent": _banner_then_silent,
     "reset": _reset,
     "closed": _close,
     "garbage": lambda r, w: _greet(b"\x00\x1b[31mHELLO\x07\xff\r\n", r, w),
@@ -209,4 +219,59 @@ async def connect_proxy(
         for task in list(tasks):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+
+STALL_STAGES = ("kex", "auth", "forward")
+
+
+class _StallingServer(asyncssh.SSHServer):
+    """Answers an agent up to one step, then never again: a relay (or a middlebox in front of
+    one) that stalls at login or at the forward request."""
+
+    def __init__(self, stall: str, released: asyncio.Event) -> None:
+        self._stall = stall
+        self._released = released
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        if self._stall == "auth":
+            await self._released.wait()
+            return False
+        return True
+
+    async def server_requested(self, listen_host: str, listen_port: int) -> bool:
+        await self._released.wait()  # the "forward" stall: no answer to tcpip-forward
+        return False
+
+
+@asynccontextmanager
+async def stalling_ssh_server(host_key: asyncssh.SSHKey, stall: str) -> AsyncIterator[int]:
+    """A loopback SSH server with `host_key` that stalls at `stall`: "kex" (its banner, then
+    silence), "auth" (key exchange done, no answer to the login) or "forward" (logged in, no
+    answer to the forward request); yields its port."""
+    if stall not in STALL_STAGES:
+        raise ValueError(f"stall {stall!r}: one of {STALL_STAGES}")
+    if stall == "kex":
+        async with fault_server("banner-then-silent") as port:
+            yield port
+        return
+    released = asyncio.Event()
+    server = await asyncssh.listen(
+        LOOPBACK,
+        0,
+        server_factory=lambda: _StallingServer(stall, released),
+        server_host_keys=[host_key],
+        config=None,
+    )
+    try:
+        yield server.get_port()
+    finally:
+        released.set()
+        server.close()
         await server.wait_closed()

@@ -35,7 +35,7 @@ HELP = {
     ("status", "--state-dir"): "the state dir of the agent or console to report on (default: "
     "~/.local/state/rac; the console's lab: ~/.local/state/rac/lab/state)",
     ("status", "--json"): 'one JSON document: {"appliances": [...]} with state, reason, '
-    "port, sessions",
+    "failed_stage, port, sessions",
     ("probe", "--series"): "appliance series whose relay name to test (C, X: email; M: "
     "management; S: web)",
     ("probe", "--inventory"): "take relay names, ports, port map, resolvers, pins and proxy "

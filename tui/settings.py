@@ -25,8 +25,10 @@ class Settings:
         if self.path is not None:
             import json
 
+            # It holds no secret and may be a link into a dotfiles repository: written where
+            # the link points (the private-file writer never writes through a link itself).
             write_private(
-                self.path,
+                self.path.resolve(),
                 json.dumps(
                     {
                         "theme": self.theme,

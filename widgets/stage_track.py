@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.engine.reasons import Reason
 from tui.engine.stages import Stage, stage_reached
 from tui.engine.states import TunnelState
 
@@ -22,10 +21,10 @@ class StageTrack(Static):
         "stage-track--pending",
     }
 
-    def show(self, state: TunnelState, reason: Reason | None = None) -> None:
-        """Highlight where `state` (and `reason`, when failing) puts the tunnel."""
+    def show(self, state: TunnelState, failed: Stage | None = None) -> None:
+        """Highlight where `state` (and the `failed` stage, when failing) puts the tunnel."""
         text = Text()
-        for stage, role in stage_roles(state, reason):
+        for stage, role in stage_roles(state, failed):
             shown = {
                 "failed": f" ✗ {stage.label} ",
                 "current": f" ▶ {stage.label} ",
@@ -38,10 +37,11 @@ class StageTrack(Static):
         self.update(text)
 
 
-def stage_roles(state: TunnelState, reason: Reason | None) -> list[tuple[Stage, str]]:
-    """Each stage with how it is drawn: done, current, failed or pending."""
+def stage_roles(state: TunnelState, failed_stage: Stage | None) -> list[tuple[Stage, str]]:
+    """Each stage with how it is drawn: done, current, failed or pending. `failed_stage` is
+    the engine's (a failure knows its stage: an `ssh-timeout` the one that stalled)."""
     reached = stage_reached(state)
-    failed = reason.stage if reached is None and reason is not None else None
+    failed = failed_stage if reached is None else None
     roles: list[tuple[Stage, str]] = []
     for stage in Stage:
         if stage is failed:

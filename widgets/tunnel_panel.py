@@ -31,7 +31,7 @@ class TunnelPanel(Vertical):
         headline.set_classes(f"tone-{tone_of(state).value}")
         track = self.query_one(StageTrack)
         track.display = status.mode is Mode.TUNNEL and status.enabled
-        track.show(state, status.reason)
+        track.show(state, status.failed_stage)
         self.query_one("#tunnel-facts", Static).update(_facts(status, now))
         reason = self.query_one("#tunnel-reason", Static)
         reason.update(_reason(status, now))

@@ -74,7 +74,7 @@ class RunningCluster:
 
     def observer(self) -> RedisDirectory:
         """A directory client that holds nothing: it sees every node's entries."""
-        return RedisDirectory("observer", "", self.lab.redis_url, ttl=TEST_ROUTE_TTL)
+        return self.lab.directory_client("observer", ttl=TEST_ROUTE_TTL)
 
 
 @pytest.fixture

@@ -38,6 +38,12 @@ async def _relay(config: Path) -> asyncio.subprocess.Process:
         ('node_id = "n 1"\n', 3, "cluster.node_id"),
         ('node_id = "n1"\npeer_listen = "4767"\n', 4, "cluster.peer_listen"),
         ('redis = "redis://127.0.0.1:6379"\n', 2, "cluster.node_id"),
+        (
+            f'node_id = "n1"\nredis = "redis://:{PASSWORD}@10.0.0.1:6379"\n'
+            'redis_tls_ca = "ca.crt"\n',
+            2,
+            "cluster",
+        ),
     ],
 )
 async def test_a_bad_cluster_table_is_refused_with_its_line(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
@@ -30,7 +32,6 @@ from tui.engine.events import Event, StateChanged
 from tui.engine.inventory import load_inventory
 from tui.engine.lab.cluster_lab import ClusterLab, find_redis_server
 from tui.engine.lab.lab import LabInfo
-from tui.engine.relay.redis_directory import RedisDirectory
 from tui.engine.states import TunnelState
 from tui.engine.toml_source import read_toml
 
@@ -53,7 +54,7 @@ def _require_redis() -> None:
 
 async def _holder(lab: ClusterLab, serial: str, count: int = 1) -> list[str]:
     """Node ids holding `serial`, once `count` of them have published it."""
-    observer = RedisDirectory("bench-observer", "", lab.redis_url)
+    observer = lab.directory_client("bench-observer")
     try:
         async with asyncio.timeout(30):
             while True:
@@ -65,8 +66,34 @@ async def _holder(lab: ClusterLab, serial: str, count: int = 1) -> list[str]:
         await observer.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class _HopCpu:
+    """CPU seconds the relay nodes spent on the copies: the holder when engineers landed on
+    it, and landing node + holder when they landed elsewhere (noise-robust next to MB/s)."""
+
+    local_holder: float = 0.0
+    remote_landing: float = 0.0
+    remote_holder: float = 0.0
+    mib: float = 0.0
+    """MiB copied per path."""
+
+    def note(self) -> str:
+        per = max(self.mib, 1.0)
+        return (
+            f"relay CPU per MiB: holder alone {self.local_holder / per * 1000:.1f} ms; "
+            f"cross-node landing {self.remote_landing / per * 1000:.1f} ms + holder "
+            f"{self.remote_holder / per * 1000:.1f} ms"
+        )
+
+
 async def throughput(
-    lab: ClusterLab, info: LabInfo, folder: Path, size: int, repeats: int
+    lab: ClusterLab, info: LabInfo, folder: Path, size: int, repeats: int, cpu: _HopCpu
 ) -> tuple[list[float], list[float], list[float], list[float]]:
     """MB/s landing on the holder and landing elsewhere (interleaved), and channel set-up ms."""
     user = getpass.getuser()
@@ -120,10 +147,18 @@ async def throughput(
             remote: list[float] = []
             for _ in range(repeats):
                 for node, speeds in ((holder, local), (other, remote)):
+                    before = _cpu_seconds(node.pid), _cpu_seconds(holder.pid)
                     took = await _copy(
                         config, f"lab-engineer@{node.address}:{port}", [f"{user}@{SERIAL}"], size
                     )
                     speeds.append(size / took / 1e6)
+                    landed = _cpu_seconds(node.pid) - before[0]
+                    if node is holder:
+                        cpu.local_holder += landed
+                    else:
+                        cpu.remote_landing += landed
+                        cpu.remote_holder += _cpu_seconds(holder.pid) - before[1]
+                cpu.mib += size / MIB
             local_setup = await _channel_setup(info, holder.address)
             remote_setup = await _channel_setup(info, other.address)
             return local, remote, local_setup, remote_setup
@@ -165,7 +200,7 @@ async def _channel_setup(info: LabInfo, address: str, count: int = 200) -> list[
 
 async def lookups(lab: ClusterLab, count: int) -> list[float]:
     """ms per route lookup in Redis, as a node makes it (a serial held by another node)."""
-    observer = RedisDirectory("bench-lookup", "", lab.redis_url)
+    observer = lab.directory_client("bench-lookup")
     try:
         times = []
         for _ in range(count):
@@ -280,8 +315,9 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
         lab = ClusterLab(folder / "lab", relays=3, route_ttl=ROUTE_TTL)
         info = await lab.start()
         try:
+            cpu = _HopCpu()
             local, remote, local_setup, remote_setup = await throughput(
-                lab, info, folder, size, repeats
+                lab, info, folder, size, repeats, cpu
             )
             lookup = await lookups(lab, 1000)
             unreachable, whole_again, up_after, victim = await failover(lab, info, folder, fleet)
@@ -296,6 +332,7 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
             Samples(tuple(local), "MB/s"),
             Goal.RATIO_AT_LEAST,
             0.8,
+            note=cpu.note(),
         ),
         Result(
             "route lookup in the directory (Redis, loopback, 1000 lookups)",

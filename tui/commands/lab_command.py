@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from tui.commands.event_loop import run_server_loop
 from tui.commands.signals import stop_on_signals
-from tui.engine.lab.cluster_lab import ClusterLab
+from tui.engine.lab.cluster_lab import RESTART_DELAY, ClusterLab
 from tui.engine.lab.lab import Lab, LabInfo, lab_dir_option
 from tui.engine.locations import default_lab_dir
 from tui.engine.state_lock import lock_state_dir
@@ -26,7 +27,11 @@ def run_lab_command(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     relays = getattr(args, "relays", 1) or 1
-    lab = ClusterLab(args.state_dir, relays=relays) if relays > 1 else Lab(args.state_dir)
+    lab = (
+        ClusterLab(args.state_dir, relays=relays, restart_delay=RESTART_DELAY, log=_log)
+        if relays > 1
+        else Lab(args.state_dir)
+    )
     info = await lab.start()
     try:
         if args.json:
@@ -37,6 +42,12 @@ async def _run(args: argparse.Namespace) -> int:
     finally:
         await lab.close()
     return 0
+
+
+def _log(line: str) -> None:
+    """What the lab does on its own (a relay node restarted) goes to stderr: stdout stays
+    the one description (or lab.json with --json)."""
+    print(f"rac lab: {line}", file=sys.stderr, flush=True)
 
 
 def describe_lab(info: LabInfo) -> str:
@@ -51,6 +62,11 @@ def describe_lab(info: LabInfo) -> str:
                 f"  node     {node['id']} pid {node['pid']} on {node['address']}, "
                 f"peer hop {node['peer']}"
                 for node in info.nodes
+            ),
+            *(
+                [f"           a killed node restarts after {RESTART_DELAY:g} s; lab.json follows"]
+                if info.nodes
+                else []
             ),
             *([f"  redis    {info.redis} (route directory)"] if info.redis else []),
             f"  dns      {info.dns} serving *.{info.domain}",

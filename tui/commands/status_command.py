@@ -99,6 +99,7 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
                 "enabled": enabled,
                 "state": state,
                 "reason": "",
+                "failed_stage": "",
                 "detail": detail,
                 "relay_host": inventory.relay_host(appliance),
                 "port": _own_port(inventory, appliance, record),

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -34,6 +35,7 @@ from tui.engine.service_port import SERVICE_PORT
 from tui.engine.service_sessions import ServiceSessions
 from tui.engine.socket_options import tune_liveness
 from tui.engine.ssh_options import CHANNEL_MAX_PACKET, CHANNEL_WINDOW, ENCRYPTION_ALGS
+from tui.engine.stages import stage_reached
 from tui.engine.states import TunnelState
 
 _ON_A_NODE = frozenset(
@@ -132,6 +134,7 @@ class TunnelAgent:
         port: int,
         rng: random.Random,
         clock: Callable[[], float],
+        timer: Callable[[], float] = time.perf_counter,
         first_retry_delay: float = FIRST_DELAY,
         gate: asyncio.Semaphore | None = None,
         checks: ReachabilityChecks | None = None,
@@ -151,6 +154,8 @@ class TunnelAgent:
         self._first_retry_delay = first_retry_delay
         self._gate = gate or asyncio.Semaphore(1)
         self._clock = clock
+        self._timer = timer
+        """Measures how long a stage took (the engine's: frozen in the snapshots)."""
         self._report = report
         self._log = log
         self._on_route = on_route
@@ -216,7 +221,7 @@ class TunnelAgent:
 
     def stage(self, state: TunnelState) -> None:
         """Report reaching a connection stage."""
-        self._stage_since = (state, asyncio.get_running_loop().time())
+        self._stage_since = (state, self._timer())
         self._publish(
             replace(self._current, state=state, failure=None, retry_at=None, fingerprint="")
         )
@@ -459,16 +464,17 @@ class TunnelAgent:
         except TimeoutError:
             sock.close()
             self._budget.timed_out()
-            stage, since = self._stage_since
-            slow = asyncio.get_running_loop().time() - since
+            state, since = self._stage_since
+            slow = self._timer() - since
             raise AttemptFailed(
                 failure(
                     Reason.SSH_TIMEOUT,
                     host=self.setup.relay_host,
                     port=port,
-                    detail=f"no progress in {stage} for {slow:.1f} s (handshake budget "
+                    detail=f"no progress in {state} for {slow:.1f} s (handshake budget "
                     f"{budget:.0f} s; the next attempt gets "
                     f"{self._budget.for_attempt(None):.0f} s or more)",
+                    stalled_at=stage_reached(state),
                 )
             ) from None
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.engine.atomic_write import PRIVATE_FILE, replace_durably, sync_directory, write_all
+from tui.engine.atomic_write import sync_directory, write_all
 from tui.engine.errors import RacError
+from tui.engine.secure_files import PRIVATE_FILE, write_private
 from tui.engine.session_restrictions import SessionRestrictions
 from tui.engine.states import Mode
 from tui.engine.storage_health import StorageError, StorageHealth, why_not_written
@@ -223,8 +224,10 @@ class ApplianceStore:
     def _rewrite(self) -> None:
         """One line per appliance, through a synced temporary file and a rename."""
         self._close_fd()
-        replace_durably(
-            self.path, "".join(_line(name, record) for name, record in self._records.items())
+        write_private(
+            self.path,
+            "".join(_line(name, record) for name, record in self._records.items()),
+            durable=True,
         )
         self._lines = len(self._records)
         self._rewrite_due = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import random
 import secrets
 import time
@@ -233,7 +234,7 @@ class Engine:
                 runtime.config.name, Level.INFO, "resuming remote access enabled before the restart"
             )
             try:
-                self._prepare_keys(runtime)
+                await self._prepare_keys(runtime)
             except StorageError as error:
                 self._log(runtime.config.name, Level.ERROR, f"cannot resume: {error.sentence}")
                 continue
@@ -288,7 +289,7 @@ class Engine:
         else:
             gateway = None
         try:
-            self._prepare_keys(runtime, mode)
+            await self._prepare_keys(runtime, mode)
         except StorageError as error:
             raise StorageError(f"{error.sentence} Remote access was not enabled.") from None
         now = self.clock()
@@ -643,20 +644,27 @@ class Engine:
         except RuntimeError:  # no loop (the engine used from plain code): write it now
             self._store.flush_quietly()
 
-    def _prepare_keys(self, runtime: _Runtime, mode: Mode | None = None) -> None:
+    async def _prepare_keys(self, runtime: _Runtime, mode: Mode | None = None) -> None:
         """Create the appliance key before the enable is saved, so a disk that refuses it
-        refuses the enable (nothing changed) instead of failing half-way. The service
-        endpoint's host key stays lazy: made at the first support login (~1.5 ms a key, and
-        most appliances of a big fleet never see one)."""
+        refuses the enable (nothing changed) instead of failing half-way. A new key is
+        synced to disk (1.5 ms here, 40-50 ms on a busy disk): in a thread, so a
+        thousand enables never stall the loop every tunnel runs on. The service endpoint's
+        host key stays lazy: made at the first support login (most appliances of a big
+        fleet never see one)."""
         config = runtime.config
         key = self.state_dir / "keys" / f"{config.name}_ed25519"
         try:
-            if (mode or runtime.record.mode) is Mode.TUNNEL and not key.exists():
-                load_or_create_key(key, f"{config.serial} appliance key")
+            if (mode or runtime.record.mode) is Mode.TUNNEL and (
+                key.is_symlink() or not key.exists()
+            ):
+                comment = f"{config.serial} appliance key"
+                await asyncio.to_thread(load_or_create_key, key, comment)
         except OSError as error:
+            why = why_not_written(error)
+            if error.errno == errno.ELOOP and error.filename:  # a link planted at the key
+                why = f"{error.filename}: {why}"
             raise StorageError(
-                f"Cannot write the keys of {config.name} in "
-                f"{self.state_dir / 'keys'}: {why_not_written(error)}."
+                f"Cannot write the keys of {config.name} in {self.state_dir / 'keys'}: {why}."
             ) from None
 
     def _storage_notes(self) -> None:
@@ -948,6 +956,7 @@ class Engine:
             gate=self._handshake_gate(),
             checks=self._reachability,
             clock=self.clock,
+            timer=self.timer,
             report=report,
             slot=slot,
             avoid=others if several else None,
@@ -1095,6 +1104,7 @@ class Engine:
                 detail=why.sentence if why else "",
                 port=port,
                 relay_host=host,
+                failed_stage=why.stage if why else None,
             )
         if record.mode is Mode.SSHACCESS:
             if runtime.route_up:
@@ -1112,6 +1122,7 @@ class Engine:
                 reason=why.reason,
                 detail=why.sentence,
                 relay_host=host,
+                failed_stage=why.stage,
             )
         link = runtime.link or LinkUpdate(TunnelState.RESOLVING, port)
         if not link.state.is_up:  # another tunnel on another node carries support meanwhile
@@ -1135,6 +1146,7 @@ class Engine:
             retry_at=link.retry_at,
             fingerprint=link.fingerprint,
             links=self._links(runtime),
+            failed_stage=why.stage if why else None,
         )
 
     def _links(self, runtime: _Runtime) -> tuple[NodeLink, ...]:
@@ -1195,6 +1207,7 @@ class Engine:
                 for s in runtime.sessions.sessions
             ),
             links=event.links,
+            failed_stage=event.failed_stage,
         )
 
 
@@ -1209,6 +1222,7 @@ def _same_state(before: StateChanged, after: StateChanged) -> bool:
         before.attempt,
         before.retry_at,
         before.fingerprint,
+        before.failed_stage,
     ) == (
         after.state,
         after.reason,
@@ -1218,4 +1232,5 @@ def _same_state(before: StateChanged, after: StateChanged) -> bool:
         after.attempt,
         after.retry_at,
         after.fingerprint,
+        after.failed_stage,
     ) and before.links == after.links

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from tui.engine.node_links import NodeLink
 from tui.engine.reasons import Reason
+from tui.engine.stages import Stage
 from tui.engine.states import TunnelState
 
 
@@ -39,6 +40,8 @@ class StateChanged:
     fingerprint: str = ""
     links: tuple[NodeLink, ...] = ()
     """With `relay.connections` > 1: each tunnel's relay node and state."""
+    failed_stage: Stage | None = None
+    """The stage the last attempt failed at (None while on the way up, or up)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +118,12 @@ EventSink = Callable[[Event], None]
 def event_to_json(event: Event) -> dict[str, Any]:
     """A JSON-ready dict with the event kind first (the `rac agent --json` line format).
 
-    A state without a reason says `"reason": ""`, as the line format always has."""
+    A state without a reason says `"reason": ""`, as the line format always has; the failed
+    stage is its label as the stage track prints it ("AUTH"), or ""."""
     fields = asdict(event)
     if "reason" in fields:
         fields["reason"] = fields["reason"] or ""
+    if isinstance(event, StateChanged):
+        failed = event.failed_stage
+        fields["failed_stage"] = failed.label if failed is not None else ""  # DNS is 0
     return {"event": event.kind, **fields}

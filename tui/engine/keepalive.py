@@ -59,16 +59,25 @@ DEFAULT_KEEPALIVE = KeepaliveSettings()
 
 
 class LivenessWatch:
-    """One connection's liveness, checked by the sweep."""
+    """One connection's liveness, checked by the sweep.
+
+    `due` is the next time something may have to be done (a heartbeat, a keepalive request,
+    giving up) if the counters have not moved meanwhile: until then the sweep only compares
+    the two counters, without calling into this object (most ticks, for most connections).
+    """
 
     __slots__ = (
+        "_ask_after",
         "_asked",
         "_heard_at",
-        "_heard_seq",
+        "_interval",
         "_on_silent",
         "_sent_at",
-        "_sent_seq",
+        "_timeout",
         "conn",
+        "due",
+        "heard_seq",
+        "sent_seq",
         "settings",
         "silent",
     )
@@ -84,10 +93,14 @@ class LivenessWatch:
         self.settings = settings
         self.silent = False
         self._on_silent = on_silent
-        self._heard_seq = conn._recv_seq
-        self._sent_seq = conn._send_seq
+        self._interval = settings.interval
+        self._timeout = settings.timeout
+        self._ask_after = settings.ask_after
+        self.heard_seq = conn._recv_seq
+        self.sent_seq = conn._send_seq
         self._heard_at = self._sent_at = now
         self._asked = False
+        self.due = now + min(self._interval, self._ask_after)
 
     def check(self, now: float) -> bool:
         """Send a heartbeat, ask or give up as due; False once the connection is done with."""
@@ -96,23 +109,24 @@ class LivenessWatch:
             return False
         # asyncssh numbers every packet it receives and sends (the SSH sequence numbers):
         # reading them costs nothing per packet, where a hook on every packet would.
-        if conn._recv_seq != self._heard_seq:
-            self._heard_seq, self._heard_at, self._asked = conn._recv_seq, now, False
-        if conn._send_seq != self._sent_seq:
-            self._sent_seq, self._sent_at = conn._send_seq, now
-        settings = self.settings
+        if conn._recv_seq != self.heard_seq:
+            self.heard_seq, self._heard_at, self._asked = conn._recv_seq, now, False
+        if conn._send_seq != self.sent_seq:
+            self.sent_seq, self._sent_at = conn._send_seq, now
         quiet = now - self._heard_at
-        if quiet >= settings.timeout:
+        if quiet >= self._timeout:
             self._give_up()
             return False
-        if now - self._sent_at >= settings.interval:
+        if now - self._sent_at >= self._interval:
             conn.send_packet(MSG_IGNORE, String(b""))
-            self._sent_seq, self._sent_at = conn._send_seq, now
-        if quiet >= settings.ask_after and not self._asked:
+            self.sent_seq, self._sent_at = conn._send_seq, now
+        if quiet >= self._ask_after and not self._asked:
             self._asked = True
             task = asyncio.get_running_loop().create_task(_request_keepalive(conn))
             _REQUESTS.add(task)
             task.add_done_callback(_REQUESTS.discard)
+        heard_due = self._heard_at + (self._timeout if self._asked else self._ask_after)
+        self.due = min(self._sent_at + self._interval, heard_due)
         return True
 
     def _give_up(self) -> None:
@@ -163,11 +177,25 @@ class KeepaliveSweep:
 
     def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        done = [key for key, watch in self._watches.items() if not watch.check(now)]
+        self.sweep_at(loop.time())
+        self._timer = loop.call_later(self.tick, self._sweep) if self._watches else None
+
+    def sweep_at(self, now: float) -> None:
+        """Check every watch as of `now` (the timer's tick)."""
+        done = []
+        for key, watch in self._watches.items():
+            conn = watch.conn
+            # Nothing moved and nothing is due: the common case, decided here without a call.
+            if (
+                now < watch.due
+                and conn._recv_seq == watch.heard_seq
+                and conn._send_seq == watch.sent_seq
+            ):
+                continue
+            if not watch.check(now):
+                done.append(key)
         for key in done:
             del self._watches[key]
-        self._timer = loop.call_later(self.tick, self._sweep) if self._watches else None
 
 
 _SWEEPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, KeepaliveSweep]] = (

@@ -8,7 +8,7 @@ import asyncssh
 
 from tui.engine.bounded_files import KEY_LIMIT, UnreadableFile, read_bounded
 from tui.engine.errors import RacError
-from tui.engine.secure_files import check_private, write_private
+from tui.engine.secure_files import check_private, refuse_link, write_private
 
 
 def read_own_private_key(path: Path, what: str) -> asyncssh.SSHKey:
@@ -28,13 +28,18 @@ def read_own_private_key(path: Path, what: str) -> asyncssh.SSHKey:
 
 
 def load_or_create_key(path: Path, comment: str = "") -> asyncssh.SSHKey:
-    """The private key at `path`, generated (ed25519) and saved 0600 with its .pub if absent."""
+    """The private key at `path`, generated (ed25519) and saved 0600 with its .pub if absent.
+
+    A new key is on disk when this returns (an acknowledged enable must not lose its key in a
+    power cut: the relay knows it by then). A symbolic link at `path` is refused (OSError
+    ELOOP naming it): a key rac makes is never read or written through one.
+    """
+    refuse_link(path)
     if path.exists():
         return read_own_private_key(path, comment or "a private key")
     key = asyncssh.generate_private_key("ssh-ed25519", comment=comment or None)
-    write_private(path, key.export_private_key())
-    public = path.with_name(path.name + ".pub")
-    public.write_bytes(key.export_public_key())
+    write_private(path.with_name(path.name + ".pub"), key.export_public_key(), durable=True)
+    write_private(path, key.export_private_key(), durable=True)
     return key
 
 

@@ -87,6 +87,11 @@ _PORT_BLOCKED = frozenset(
 
 ALTERNATIVE_PORT = 443
 
+_STALLED = {
+    Stage.AUTH: "finished the SSH handshake but never answered the appliance's login",
+    Stage.FORWARD: "accepted the appliance's login but never answered its forward request",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Failure:
@@ -95,13 +100,32 @@ class Failure:
     reason: Reason
     sentence: str
     detail: str = ""
+    stalled_at: Stage | None = None
+    """Where an attempt that ran out of time stopped, when that is not the reason's own stage
+    (an `ssh-timeout` stalls at key exchange, login or the forward request)."""
+
+    @property
+    def stage(self) -> Stage:
+        """The stage this attempt failed at: what the stage track marks."""
+        return self.reason.stage if self.stalled_at is None else self.stalled_at
 
 
 def operator_sentence(
-    reason: Reason, *, host: str = "", port: int | None = None, gateway: str = ""
+    reason: Reason,
+    *,
+    host: str = "",
+    port: int | None = None,
+    gateway: str = "",
+    stalled_at: Stage | None = None,
 ) -> str:
     """The sentence shown for `reason`; it says what happened and what to try next."""
     where = f"port {port}" if port is not None else "the relay port"
+    if reason is Reason.SSH_TIMEOUT and stalled_at in _STALLED:
+        # Past the key exchange a middlebox is not the suspect: the relay or the link is slow.
+        return (
+            f"The relay on {where} {_STALLED[stalled_at]}: the relay is overloaded, or the "
+            "link is too slow for the handshake budget (the next attempt gets more time)."
+        )
     try_other = f"Try port {next_port_to_try(port)}."
     sentences: dict[Reason, str] = {
         Reason.DNS_NXDOMAIN: f"The name {host} does not exist in DNS (NXDOMAIN). "
@@ -167,7 +191,16 @@ def operator_sentence(
 
 
 def failure(
-    reason: Reason, *, host: str = "", port: int | None = None, detail: str = "", gateway: str = ""
+    reason: Reason,
+    *,
+    host: str = "",
+    port: int | None = None,
+    detail: str = "",
+    gateway: str = "",
+    stalled_at: Stage | None = None,
 ) -> Failure:
     """Build a Failure with its operator sentence."""
-    return Failure(reason, operator_sentence(reason, host=host, port=port, gateway=gateway), detail)
+    sentence = operator_sentence(
+        reason, host=host, port=port, gateway=gateway, stalled_at=stalled_at
+    )
+    return Failure(reason, sentence, detail, stalled_at)

@@ -1,12 +1,16 @@
-"""Files that hold keys, seeds or audit trails: created 0600, replaced atomically."""
+"""Files that hold keys, seeds or audit trails: created 0600, replaced atomically (the one
+writer of private files: `write_private`, durable when asked)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
+import threading
 from pathlib import Path
 
+from tui.engine.atomic_write import sync_directory, write_all
 from tui.engine.errors import RacError
 
 PRIVATE_FILE = 0o600
@@ -60,20 +64,48 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes | str) -> None:
-    """Replace `path` atomically with `data`, mode 0600 from the first byte."""
+def write_private(path: Path, data: bytes | str, *, durable: bool = False) -> None:
+    """Replace `path` atomically with `data`, mode 0600 from the first byte; `durable`: also
+    on disk when this returns (an acknowledged key or enrolment must survive a power cut).
+
+    The bytes go to a new temporary file beside `path` (created exclusively, never through a
+    link), which is renamed over it: a reader sees the old file or the new one. A symbolic
+    link at `path` is refused (OSError ELOOP naming it) rather than replaced or followed.
+    """
     ensure_private_dir(path.parent)
+    refuse_link(path)
     payload = data.encode() if isinstance(data, str) else data
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    # Per process and thread: keys are made in threads, two enables of one name at once.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()  # a crash's leftover, or a planted name: never opened as it is
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(temporary, flags, PRIVATE_FILE)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+        try:
+            write_all(fd, payload)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         temporary.replace(path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+    if durable:
+        sync_directory(path.parent)
+
+
+def refuse_link(path: Path) -> None:
+    """A link where rac keeps a private file was planted, or left by someone: say so."""
+    if path.is_symlink():
+        raise OSError(
+            errno.ELOOP,
+            "it is a symbolic link: rac writes keys and state only to files of its own, "
+            "never through a link (remove the link, or use another --state-dir)",
+            str(path),
+        )
 
 
 def append_private(path: Path, line: str) -> None:

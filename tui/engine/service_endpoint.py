@@ -229,26 +229,27 @@ class BuiltinServiceEndpoint:
         self.policy = self.throttle.policy
         self.tally = RefusalTally(hooks.rejected, hooks.rejected_in_bulk)
         self._host_key: asyncssh.SSHKey | None = None
+        self._host_key_made = asyncio.Lock()
         self.host_key_unsaved = False
         self._servers: set[_ServiceServer] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def host_key(self) -> asyncssh.SSHKey:
-        """The appliance's own host key, made on the first support login (0600). If the
+    async def host_key(self) -> asyncssh.SSHKey:
+        """The appliance's own host key, made on the first support login (0600, synced to
+        disk in a thread: a power cut must not change the key engineers learned). If the
         disk refuses it, the login still works with the key kept in memory until
         `save_host_key` manages to write it (the same key: engineers who learned it keep it)."""
-        if self._host_key is None:
-            path = self.identity.host_key_path
-            try:
-                self._host_key = load_or_create_key(path, f"{self.identity.name} service endpoint")
-            except OSError as error:
-                self._host_key = asyncssh.generate_private_key(
-                    "ssh-ed25519", comment=f"{self.identity.name} service endpoint"
-                )
-                self.host_key_unsaved = True
-                if self.hooks.host_key_unsaved is not None:
-                    self.hooks.host_key_unsaved(path, error)
+        async with self._host_key_made:
+            if self._host_key is None:
+                path = self.identity.host_key_path
+                comment = f"{self.identity.name} service endpoint"
+                try:
+                    self._host_key = await asyncio.to_thread(load_or_create_key, path, comment)
+                except OSError as error:
+                    self._host_key = asyncssh.generate_private_key("ssh-ed25519", comment=comment)
+                    self.host_key_unsaved = True
+                    if self.hooks.host_key_unsaved is not None:
+                        self.hooks.host_key_unsaved(path, error)
         return self._host_key
 
     def save_host_key(self) -> None:
@@ -256,8 +257,9 @@ class BuiltinServiceEndpoint:
         if self._host_key is None or not self.host_key_unsaved:
             return
         path = self.identity.host_key_path
-        write_private(path, self._host_key.export_private_key())
-        path.with_name(path.name + ".pub").write_bytes(self._host_key.export_public_key())
+        public = self._host_key.export_public_key()
+        write_private(path.with_name(path.name + ".pub"), public, durable=True)
+        write_private(path, self._host_key.export_private_key(), durable=True)
         self.host_key_unsaved = False
 
     def admit(self, source: str) -> None:
@@ -338,10 +340,11 @@ class BuiltinServiceEndpoint:
             wait = self.throttle.wait_before_login()
             if wait > 0:
                 await asyncio.sleep(wait)  # the growing delay after failed logins
+            host_key = await self.host_key()
             await asyncssh.run_server(
                 sock,
                 server_factory=lambda: server,
-                server_host_keys=[self.host_key],
+                server_host_keys=[host_key],
                 encryption_algs=ENCRYPTION_ALGS,
                 login_timeout=LOGIN_TIMEOUT,
                 allow_scp=False,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tui.engine.durations import format_duration
 from tui.engine.node_links import NodeLink
 from tui.engine.reasons import Reason
+from tui.engine.stages import Stage
 from tui.engine.states import Mode, TunnelState
 
 
@@ -53,6 +54,8 @@ class ApplianceStatus:
     """Why changes cannot be saved right now ('' when the state dir takes writes)."""
     links: tuple[NodeLink, ...] = ()
     """With `relay.connections` > 1: each tunnel's relay node and state."""
+    failed_stage: Stage | None = None
+    """Where the last attempt failed (the stage track's ✗), None while not failing."""
 
     def to_json(self) -> dict[str, object]:
         """The `--json` form (no seed: status output may be pasted anywhere)."""
@@ -65,6 +68,7 @@ class ApplianceStatus:
             "enabled": self.enabled,
             "state": self.state.value,
             "reason": self.reason.value if self.reason else "",
+            "failed_stage": self.failed_stage.label if self.failed_stage is not None else "",
             "detail": self.detail,
             "relay_host": self.relay_host,
             "port": self.port or None,

@@ -3,7 +3,10 @@
 Node i listens on 127.0.0.i (the whole 127/8 is loopback on Linux) on the same six ports as
 the others, so one port map serves every address; DNS answers each relay name with all the
 node addresses (round robin) and appliances hold two tunnels on two different nodes. A test
-can `kill -9` one node (its pid is in `lab.json`) or restart Redis.
+can `kill -9` one node (its pid is in `lab.json`) or restart Redis. With a restart delay (as
+`rac lab --relays N` runs it) a node that dies is started again after that delay, the way
+systemd restarts a failed `rac-relay.service`, so a failover can be watched both ways;
+`lab.json` is rewritten (atomically) whenever a node's pid or peer port changes.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import shutil
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import tomli_w
 
@@ -28,10 +33,34 @@ from tui.engine.keys import fingerprint, load_or_create_key
 from tui.engine.lab.dns_responder import DnsResponder
 from tui.engine.lab.lab import LAB_PENALTY_EXEMPT, Lab, LabInfo, inventory_document
 from tui.engine.lab.lab_fleet import LAB_DOMAIN, LAB_ENGINEER, relay_names
+from tui.engine.relay.redis_directory import RedisDirectory, RedisTls
 from tui.engine.secure_files import ensure_own_private_dir, ensure_private_dir, write_private
 
 START_TIMEOUT = 30.0
 REDIS_PACKAGE = "redis-server"
+RESTART_DELAY = 2.0
+"""How long `rac lab --relays N` waits before starting a node that died again: the
+`RestartSec=` of `deploy/rac-relay.service`, long enough to watch the failover."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabRedisTls:
+    """TLS for the lab's Redis: its certificate and key, the CA that signed it (and the
+    nodes' client certificate when Redis must see one)."""
+
+    server_cert: Path
+    server_key: Path
+    ca: Path
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+    def client(self) -> RedisTls:
+        """What a node (or an observer) needs to connect."""
+        return RedisTls(
+            str(self.ca),
+            str(self.client_cert) if self.client_cert else None,
+            str(self.client_key) if self.client_key else None,
+        )
 
 
 @dataclass(slots=True)
@@ -95,19 +124,46 @@ class ClusterLab(Lab):
     """The lab with Redis and several relay node processes instead of one in-process relay."""
 
     def __init__(
-        self, directory: Path, *, relays: int = 3, dns_port: int = 0, route_ttl: float = 30.0
+        self,
+        directory: Path,
+        *,
+        relays: int = 3,
+        dns_port: int = 0,
+        route_ttl: float = 30.0,
+        restart_delay: float | None = None,
+        log: Callable[[str], None] = lambda line: None,
+        redis_password: str = "",
+        redis_tls: LabRedisTls | None = None,
     ) -> None:
         super().__init__(directory, dns_port=dns_port)
         self.relays = relays
         self.route_ttl = route_ttl
+        self.restart_delay = restart_delay
+        """None: a node that dies stays down (tests that watch entries expire)."""
+        self.log = log
+        self.redis_password = redis_password
+        """Given to redis-server on its stdin and to the nodes in their 0600 configs only."""
+        self.redis_tls = redis_tls
         self.nodes: list[LabNode] = []
         self.redis: asyncio.subprocess.Process | None = None
         self.redis_port = 0
         self._redis_binary = ""
+        self._port_map: dict[str, int] = {}
+        self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._restarts: set[asyncio.Task[None]] = set()
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        """The URL nodes use (with the password, if any: never print it)."""
+        scheme = "rediss" if self.redis_tls else "redis"
+        secret = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"{scheme}://{secret}127.0.0.1:{self.redis_port}/0"
+
+    def directory_client(self, name: str, ttl: float = 30.0) -> RedisDirectory:
+        """A directory client on the lab's Redis that holds nothing (to watch the nodes)."""
+        tls = self.redis_tls.client() if self.redis_tls else None
+        return RedisDirectory(name, "", self.redis_url, ttl=ttl, tls=tls)
 
     async def start(self) -> LabInfo:
         """Redis, the nodes, DNS with every node address, keys and inventory; `lab.json`."""
@@ -146,6 +202,7 @@ class ClusterLab(Lab):
         write_private(peers, "\n".join(node_keys) + "\n")
         await asyncio.gather(*(self.start_node(node) for node in self.nodes))
         port_map = {str(nominal): real for nominal, real in zip(RELAY_PORTS, ports, strict=True)}
+        self._port_map = port_map
         names = relay_names(LAB_DOMAIN)
         self.dns = DnsResponder({name: addresses for name in names})
         dns_address = await self.dns.start("127.0.0.1", self.dns_port)
@@ -173,9 +230,19 @@ class ClusterLab(Lab):
             nodes=tuple(self.node_json(node, port_map) for node in self.nodes),
             redis=f"127.0.0.1:{self.redis_port}",
         )
-        write_private(directory / "lab.json", json.dumps(info.to_json(), indent=2))
         self.info = info
+        self._write_lab_json()
         return info
+
+    def _write_lab_json(self) -> None:
+        """`lab.json` with every node's current pid and peer port (replaced atomically, so a
+        reader never sees half a file)."""
+        if self.info is None:
+            return  # still starting: written once every node is up
+        self.info = replace(
+            self.info, nodes=tuple(self.node_json(node, self._port_map) for node in self.nodes)
+        )
+        write_private(self.directory / "lab.json", json.dumps(self.info.to_json(), indent=2))
 
     def _node_config(
         self, relay_dir: Path, node_id: str, address: str, ports: list[int]
@@ -197,8 +264,19 @@ class ClusterLab(Lab):
                 "peer_key": "peer_ed25519",
                 "peers_authorized_keys": str(relay_dir / "peers_authorized_keys"),
                 "route_ttl": self.route_ttl,
+                **self._tls_config(),
             },
         }
+
+    def _tls_config(self) -> dict[str, str]:
+        tls = self.redis_tls
+        if tls is None:
+            return {}
+        config = {"redis_tls_ca": str(tls.ca)}
+        if tls.client_cert and tls.client_key:
+            config["redis_tls_cert"] = str(tls.client_cert)
+            config["redis_tls_key"] = str(tls.client_key)
+        return config
 
     @staticmethod
     def node_json(node: LabNode, port_map: dict[str, int]) -> dict[str, Any]:
@@ -213,25 +291,44 @@ class ClusterLab(Lab):
         }
 
     async def start_redis(self, directory: Path) -> None:
-        """Start redis-server on a free loopback port, saving nothing, and wait until ready."""
+        """Start redis-server on a free loopback port, saving nothing, and wait until ready.
+        Its settings go in on stdin (`redis-server -`): the password is never in an argv."""
         self._redis_binary = self._redis_binary or find_redis_server()
         self.redis_port = self.redis_port or shared_free_ports(["127.0.0.1"], 1)[0]
         self.redis = await asyncio.create_subprocess_exec(
             self._redis_binary,
-            "--port",
-            str(self.redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
+            "-",
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
+        assert self.redis.stdin is not None
+        self.redis.stdin.write(self._redis_settings(directory).encode())
+        self.redis.stdin.close()
         await self._wait_for_line(self.redis, "Ready to accept connections", "redis-server")
+
+    def _redis_settings(self, directory: Path) -> str:
+        settings = [
+            ("bind", "127.0.0.1"),
+            ("save", ""),
+            ("appendonly", "no"),
+            ("dir", str(directory)),
+        ]
+        tls = self.redis_tls
+        if tls is None:
+            settings.append(("port", str(self.redis_port)))
+        else:
+            settings += [
+                ("port", "0"),
+                ("tls-port", str(self.redis_port)),
+                ("tls-cert-file", str(tls.server_cert)),
+                ("tls-key-file", str(tls.server_key)),
+                ("tls-ca-cert-file", str(tls.ca)),
+                ("tls-auth-clients", "yes" if tls.client_cert else "no"),
+            ]
+        if self.redis_password:
+            settings.append(("requirepass", self.redis_password))
+        return "".join(f"{name} {_redis_quoted(value)}\n" for name, value in settings)
 
     async def restart_redis(self) -> None:
         """Stop Redis (its data goes: nothing is saved) and start it on the same port."""
@@ -260,7 +357,43 @@ class ClusterLab(Lab):
         )
         line = await self._wait_for_line(node.process, "cluster node", f"relay {node.node_id}")
         node.peer_port = int(line.split(" peer hop on ")[1].split(",")[0].rpartition(":")[2])
-        asyncio.get_running_loop().create_task(self._drain(node.process))
+        self._keep(self._drain(node.process, node.config.parent / "relay.log"))
+        self._write_lab_json()
+        if self.restart_delay is not None:
+            self._keep(self._restart_when_dead(node, node.process), self._restarts)
+
+    def _keep(
+        self, work: Coroutine[Any, Any, None], tasks: set[asyncio.Task[None]] | None = None
+    ) -> None:
+        """Run `work` as a task the lab holds until it ends (close cancels what is left)."""
+        held = self._tasks if tasks is None else tasks
+        task = asyncio.get_running_loop().create_task(work)
+        held.add(task)
+        task.add_done_callback(held.discard)
+
+    async def _restart_when_dead(self, node: LabNode, process: asyncio.subprocess.Process) -> None:
+        """Start `node` again `restart_delay` after its process ended (unless the lab is
+        closing or someone restarted it meanwhile)."""
+        assert self.restart_delay is not None
+        code = await process.wait()
+        if self._closing or node.process is not process:
+            return
+        self.log(
+            f"relay {node.node_id} (pid {process.pid}) ended with {_exit_status(code)}; "
+            f"restarting it in {self.restart_delay:g} s"
+        )
+        await asyncio.sleep(self.restart_delay)
+        if self._closing or node.process is not process:
+            return
+        try:
+            await self.start_node(node)
+        except RacError as error:
+            self.log(f"relay {node.node_id} did not come back: {error.sentence}")
+            return
+        self.log(
+            f"relay {node.node_id} restarted: pid {node.pid}, peer hop {node.address}:"
+            f"{node.peer_port}"
+        )
 
     def kill_node(self, node: LabNode) -> None:
         """`kill -9` a node: no clean shutdown, its directory entries must expire."""
@@ -268,11 +401,13 @@ class ClusterLab(Lab):
             node.process.send_signal(signal.SIGKILL)
 
     @staticmethod
-    async def _drain(process: asyncio.subprocess.Process) -> None:
+    async def _drain(process: asyncio.subprocess.Process, log: Path) -> None:
+        """Keep a node's output in `relay.log` beside its config (and its pipe empty)."""
         assert process.stdout is not None
-        with contextlib.suppress(Exception):
-            while await process.stdout.readline():
-                pass
+        with contextlib.suppress(Exception), log.open("ab") as out:
+            while line := await process.stdout.readline():
+                out.write(line)
+                out.flush()
 
     @staticmethod
     async def _wait_for_line(process: asyncio.subprocess.Process, marker: str, what: str) -> str:
@@ -295,6 +430,11 @@ class ClusterLab(Lab):
 
     async def close(self) -> None:
         """Stop DNS, every node (cleanly: their entries go) and Redis; `lab.json` goes."""
+        self._closing = True  # a node ending from here on is not restarted
+        restarts = list(self._restarts)
+        for task in restarts:
+            task.cancel()
+        await asyncio.gather(*restarts, return_exceptions=True)  # none starts a node after
         if self.dns is not None:
             self.dns.close()
         for node in self.nodes:
@@ -308,5 +448,21 @@ class ClusterLab(Lab):
                 except TimeoutError:
                     node.process.kill()
                     await node.process.wait()
+        for task in list(self._tasks):
+            task.cancel()
         await self.stop_redis()
         (self.directory / "lab.json").unlink(missing_ok=True)
+
+
+def _exit_status(code: int) -> str:
+    """`signal 9 (SIGKILL)` or `exit code 1`, as a lab user reads it."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"signal {-code} ({signal.Signals(-code).name})"
+        return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def _redis_quoted(value: str) -> str:
+    """A value for redis.conf, quoted so spaces, quotes and backslashes survive."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

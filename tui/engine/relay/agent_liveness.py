@@ -5,8 +5,8 @@ same window the agent uses to give up on the relay, and an engineer is never lef
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncssh
 
@@ -36,6 +36,8 @@ class AgentLiveness:
         self.open_timeout = open_timeout
         self._audit = audit
         self._watches: dict[int, LivenessWatch] = {}
+        self._late: set[asyncio.Future[Any]] = set()
+        """Channel opens given up on, still waiting for the agent's answer."""
 
     def start(self, conn: asyncssh.SSHServerConnection, serial: str, peer: str) -> None:
         """Watch an agent connection from its login on."""
@@ -57,9 +59,37 @@ class AgentLiveness:
         sweep_for(self.settings.tick).forget(watch)
         return watch.silent
 
-    async def answer_in_time(self, serial: str, opening: Awaitable[T]) -> T:
-        """`opening` (a channel open on the agent's connection), or the engineer's sentence."""
+    async def answer_in_time(
+        self, serial: str, opening: Awaitable[T], discard: Callable[[T], None]
+    ) -> T:
+        """`opening` (a channel open on the agent's connection), or the engineer's sentence.
+
+        An open given up on is not cancelled: the agent may still answer (its path was slow,
+        not gone), and a cancelled open would leave the channel it confirms open on both sides
+        with nobody on this end. So the open runs on, and what it opens late is `discard`ed
+        at once (which closes it on the agent's side too)."""
+        started = asyncio.get_running_loop().time()
+        pending = asyncio.ensure_future(opening)
         try:
-            return await asyncio.wait_for(opening, self.open_timeout)
-        except TimeoutError:
-            raise ApplianceNotAnswering(serial, self.open_timeout) from None
+            done, _ = await asyncio.wait({pending}, timeout=self.open_timeout)
+        finally:
+            if not pending.done():
+                self._close_when_answered(serial, pending, started, discard)
+        if pending in done:
+            return pending.result()
+        raise ApplianceNotAnswering(serial, self.open_timeout)
+
+    def _close_when_answered(
+        self, serial: str, pending: asyncio.Future[T], started: float, discard: Callable[[T], None]
+    ) -> None:
+        self._late.add(pending)
+
+        def answered(future: asyncio.Future[T]) -> None:
+            self._late.discard(future)
+            if future.cancelled() or future.exception() is not None:
+                return  # refused late, or the connection closed: nothing was opened
+            waited = asyncio.get_running_loop().time() - started
+            self._audit.write("channel-answered-late", serial=serial, waited=round(waited, 3))
+            discard(future.result())
+
+        pending.add_done_callback(answered)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tui.engine.relay.directory import DEFAULT_ROUTE_TTL
+from tui.engine.relay.node_keys import NODE_ID
 
-NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -24,6 +22,12 @@ class ClusterConfig(BaseModel):
     peer_key: str = "peer_ed25519"
     peers_authorized_keys: str = "peers_authorized_keys"
     route_ttl: float = Field(default=DEFAULT_ROUTE_TTL, ge=1.0, le=3600.0)
+    redis_tls_ca: str | None = None
+    """`rediss://`: the CA file (PEM) that signed Redis's certificate (default: the system's)."""
+    redis_tls_cert: str | None = None
+    """`rediss://` with `tls-auth-clients`: this node's client certificate (PEM)."""
+    redis_tls_key: str | None = None
+    """Its private key (PEM, unencrypted, mode 0600)."""
 
     @field_validator("node_id")
     @classmethod
@@ -39,6 +43,15 @@ class ClusterConfig(BaseModel):
         if not url.startswith(REDIS_SCHEMES):
             raise ValueError("give a URL starting with redis://, rediss:// (TLS) or unix://")
         return url
+
+    @model_validator(mode="after")
+    def _tls_files_need_rediss(self) -> ClusterConfig:
+        tls = self.redis_tls_ca or self.redis_tls_cert or self.redis_tls_key
+        if tls and not self.redis.startswith("rediss://"):
+            raise ValueError("redis_tls_* files need a rediss:// URL in redis")
+        if bool(self.redis_tls_cert) != bool(self.redis_tls_key):
+            raise ValueError("give redis_tls_cert and redis_tls_key together")
+        return self
 
     @field_validator("peer_listen")
     @classmethod

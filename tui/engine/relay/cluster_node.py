@@ -7,16 +7,20 @@ The relay calls four hooks: `start`, `close`, `route_changed` (a route came or w
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import asyncssh
 from asyncssh.session import SSHTCPSession
 
 from tui.engine.channel_bridge import CountingForwarder, as_session
-from tui.engine.keys import fingerprint, load_or_create_key
+from tui.engine.keys import fingerprint
 from tui.engine.relay.cluster_config import ClusterConfig
-from tui.engine.relay.directory import DirectoryUnavailable, RouteDirectory
+from tui.engine.relay.directory import DirectoryUnavailable, RouteDirectory, RouteEntry
 from tui.engine.relay.peer_hop import PeerListener, PeerPool, Relay
 from tui.engine.relay.routes import Route
+
+if TYPE_CHECKING:
+    from tui.engine.relay.redis_directory import RedisTls
 
 
 def connection_id(route: Route) -> str:
@@ -44,11 +48,11 @@ class ClusterNode:
         assert self._directory is not None, "start the cluster node first"
         return self._directory
 
-    async def start(self) -> None:
+    async def start(self, key: asyncssh.SSHKey) -> None:
         """Open the peer port, then connect to the directory and publish what we hold.
-        (Called once the relay has checked its config: the node key is made only now.)"""
+        (`key`: the node key the relay's start checks loaded, or made and saved.)"""
         config, relay = self.config, self._relay
-        self.key = key = load_or_create_key(relay.config.path(config.peer_key), config.node_id)
+        self.key = key
         authorized = relay.config.path(config.peers_authorized_keys)
         self._listener = PeerListener(relay, config.peer_host, config.peer_port, key, authorized)
         self._pool = PeerPool(config.node_id, key, authorized)
@@ -65,6 +69,8 @@ class ClusterNode:
                 self.config.redis,
                 ttl=self.config.route_ttl,
                 on_state=self._directory_state,
+                hints=True,
+                tls=self._redis_tls(),
             )
         await self._directory.start()
         for serial in self._relay.routes.serials():
@@ -77,6 +83,18 @@ class ClusterNode:
             peer=self.peer_address,
             directory=getattr(self._directory, "url_shown", "memory"),
             node_key=fingerprint(key),
+        )
+
+    def _redis_tls(self) -> RedisTls:
+        from tui.engine.relay.redis_directory import RedisTls
+
+        config = self.config
+
+        def path(name: str | None) -> str | None:
+            return str(self._relay.config.path(name)) if name else None
+
+        return RedisTls(
+            path(config.redis_tls_ca), path(config.redis_tls_cert), path(config.redis_tls_key)
         )
 
     async def close(self) -> None:
@@ -103,50 +121,68 @@ class ClusterNode:
         )
 
     async def join_remote(self, serial: str, *, engineer: str, peer: str) -> SSHTCPSession[bytes]:
-        """Reach `serial` on the node that holds it; newest claim first, then the others."""
+        """Reach `serial` on the node that holds it; newest claim first, then the others.
+        An answer kept from an earlier lookup that no longer leads anywhere (a hint missed)
+        is asked again of Redis itself before the engineer is refused."""
         audit = self._relay.audit
-        try:
-            entries = await self.directory.lookup(serial)
-        except DirectoryUnavailable as error:
-            audit.write(
-                "engineer-no-route",
-                engineer=engineer,
-                serial=serial,
-                peer=peer,
-                why="directory unavailable",
-            )
-            raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, error.sentence) from None
+        tried: set[tuple[str, int]] = set()
+        entries: list[RouteEntry] = []
+        for fresh in (False, True):
+            try:
+                entries = await self.directory.lookup(serial, fresh=fresh)
+            except DirectoryUnavailable as error:
+                audit.write(
+                    "engineer-no-route",
+                    engineer=engineer,
+                    serial=serial,
+                    peer=peer,
+                    why="directory unavailable",
+                )
+                raise asyncssh.ChannelOpenError(
+                    asyncssh.OPEN_CONNECT_FAILED, error.sentence
+                ) from None
+            untried = [e for e in entries if (e.node_id, e.generation) not in tried]
+            if not untried and not tried:
+                break  # found nowhere: a kept "nowhere" is dropped by the hint of a claim
+            for entry in untried:
+                tried.add((entry.node_id, entry.generation))
+                far = await self._hop(entry, serial, engineer=engineer, peer=peer)
+                if far is not None:
+                    return self._bridge(
+                        far, serial=serial, engineer=engineer, peer=peer, node=entry.node_id
+                    )
         if not entries:
             audit.write("engineer-no-route", engineer=engineer, serial=serial, peer=peer)
             raise asyncssh.ChannelOpenError(
                 asyncssh.OPEN_CONNECT_FAILED,
                 f"Appliance {serial} is not connected to any relay node.",
             )
-        assert self._pool is not None
-        host, _, port = peer.rpartition(":")
-        for entry in entries:
-            try:
-                far = await self._pool.open_channel(
-                    entry.node_id, entry.peer_address, serial, host, int(port or 0)
-                )
-            except (OSError, asyncssh.Error, TimeoutError) as error:
-                audit.write(
-                    "hop-failed",
-                    engineer=engineer,
-                    serial=serial,
-                    node=entry.node_id,
-                    why=str(error) or type(error).__name__,
-                )
-                continue
-            return self._bridge(
-                far, serial=serial, engineer=engineer, peer=peer, node=entry.node_id
-            )
-        nodes = ", ".join(entry.node_id for entry in entries)
+        nodes = ", ".join(sorted({node for node, _ in tried}))
         raise asyncssh.ChannelOpenError(
             asyncssh.OPEN_CONNECT_FAILED,
             f"Appliance {serial} is not reachable now: the relay nodes holding it "
             f"({nodes}) do not answer.",
         )
+
+    async def _hop(
+        self, entry: RouteEntry, serial: str, *, engineer: str, peer: str
+    ) -> CountingForwarder | None:
+        """A channel to `serial` on `entry`'s node, or None (audited) if it does not answer."""
+        assert self._pool is not None
+        host, _, port = peer.rpartition(":")
+        try:
+            return await self._pool.open_channel(
+                entry.node_id, entry.peer_address, serial, host, int(port or 0)
+            )
+        except (OSError, asyncssh.Error, TimeoutError) as error:
+            self._relay.audit.write(
+                "hop-failed",
+                engineer=engineer,
+                serial=serial,
+                node=entry.node_id,
+                why=str(error) or type(error).__name__,
+            )
+            return None
 
     def _bridge(
         self, far: CountingForwarder, *, serial: str, engineer: str, peer: str, node: str

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import asyncssh
 
-from tui.engine.atomic_write import replace_durably
 from tui.engine.bounded_files import UnreadableFile, read_bounded
 from tui.engine.relay.enrolments import (
     GATEWAY_SUFFIX,
@@ -28,7 +27,7 @@ from tui.engine.relay.enrolments import (
     directory_stamp,
     scan,
 )
-from tui.engine.secure_files import PRIVATE_DIR
+from tui.engine.secure_files import PRIVATE_DIR, write_private
 
 MAX_ENGINEERS_BYTES = 1024 * 1024
 
@@ -248,7 +247,7 @@ class CredentialCache:
     def _write(self, name: str, data: bytes) -> str:
         try:
             self.agents_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-            replace_durably(self.agents_dir / name, data)
+            write_private(self.agents_dir / name, data, durable=True)
         except OSError as error:
             return error.strerror or str(error)
         return ""

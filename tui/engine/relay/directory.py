@@ -56,8 +56,9 @@ class RouteDirectory(Protocol):
     def release(self, serial: str, connection_id: str) -> None:
         """This node no longer holds `serial` over `connection_id`."""
 
-    async def lookup(self, serial: str) -> list[RouteEntry]:
-        """Other nodes' live entries for `serial`, newest generation first."""
+    async def lookup(self, serial: str, *, fresh: bool = False) -> list[RouteEntry]:
+        """Other nodes' live entries for `serial`, newest generation first (`fresh`: ask the
+        store itself, not an answer kept from before)."""
 
 
 class MemoryStore:
@@ -101,7 +102,7 @@ class MemoryDirectory:
         if entry is not None and entry.connection_id == connection_id:
             del entries[self.node_id]
 
-    async def lookup(self, serial: str) -> list[RouteEntry]:
+    async def lookup(self, serial: str, *, fresh: bool = False) -> list[RouteEntry]:
         entries = self._store.entries.get(serial.lower(), {})
         return newest_first(e for e in entries.values() if e.node_id != self.node_id)
 

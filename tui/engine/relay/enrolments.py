@@ -17,10 +17,10 @@ from pathlib import Path
 
 import asyncssh
 
-from tui.engine.atomic_write import replace_durably, sync_directory
+from tui.engine.atomic_write import sync_directory
 from tui.engine.bounded_files import UnreadableFile, read_bounded
 from tui.engine.errors import UsageError
-from tui.engine.secure_files import PRIVATE_DIR
+from tui.engine.secure_files import PRIVATE_DIR, write_private
 
 SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,63}")
 KEY_SUFFIX = ".pub"
@@ -215,13 +215,17 @@ class EnrolmentStore:
         self.directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         changes = []
         before = current.agent(serial)
-        replace_durably(self.directory / f"{serial}{KEY_SUFFIX}", key.export_public_key())
+        write_private(
+            self.directory / f"{serial}{KEY_SUFFIX}", key.export_public_key(), durable=True
+        )
         verb = "re-keyed" if before is not None else "enrolled"
         changes.append(f"{verb} {serial} ({key.get_fingerprint('sha256')})")
         for child in children:
             if current.gateway_of(child) == serial:
                 continue
-            replace_durably(self.directory / f"{child}{GATEWAY_SUFFIX}", f"{serial}\n".encode())
+            write_private(
+                self.directory / f"{child}{GATEWAY_SUFFIX}", f"{serial}\n".encode(), durable=True
+            )
             changes.append(f"bound {child} to gateway {serial}")
         return changes
 

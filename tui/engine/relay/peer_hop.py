@@ -10,7 +10,6 @@ neither node sees it in clear. A keeps one pooled connection per peer node.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol, cast
@@ -20,7 +19,9 @@ from asyncssh.channel import SSHTCPChannel
 from asyncssh.session import SSHTCPSession, SSHTCPSessionFactory
 
 from tui.engine.audit import AuditLog
+from tui.engine.bounded_files import CONFIG_LIMIT, UnreadableFile, read_bounded_text
 from tui.engine.channel_bridge import CountingForwarder
+from tui.engine.relay.node_keys import parse_node_keys
 from tui.engine.relay.relay_config import RelayConfig
 from tui.engine.relay.routes import Route, RouteTable
 from tui.engine.reread import parsed
@@ -56,14 +57,11 @@ PEER_VERSION = "rac-relay-peer_0.1"
 
 
 def _parse_node_keys(path: Path) -> dict[str, list[asyncssh.SSHKey]]:
-    nodes: dict[str, list[asyncssh.SSHKey]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        with contextlib.suppress(asyncssh.KeyImportError, ValueError):
-            key = asyncssh.import_public_key(line.strip())
-            nodes.setdefault(key.get_comment() or "", []).append(key)
-    return nodes
+    try:
+        text = read_bounded_text(path, CONFIG_LIMIT)
+    except UnreadableFile:
+        return {}  # checked at start; made unreadable since: no node can hop in
+    return parse_node_keys(text)[0]
 
 
 def read_node_keys(path: Path) -> dict[str, list[asyncssh.SSHKey]]:

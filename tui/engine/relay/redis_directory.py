@@ -6,7 +6,8 @@ keeps its own and is refused when the field already carries a newer one, so a st
 never write over a newer entry. Deadlines use Redis's own clock (`TIME`), so node clocks do
 not matter; readers skip and remove expired fields. Entries are refreshed every third of the
 TTL with jitter and deleted on a clean shutdown. Pub/sub carries only a hint that a serial
-changed: correctness comes from the keys and their expiry.
+changed: a node that listens (`hints=True`) keeps its lookups and drops one when its hint
+comes (`route_hints.py`); correctness comes from the keys and their expiry.
 
 While Redis is down, tunnels already up keep working: routes stay local, the writes wait,
 and when Redis answers again the node publishes every route it holds.
@@ -20,9 +21,10 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import AuthenticationError, NoScriptError, RedisError
 
 from tui.engine.relay.directory import (
     DEFAULT_ROUTE_TTL,
@@ -31,6 +33,7 @@ from tui.engine.relay.directory import (
     SingleFlight,
     newest_first,
 )
+from tui.engine.relay.route_hints import HintSubscriber, LookupCache
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,40 @@ return live
 """
 
 
+@dataclass(frozen=True, slots=True)
+class RedisTls:
+    """TLS files for a `rediss://` directory (paths; None: the system's CA, no client cert)."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        """redis-py's keyword arguments: the server's certificate is always verified."""
+        options: dict[str, Any] = {"ssl_cert_reqs": "required"}
+        if self.ca_file:
+            options["ssl_ca_certs"] = self.ca_file
+        if self.cert_file:
+            options["ssl_certfile"] = self.cert_file
+            options["ssl_keyfile"] = self.key_file
+        return options
+
+
+def failure(error: BaseException) -> str:
+    """Why Redis cannot be used, in words an operator acts on (never the password)."""
+    if isinstance(error, AuthenticationError):
+        return "it refused the password (check the password in [cluster] redis)"
+    text = str(error)
+    if "SSL" in text or "certificate" in text:
+        return f"TLS with it failed ({_after_address(text)})"
+    return f"it cannot be reached ({text or type(error).__name__})"
+
+
+def _after_address(text: str) -> str:
+    """redis-py's `Error 1 connecting to host:port. [SSL: …] …` without the first part."""
+    return text.split(". ", 1)[1].rstrip(".") if text.startswith("Error ") else text
+
+
 @dataclass(slots=True)
 class _Claim:
     connection_id: str
@@ -118,6 +155,8 @@ class RedisDirectory:
         ttl: float = DEFAULT_ROUTE_TTL,
         rng: random.Random | None = None,
         on_state: Callable[[bool, str], None] | None = None,
+        hints: bool = False,
+        tls: RedisTls | None = None,
     ) -> None:
         self.node_id = node_id
         self.peer_address = peer_address
@@ -129,6 +168,7 @@ class RedisDirectory:
             socket_timeout=2.0,
             retry_on_timeout=False,
             decode_responses=True,
+            **(tls or RedisTls()).options() if url.startswith("rediss://") else {},
         )
         self._rng = rng or random.Random()
         self._claims: dict[str, _Claim] = {}
@@ -147,6 +187,10 @@ class RedisDirectory:
         self._on_state: Callable[[bool, str], None] | None = on_state
         self.published = asyncio.Event()
         """Set each time every pending write has reached Redis (tests wait for it)."""
+        self.cache: LookupCache | None = LookupCache(ttl / 3) if hints else None
+        self._hints = (
+            HintSubscriber(self._client, HINT_CHANNEL, self.cache, node_id) if self.cache else None
+        )
 
     @property
     def lookups(self) -> int:
@@ -157,8 +201,12 @@ class RedisDirectory:
         self._task = asyncio.get_running_loop().create_task(
             self._writer(), name=f"rac-directory-{self.node_id}"
         )
+        if self._hints is not None:
+            self._hints.start()
 
     async def close(self) -> None:
+        if self._hints is not None:
+            await self._hints.close()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -190,8 +238,29 @@ class RedisDirectory:
             self.published.clear()
             self._wake.set()
 
-    async def lookup(self, serial: str) -> list[RouteEntry]:
-        return await self._flights.run(serial.lower(), lambda: self._lookup(serial.lower()))
+    async def lookup(self, serial: str, *, fresh: bool = False) -> list[RouteEntry]:
+        key = serial.lower()
+        cache = self.cache
+        if cache is not None:
+            if fresh:
+                cache.drop(key)
+            else:
+                kept = cache.get(key)
+                if kept is not None:
+                    return kept
+        return await self._flights.run(key, lambda: self._lookup_and_keep(key))
+
+    async def _lookup_and_keep(self, serial: str) -> list[RouteEntry]:
+        if self.cache is None:
+            return await self._lookup(serial)
+        self.cache.asking(serial)
+        try:
+            entries = await self._lookup(serial)
+        except BaseException:
+            self.cache.gave_up(serial)
+            raise
+        self.cache.answered(serial, entries)
+        return entries
 
     async def _lookup(self, serial: str) -> list[RouteEntry]:
         try:
@@ -199,9 +268,9 @@ class RedisDirectory:
         except (RedisError, OSError) as error:
             self._set_available(False, error)
             raise DirectoryUnavailable(
-                f"The route directory ({self.url_shown}) cannot be reached: appliances "
-                "connected to other relay nodes cannot be reached from this node until it "
-                "is back."
+                f"The route directory ({self.url_shown}) cannot be used now: "
+                f"{failure(error)}; appliances connected to other relay nodes cannot be "
+                "reached from this node until it is back."
             ) from None
         entries = []
         for node, value in zip(fields[::2], fields[1::2], strict=True):
@@ -292,9 +361,9 @@ class RedisDirectory:
             )
         else:
             log.warning(
-                "route directory %s unreachable (%s); local routes keep serving",
+                "route directory %s cannot be used: %s; local routes keep serving",
                 self.url_shown,
-                error,
+                failure(error) if error is not None else "unknown",
             )
         if self._on_state is not None:
-            self._on_state(available, str(error or ""))
+            self._on_state(available, failure(error) if error is not None else "")

@@ -24,6 +24,7 @@ from tui.engine.keys import fingerprint
 from tui.engine.reachability import CHECK_IDENT
 from tui.engine.relay.admission import Admission, Outcome, source_of
 from tui.engine.relay.agent_liveness import AgentLiveness
+from tui.engine.relay.audit_health import AuditHealthReport
 from tui.engine.relay.cluster_node import ClusterNode
 from tui.engine.relay.credentials import CredentialCache
 from tui.engine.relay.enrolments import SERIAL, Enrolments, valid_serial
@@ -235,6 +236,7 @@ class Relay:
         self.config = config
         self.routes = RouteTable()
         self.audit = AuditLog(config.path(config.audit_log), clock)
+        self.audit_health = AuditHealthReport(self.audit, lambda line: self.log(line))
         self.admission = Admission(config.preauth)
         self.refusals = RefusalCounters(self.audit, config.preauth.audit_interval)
         self.log = log
@@ -260,6 +262,11 @@ class Relay:
         if config.cluster is not None:
             self.cluster = ClusterNode(config.cluster, self)
             self.routes.on_change = self.cluster.route_changed
+
+    @property
+    def audit_lines_lost(self) -> int:
+        """Audit lines the disk refused since the relay started (said in its log)."""
+        return self.audit_health.lost
 
     @property
     def host_key(self) -> asyncssh.SSHKey:
@@ -306,7 +313,8 @@ class Relay:
             fingerprint=fingerprint(plan.host_key),
         )
         if self.cluster is not None:
-            await self.cluster.start()
+            assert plan.peer_key is not None  # checked with every other path
+            await self.cluster.start(plan.peer_key)
         return self.ports
 
     async def _stop_listening(self) -> None:
@@ -338,6 +346,7 @@ class Relay:
         await self.credentials.close()
         self.refusals.flush()
         self.audit.write("relay-stop")
+        await self.audit_health.close()
         self.audit.close()
 
     async def _flush_refusals(self) -> None:
@@ -505,7 +514,9 @@ class Relay:
             opening = open_forwarded_channel(
                 route.conn, route.listen_host, SERVICE_PORT, host, int(port or 0)
             )
-            appliance_side = await self.liveness.answer_in_time(shown, opening)
+            appliance_side = await self.liveness.answer_in_time(
+                shown, opening, discard=CountingForwarder.close
+            )
         except asyncssh.ChannelOpenError as error:
             self.audit.write(
                 "engineer-refused",
