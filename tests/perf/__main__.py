@@ -23,6 +23,7 @@ BENCHMARKS = (
     "liveness",
     "cluster",
     "watch",
+    "scale",
 )
 
 

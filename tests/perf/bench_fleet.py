@@ -98,7 +98,7 @@ async def _bare_once() -> dict[str, Any]:
 
 
 async def run(repeats: int, quick: bool = False) -> list[Result]:
-    """Three rows: setup time, RSS per tunnel, idle cost."""
+    """Five rows: setup time, CPU per set-up on each side, RSS per tunnel, idle cost."""
     idle = 20.0 if quick else 60.0
     rac: list[dict[str, Any]] = []
     bare: list[dict[str, Any]] = []
@@ -126,6 +126,33 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
         ),
         extra={"rac_runs": rac, "bare_runs": bare},
     )
+    cpu_rows = [
+        Result(
+            f"CPU per tunnel set-up, {side} ({COUNT} at once; reference: bare asyncssh "
+            f"{peer}, connect + ed25519 auth + one tcpip-forward)",
+            Samples(tuple(r[key] for r in rac), "ms"),
+            Samples(tuple(r[key] for r in bare), "ms"),
+            Goal.RATIO_AT_MOST,
+            1.1,
+            note=note,
+        )
+        for side, peer, key, note in (
+            (
+                "agent",
+                "client",
+                "cpu_ms_per_tunnel",
+                "rac: enable → ESTABLISHED (seed, saved record, audit, pin check, events); "
+                "bare: asyncssh's default ciphers",
+            ),
+            (
+                "relay",
+                "server",
+                "relay_cpu_ms_per_tunnel",
+                "rac: admission, enrolment check, route, audit lines, keepalive; the whole "
+                "worker's life (set-up and close) on both",
+            ),
+        )
+    ]
     memory = Result(
         "RSS per tunnel in the agent process",
         Samples(tuple(r["rss_per_tunnel_kib"] for r in rac), "KiB"),
@@ -148,7 +175,7 @@ async def run(repeats: int, quick: bool = False) -> list[Result]:
         ),
         extra={"steady": steady},
     )
-    return [setup, memory, idle_row]
+    return [setup, *cpu_rows, memory, idle_row]
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:

@@ -189,5 +189,6 @@ async def run(repeats: int, quick: bool = False) -> Result:
         Samples(tuple(rac), "MB/s"),
         Samples(tuple(reference), "MB/s"),
         Goal.RATIO_AT_LEAST,
-        1.0,
+        1.1,
+        note="engineer ↔ relay: AES-GCM on both paths (OpenSSH's client picks it)",
     )

@@ -18,6 +18,7 @@ class Goal(StrEnum):
     RATIO_AT_MOST = "ratio ≤"
     RATIO_AT_LEAST = "ratio ≥"
     VALUE_AT_MOST = "value ≤"
+    VALUE_AT_LEAST = "value ≥"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ class Result:
         """Whether the target is met."""
         if self.goal is Goal.VALUE_AT_MOST:
             return bool(self.rac.values) and self.rac.median <= self.target
+        if self.goal is Goal.VALUE_AT_LEAST:
+            return bool(self.rac.values) and self.rac.median >= self.target
         ratio = self.ratio
         if ratio is None:
             return False
@@ -113,11 +116,12 @@ def render_table(results: Sequence[Result]) -> str:
     for result in results:
         ratio = "—" if result.ratio is None else f"{result.ratio:.2f}×"
         reference = result.reference.describe() if result.reference else "—"
-        target = (
-            f"≤ {result.target:g} {result.rac.unit}"
-            if result.goal is Goal.VALUE_AT_MOST
-            else f"{'≤' if result.goal is Goal.RATIO_AT_MOST else '≥'} {result.target:g}×"
-        )
+        if result.goal is Goal.VALUE_AT_MOST:
+            target = f"≤ {result.target:g} {result.rac.unit}"
+        elif result.goal is Goal.VALUE_AT_LEAST:
+            target = f"≥ {result.target:g} {result.rac.unit}"
+        else:
+            target = f"{'≤' if result.goal is Goal.RATIO_AT_MOST else '≥'} {result.target:g}×"
         verdict = "pass" if result.passed else "FAIL"
         note = f" — {result.note}" if result.note else ""
         rows.append(

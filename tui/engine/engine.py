@@ -39,6 +39,7 @@ from tui.engine.events import (
     StorageChanged,
 )
 from tui.engine.handshake_budget import HandshakeLimits
+from tui.engine.heap import freeze_start_up_heap
 from tui.engine.inventory import ApplianceConfig, Inventory
 from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import load_or_create_key
@@ -239,6 +240,7 @@ class Engine:
                 self._log(runtime.config.name, Level.ERROR, f"cannot resume: {error.sentence}")
                 continue
             self._activate(runtime)
+        freeze_start_up_heap()
 
     async def shutdown(self) -> None:
         """Stop every agent without changing what is enabled (the process is exiting)."""
@@ -652,6 +654,8 @@ class Engine:
         host key stays lazy: made at the first support login (most appliances of a big
         fleet never see one)."""
         config = runtime.config
+        if runtime.agent is not None:
+            return  # its agent holds the key, loaded when it was made
         key = self.state_dir / "keys" / f"{config.name}_ed25519"
         try:
             if (mode or runtime.record.mode) is Mode.TUNNEL and (

@@ -30,6 +30,8 @@ _SMTP = re.compile(rb"^(220|421|554)[ -]")
 _HTTP = re.compile(rb"^HTTP/\d")
 _TLS_CONTENT_TYPES = frozenset({0x14, 0x15, 0x16, 0x17})
 SHOWN_LIMIT = 80
+_PLAIN = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")
+"""Printable ASCII but the backslash: shown as it is."""
 
 
 def classify_first_bytes(data: bytes) -> FirstWords:
@@ -55,4 +57,6 @@ def first_line(data: bytes) -> bytes:
 
 def printable(data: bytes) -> str:
     """Printable ASCII kept; everything else as \\xNN, so a terminal can't be driven by it."""
+    if _PLAIN.fullmatch(data):  # the usual banner: nothing to escape, no loop per byte
+        return data.decode("ascii")
     return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02x}" for b in data)

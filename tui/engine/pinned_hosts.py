@@ -43,23 +43,38 @@ def check_pin(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> PinCheck:
     return PinCheck(PinVerdict.MISMATCH, presented, tuple(fingerprint(k) for k in pinned))
 
 
-def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts:
+class _PinnedHosts:
+    """One version of a known_hosts file, with the keys it pins per host name remembered:
+    a thousand agents dialling the same relay name match its patterns once, not each time."""
+
+    def __init__(self, known: asyncssh.SSHKnownHosts) -> None:
+        self._known = known
+        self._by_host: dict[str, tuple[asyncssh.SSHKey, ...]] = {}
+
+    def pinned(self, host: str) -> tuple[asyncssh.SSHKey, ...]:
+        keys = self._by_host.get(host)
+        if keys is None:
+            trusted, *_ = self._known.match(host, "", None)
+            keys = self._by_host[host] = tuple(trusted)
+        return keys
+
+
+def _read_known_hosts(path: Path) -> _PinnedHosts:
     """A small regular file only; a bad line is named by number, never quoted (a key file
     put here by mistake is a secret)."""
     text = read_bounded_text(path, CONFIG_LIMIT)
     try:
-        return asyncssh.import_known_hosts(text)
+        return _PinnedHosts(asyncssh.import_known_hosts(text))
     except (ValueError, asyncssh.KeyImportError):
         raise ValueError(f"{path} holds a line that is not an OpenSSH known_hosts entry") from None
 
 
-def _pins(known_hosts: Path, host: str) -> list[asyncssh.SSHKey]:
-    """Keys pinned for `host`."""
+def _pins(known_hosts: Path, host: str) -> tuple[asyncssh.SSHKey, ...]:
+    """Keys pinned for `host` (the file is parsed again whenever it changes)."""
     pins = parsed(known_hosts, _read_known_hosts, None)
     if pins is None:
-        return []
-    trusted, *_ = pins.match(host, "", None)
-    return list(trusted)
+        return ()
+    return pins.pinned(host)
 
 
 def pin_host_key(known_hosts: Path, host: str, key: asyncssh.SSHKey) -> None:

@@ -104,7 +104,8 @@ async def check_port(
     handed_over = False
     try:
         try:
-            await asyncio.wait_for(loop.sock_connect(sock, dial), timeout)
+            async with asyncio.timeout(timeout):  # no task per connect, unlike wait_for
+                await loop.sock_connect(sock, dial)
         except TimeoutError:
             return answer
         except ConnectionRefusedError:
@@ -172,7 +173,8 @@ async def _peek(
 
     loop.add_reader(sock.fileno(), wake)
     try:
-        await asyncio.wait_for(readable, timeout)
+        async with asyncio.timeout(timeout):
+            await readable
     except TimeoutError:
         return None
     finally:

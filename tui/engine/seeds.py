@@ -36,8 +36,8 @@ def generate_seed(choose: Chooser | None = None) -> str:
     """A random seed like `K7QX-MD4F-...`: 20 symbols of 25, about 93 bits from `secrets`
     (or from `choose`, which tests seed for reproducible screens)."""
     pick = _one_draw(ALPHABET) if choose is None else partial(choose, ALPHABET)
-    groups = ("".join(pick() for _ in range(GROUP)) for _ in range(GROUPS))
-    return "-".join(groups)
+    symbols = "".join([pick() for _ in range(GROUP * GROUPS)])
+    return "-".join([symbols[at : at + GROUP] for at in range(0, GROUP * GROUPS, GROUP)])
 
 
 def validate_seed(seed: str) -> str:

@@ -19,6 +19,7 @@ from asyncssh.session import SSHTCPSession
 
 from tui.engine.audit import AuditLog
 from tui.engine.channel_bridge import CountingForwarder, as_session, open_forwarded_channel
+from tui.engine.heap import freeze_start_up_heap
 from tui.engine.keepalive import KeepaliveSettings
 from tui.engine.keys import fingerprint
 from tui.engine.reachability import CHECK_IDENT
@@ -315,6 +316,7 @@ class Relay:
         if self.cluster is not None:
             assert plan.peer_key is not None  # checked with every other path
             await self.cluster.start(plan.peer_key)
+        freeze_start_up_heap()
         return self.ports
 
     async def _stop_listening(self) -> None:

@@ -23,6 +23,9 @@ class RouteTable:
 
     def __init__(self) -> None:
         self._routes: dict[str, Route] = {}
+        self._by_conn: dict[asyncssh.SSHServerConnection, dict[str, Route]] = {}
+        """The live routes of each connection: an agent that leaves costs its own routes,
+        not a walk over every route of the relay."""
         self.on_change: Callable[[Route, bool], None] | None = None
         """Told of every route that comes (True) or goes (False): the cluster publishes it."""
 
@@ -35,6 +38,9 @@ class RouteTable:
         key = route.serial.lower()
         previous = self._routes.get(key)
         self._routes[key] = route
+        if previous is not None and previous is not route:
+            self._unindex(previous, key)
+        self._by_conn.setdefault(route.conn, {})[key] = route
         if self.on_change is not None and previous is not route:
             self.on_change(route, True)
         return previous if previous is not route else None
@@ -44,6 +50,7 @@ class RouteTable:
         key = route.serial.lower()
         if self._routes.get(key) is route:
             del self._routes[key]
+            self._unindex(route, key)
             if self.on_change is not None:
                 self.on_change(route, False)
             return True
@@ -51,7 +58,14 @@ class RouteTable:
 
     def of_connection(self, conn: asyncssh.SSHServerConnection) -> list[Route]:
         """Every route a connection carries."""
-        return [route for route in self._routes.values() if route.conn is conn]
+        return list(self._by_conn.get(conn, {}).values())
+
+    def _unindex(self, route: Route, key: str) -> None:
+        routes = self._by_conn.get(route.conn)
+        if routes is not None and routes.get(key) is route:
+            del routes[key]
+            if not routes:
+                del self._by_conn[route.conn]
 
     def all(self) -> list[Route]:
         """Every live route."""
