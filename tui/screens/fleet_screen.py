@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input, Static
 
 from tui.actions import Scope, bindings_for
 from tui.fleet_filters import QuickFilter, passes
@@ -21,6 +21,7 @@ from tui.fleet_sort import FleetSort
 from tui.screens.appliance_actions import ApplianceActions
 from widgets.fleet_table import FleetTable
 from widgets.rac_footer import RacFooter
+from widgets.rac_header import RacHeader, retitle
 
 if TYPE_CHECKING:
     from widgets.log_pane import LogPane
@@ -46,7 +47,7 @@ class FleetScreen(ApplianceActions):
         self._live = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield RacHeader()
         # The filter box is mounted on the first `/`: the first frame needs only the fleet.
         yield FleetTable(id="fleet")
         if self.rac.is_started:
@@ -203,7 +204,7 @@ class FleetScreen(ApplianceActions):
         up = sum(1 for v in views if v.status.state.is_up)
         service = sum(1 for v in views if v.status.sessions)
         enabled = sum(1 for v in views if v.status.enabled)
-        self.title = (
+        title = (
             f"rac — {len(self.rac.model.views)} appliances · {enabled} enabled · "
             f"{up} up · {service} in (SERVICE)"
         )
@@ -215,7 +216,7 @@ class FleetScreen(ApplianceActions):
             view.append(self._sort.label)
         if table.marked:
             view.append(f"{len(table.marked)} marked: e/d act on them")
-        self.sub_title = " · ".join(view)
+        retitle(self, title, " · ".join(view))  # the counts move with every flush
 
     @on(FleetTable.Opened)
     def _opened(self, event: FleetTable.Opened) -> None:
