@@ -39,14 +39,20 @@ class Scenario:
     press: tuple[str, ...] = ()
     size: tuple[int, int] = SIZE
     notes: dict[str, str] = field(default_factory=dict)
+    starting: bool = False
+    """The first frame, before the lab is up (the lab is held until the picture is taken)."""
 
     def build(self, directory: Path) -> tuple[RacApp, Callable[[Pilot[None]], Awaitable[None]]]:
         """A fresh app on a lab in `directory`, and the run_before that brings it to this
         scenario's state."""
-        env = SnapshotLab(directory, faults=self.faults)
+        env = SnapshotLab(directory, faults=self.faults, held=self.starting)
         app = snapshot_app(env, theme=self.theme)
 
         async def run_before(pilot: Pilot[None]) -> None:
+            if self.starting:
+                await pilot.pause()
+                assert not app.started.is_set(), "the lab is held: the console is starting"
+                return
             async with asyncio.timeout(START_DEADLINE):  # the engine starts after 1st frame
                 await app.started.wait()
             await pilot.pause()
@@ -237,6 +243,7 @@ async def one_up(pilot: Pilot[None], env: SnapshotLab) -> None:
 
 SCENARIOS: dict[str, Scenario] = {
     "fleet_all_disabled": Scenario(),
+    "fleet_starting": Scenario(starting=True),
     "fleet_mixed": Scenario(mixed_fleet, faults=SMTP_ON_25),
     "fleet_mixed_light": Scenario(mixed_fleet, faults=SMTP_ON_25, theme="rac-light"),
     "fleet_mixed_contrast": Scenario(mixed_fleet, faults=SMTP_ON_25, theme="rac-contrast"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 from collections.abc import Callable
@@ -118,14 +119,21 @@ class SnapshotLab(LabEnvironment):
     answering there; the handshake budget is then STALLED_HANDSHAKE seconds).
     """
 
-    def __init__(self, directory: Path, *, faults: dict[int, str] | None = None) -> None:
+    def __init__(
+        self, directory: Path, *, faults: dict[int, str] | None = None, held: bool = False
+    ) -> None:
         write_private(directory / "relay" / "relay_host_ed25519", SNAPSHOT_RELAY_KEY.read_bytes())
         super().__init__(directory)
         self._faults = faults or {}
         self._stack = contextlib.AsyncExitStack()
         self.cleanups: list[Callable[[], object]] = []
+        self.release = asyncio.Event()
+        """With `held`, the lab starts only once this is set: the console stays "starting…"."""
+        if not held:
+            self.release.set()
 
     async def start(self, options: EngineOptions) -> Engine:
+        await self.release.wait()
         if not self._faults:
             return await super().start(options)
         self.info = await self.lab.start()

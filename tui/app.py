@@ -18,21 +18,21 @@ from themes import STYLESHEET
 from themes.palette import RAC_DARK, THEMES
 from tui.actions import ACTIONS, Scope, bindings_for
 from tui.engine.errors import RacError
-from tui.engine.events import Event, Level, ServiceEnded, ServiceStarted, StorageChanged
 from tui.environment import ConsoleEnvironment, EngineOptions, LabEnvironment
 from tui.idle_collector import CHECK_EVERY as COLLECT_CHECK
-from tui.idle_collector import IdleCollector
+from tui.idle_collector import IdleCollector, release_collections_after_start
 from tui.screens.console_host import ConsoleHost
 from tui.screens.fleet_screen import FleetScreen
 from tui.screens.rac_screen import RacScreen
 from tui.settings import Settings
-from tui.support_notifier import NotifyStyle, SupportNotifier
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
 
     from tui.engine.engine import Engine
+    from tui.engine.events import Event
     from tui.fleet_model import FleetModel
+    from tui.support_notifier import SupportNotifier
 
 FLUSH_DELAY = 0.05
 START_DEADLINE = 60.0
@@ -72,7 +72,27 @@ class RacApp(App[None]):
         self._notifier: SupportNotifier | None = None
         for theme_definition in THEMES:
             self.register_theme(theme_definition)
+        textual_default = self.theme
         self.theme = theme or self.settings.theme
+        # Textual applies a theme by parsing every stylesheet again once the app runs. At this
+        # point nothing is parsed or styled yet: give the stylesheet the theme's variables now
+        # and skip that first re-parse (the first frame parsed all of rac.tcss twice).
+        self.stylesheet.set_variables(self.get_css_variables())
+        self._skip_css_refresh_for: str | None = (
+            self.theme if self.theme != textual_default else None
+        )
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """As Textual's, but not the one the start-up theme queued (already applied)."""
+        skip, self._skip_css_refresh_for = self._skip_css_refresh_for, None
+        if skip is not None and skip == self.theme:
+            return
+        super().refresh_css(animate)
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The fleet is the first screen, not a screen pushed over Textual's empty default
+        (one screen less to style and lay out before the first frame)."""
+        return FleetScreen()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """rac's variables for any theme that lacks them (Textual's own themes)."""
@@ -97,14 +117,16 @@ class RacApp(App[None]):
         return self.options.clock()
 
     def support_command(self, serial: str, seed: str | None) -> str | None:
-        """The exact login command for support, when running on the lab."""
+        """The login line for support on the lab (None when access is off). Never with the
+        seed: a command line is readable by every local user (`ps`); `rac support connect`
+        asks for the seed without echo."""
         if not isinstance(self.environment, LabEnvironment) or seed is None:
             return None
         from tui.engine.lab.lab import lab_dir_option
 
         info = self.environment.info
         suffix = lab_dir_option(info) if info is not None else ""
-        return f"rac support connect {serial} --seed {seed} --lab{suffix}"
+        return f"rac support connect {serial} --lab{suffix}"
 
     def copy_for_support(self, name: str, what: str, text: str) -> None:
         """Copy with OSC 52, and say plainly when this terminal is known to drop it."""
@@ -125,11 +147,10 @@ class RacApp(App[None]):
 
     # -- start and stop -------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         asyncio.get_running_loop().set_exception_handler(self._loop_error)
-        # The first frame shows the fleet as listed; the lab and the engine (and their
-        # imports: asyncssh, dnspython, pydantic) start once it is painted.
-        await self.push_screen(FleetScreen())
+        # The first frame shows the fleet as listed (the default screen); the lab and the
+        # engine (and their imports: asyncssh, dnspython, pydantic) start once it is painted.
         self.call_after_refresh(self._start_after_first_frame)
 
     def _start_after_first_frame(self) -> None:
@@ -170,6 +191,9 @@ class RacApp(App[None]):
             self.started.set()
             self.exit(return_code=error.exit_code)
             return
+        finally:
+            release_collections_after_start()  # held by `rac` since before Textual's import
+        from tui.engine.events import Level
         from tui.fleet_model import FleetModel
 
         self._engine = engine
@@ -202,6 +226,7 @@ class RacApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.started.set()  # nobody waits for an engine that will not come
+        release_collections_after_start()
         self._collector.stop()
         await self.environment.close()
 
@@ -218,6 +243,9 @@ class RacApp(App[None]):
     # -- engine → screens -----------------------------------------------------------------
 
     def _engine_event(self, event: Event) -> None:
+        # The engine's events are imported once it runs, not on the first frame's path.
+        from tui.engine.events import ServiceEnded, ServiceStarted, StorageChanged
+
         self.model.apply(event)
         if isinstance(event, StorageChanged) and event.problem:
             self.notify(f"State not saved: {event.problem}", severity="error", timeout=12)
@@ -227,6 +255,8 @@ class RacApp(App[None]):
 
     def _support_notifier(self) -> SupportNotifier:
         if self._notifier is None:
+            from tui.support_notifier import NotifyStyle, SupportNotifier
+
             self._notifier = SupportNotifier(
                 lambda: NotifyStyle(self.settings.notifications),
                 notice=lambda text: self.notify(text, title="Support", timeout=8),
@@ -278,6 +308,8 @@ class RacApp(App[None]):
     def _report(self, sentence: str) -> None:
         self.notify(sentence, severity="error", timeout=8)
         if self._model is not None:
+            from tui.engine.events import Level
+
             self._model.add_line("", Level.ERROR, sentence, self.clock())
             self._model.changed.add("")
             self._schedule_flush()

@@ -263,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         metavar="SEED|-",
         help="the appliance's seed; '-' reads it from stdin (without "
-        "--seed or --seed-file, rac asks for it without echo)",
+        "--seed or --seed-file, rac asks for it without echo; a seed on the command line "
+        "is visible to local users)",
     )
     connect_seed.add_argument(
         "--seed-file",
@@ -296,6 +297,10 @@ def _handler(args: argparse.Namespace) -> Handler:
     # Imported per command: `rac status` should not pay for Textual, nor the console for
     # what only the relay needs (start-up time is mostly imports).
     verb = args.verb or "console"
+    if verb == "console":
+        from tui.idle_collector import hold_collections_for_start
+
+        hold_collections_for_start()  # the app releases them once it is up
     module = importlib.import_module(f"tui.commands.{verb}_command")
     handler: Handler = getattr(module, f"run_{verb}_command")
     return handler

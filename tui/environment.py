@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import time
-import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.engine.backoff import FIRST_DELAY
-from tui.engine.seeds import Chooser
 
 if TYPE_CHECKING:
     from tui.engine.engine import Engine
     from tui.engine.inventory import Inventory
     from tui.engine.lab.lab import Lab, LabInfo
+    from tui.engine.seeds import Chooser
 
 
 @dataclass(slots=True)
@@ -63,6 +62,8 @@ class FleetListing:
 def read_listing(path: Path) -> FleetListing:
     """An inventory read with the standard library only (the first frame must not wait for
     pydantic); a file that does not read lists nothing: the full load names the problem."""
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         relay = data.get("relay", {})

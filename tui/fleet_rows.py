@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.engine.node_links import nodes_label
 from tui.engine.service_port import SERVICE_PORT
 from tui.engine.states import Mode, TunnelState
-from tui.fleet_model import ApplianceView
 from tui.formatting import clock_time, countdown
 from tui.state_style import state_label
+
+if TYPE_CHECKING:
+    from tui.fleet_model import ApplianceView  # the engine's events: not on the first frame
 
 
 @dataclass(frozen=True, slots=True)

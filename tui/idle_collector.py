@@ -5,6 +5,11 @@ event loop for 0.1–0.25 s (measured in the console benchmark). Left to CPython
 random, often in the middle of a keystroke. Here automatic full collections are made rare and
 run on a timer instead, skipped while keys are being pressed — but never postponed for long,
 so memory is still reclaimed.
+
+While the console starts (imports, the first frame, the lab) it makes objects that live as
+long as the process and almost no garbage, yet CPython runs dozens of collections that walk
+them all: the console holds collections until it is up, then freezes what start-up made (the
+later collections skip it) and gives the collector back.
 """
 
 from __future__ import annotations
@@ -17,6 +22,27 @@ QUIET_FOR = 3.0
 SHORTEST_GAP = 120.0
 LONGEST_WAIT = 300.0
 RARE = 100_000
+
+_held = False
+
+
+def hold_collections_for_start() -> None:
+    """No automatic collections until `release_collections_after_start` (the `rac` console
+    calls it before importing Textual)."""
+    global _held
+    if gc.isenabled():
+        gc.disable()
+        _held = True
+
+
+def release_collections_after_start() -> None:
+    """Start-up is over: what it made moves out of the collector's way, collections resume.
+    Does nothing unless the collections were held (tests run the app without holding)."""
+    global _held
+    if _held:
+        _held = False
+        gc.freeze()
+        gc.enable()
 
 
 class IdleCollector:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,8 @@ class Settings:
     def save(self) -> None:
         """Write back (nothing to do for throwaway settings)."""
         if self.path is not None:
+            import json
+
             # It holds no secret and may be a link into a dotfiles repository: written where
             # the link points (the private-file writer never writes through a link itself).
             write_private(
@@ -43,6 +44,8 @@ def load_settings(path: Path | None) -> Settings:
     """Read settings.json; a damaged file is named, never silently replaced."""
     if path is None or not path.exists():
         return Settings(path)
+    import json  # only when there is a file to read: not on every start's path
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as error:

@@ -1,4 +1,5 @@
-"""What to copy for support: the seed, the serial and seed together, or the whole login line."""
+"""What to copy for support: the seed, the serial and seed together, or the login line (which
+never holds the seed: a command line is readable by every local user)."""
 
 from __future__ import annotations
 

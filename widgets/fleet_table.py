@@ -94,7 +94,8 @@ class FleetTable(ScrollView, can_focus=True):
         "fleet-table--badge",
     }
 
-    cursor_row: reactive[int] = reactive(0, always_update=True)
+    cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
+    """Moving it repaints the two rows it leaves and reaches (`watch_cursor_row`), not all."""
 
     class Opened(Message):
         """The operator asked to open an appliance (enter or double click)."""
@@ -138,7 +139,7 @@ class FleetTable(ScrollView, can_focus=True):
         self.marked.symmetric_difference_update({name})
         index = self._index.get(name)
         if index is not None:
-            self.refresh_line(index - self.scroll_offset.y + 1)
+            self.refresh_line(index + 1)  # a line of the whole table (the header is line 0)
 
     def set_marks(self, names: set[str]) -> None:
         """Exactly these rows marked."""

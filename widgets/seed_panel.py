@@ -32,6 +32,6 @@ class SeedPanel(Vertical):
             hint = Text("Enable remote access (e) to get a seed for support.")
         else:
             hint = Text("Give both to support.  c copy seed · n new seed")
-            if support_command:
-                hint.append(f"\n{support_command}", style="dim")
+            if support_command:  # never with the seed: `ps` shows a command line to all
+                hint.append(f"\n{support_command}  (asks for the seed)", style="dim")
         self.query_one("#seed-hint", Static).update(hint)

@@ -18,10 +18,7 @@ from widgets.rac_footer import RacFooter
 
 
 def _footer_keys(app) -> list[str]:  # type: ignore[no-untyped-def]
-    from textual.widgets._footer import FooterKey
-
-    footer = app.screen.query_one(RacFooter)
-    return [key.key_display for key in footer.query(FooterKey)]
+    return list(app.screen.query_one(RacFooter).shown_keys)
 
 
 @pytest.mark.parametrize("width", [140, 80, 60])
@@ -73,7 +70,7 @@ async def test_capture_asks_before_starting_tcpdump(tmp_path: Path, notices: lis
     [
         ("s", "{seed}"),
         ("b", f"serial {LAB_C_SERIAL} seed {{seed}}"),
-        ("l", f"rac support connect {LAB_C_SERIAL} --seed {{seed}} --lab"),
+        ("l", f"rac support connect {LAB_C_SERIAL} --lab"),
     ],
 )
 async def test_copy_offers_seed_pair_and_login_line(

@@ -8,7 +8,6 @@ from themes.palette import ALL_THEME_NAMES, THEME_NAMES
 from tui.engine.errors import UsageError
 from tui.engine.locations import default_lab_dir, default_settings_path, default_state_dir
 from tui.engine.state_lock import LAB_CONSOLE, StateDirLock, lock_state_dir
-from tui.engine.toml_source import read_toml
 from tui.environment import ConsoleEnvironment, InventoryEnvironment, LabEnvironment
 from tui.settings import load_settings
 
@@ -28,6 +27,8 @@ def run_console_command(args: argparse.Namespace) -> int:
     locks: list[StateDirLock] = []
     try:
         if args.inventory is not None:
+            from tui.engine.toml_source import read_toml
+
             read_toml(args.inventory)  # a missing file or bad TOML stops here, before the screen
             state_dir = args.state_dir or default_state_dir()
             locks.append(lock_state_dir(state_dir, "rac console"))

@@ -43,8 +43,10 @@ def run_status_command(args: argparse.Namespace) -> int:
         print(f"storage: {storage}")
     now = time.time()
     for row in rows:
-        expires = row.get("expires_at")
+        expires, lifetime = row.get("expires_at"), row.get("lifetime")
         left = f" expires in {format_duration(expires - now)}" if expires else ""
+        if left and lifetime:
+            left += f" (lifetime {format_duration(lifetime)})"
         service = f" (SERVICE: {len(row['sessions'])})" if row.get("sessions") else ""
         where = f"via {row['gateway']}" if row["mode"] == "sshaccess" else f"port {row['port']}"
         print(
@@ -53,6 +55,8 @@ def run_status_command(args: argparse.Namespace) -> int:
         )
         if row.get("detail"):
             print(f"{'':<14} {row['detail']}")
+        if row.get("restrictions"):
+            print(f"{'':<14} admits {row['admits']}")
     if args.state_dir is None and not any(r["known"] for r in rows):
         print(
             f"rac: nothing about these appliances in {state_dir} (the default state "
@@ -71,12 +75,12 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
     problem = check_state_dir(state_dir)
     rows = []
     for appliance in inventory.appliance:
+        record = store.load(appliance.name)
         if appliance.name in live:
             row = {**live[appliance.name], "known": True}
             row["storage"] = row.get("storage") or problem
-            rows.append(row)
+            rows.append({**row, **_access_rules(record if row.get("enabled") else None)})
             continue
-        record = store.load(appliance.name)
         enabled = bool(record and record.enabled)
         state = "DISABLED"
         detail = ""
@@ -104,9 +108,27 @@ def collect_status(inventory: Inventory, state_dir: Path) -> list[dict[str, Any]
                 "sessions": [],
                 "storage": problem,
                 "known": record is not None,
+                **_access_rules(record if enabled else None),
             }
         )
     return rows
+
+
+def _access_rules(record: ApplianceRecord | None) -> dict[str, Any]:
+    """Who may come in and for how long, for an enabled appliance (as the console says it)."""
+    if record is None:
+        return {"restrictions": None, "admits": "", "lifetime": None}
+    rules = record.restrictions
+    lifetime = (
+        record.expires_at - record.enabled_at
+        if record.expires_at is not None and record.enabled_at is not None
+        else None
+    )
+    return {
+        "restrictions": rules.to_json() if rules.any else None,
+        "admits": rules.describe(),
+        "lifetime": lifetime,
+    }
 
 
 def _own_port(

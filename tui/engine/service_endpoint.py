@@ -27,6 +27,7 @@ from tui.engine.login_throttle import LoginPolicy, LoginThrottle
 from tui.engine.refusal_tally import RefusalSummary, RefusalTally, RefusedLogin
 from tui.engine.secure_files import write_private
 from tui.engine.service_credentials import NO_SIGNATURE, PLAIN_KEY, refusal, source_ip
+from tui.engine.session_restrictions import Refusal
 from tui.engine.session_tap import SessionTap
 from tui.engine.ssh_options import ENCRYPTION_ALGS
 from tui.engine.support_ca import SERVICE_USER
@@ -59,7 +60,7 @@ class EndpointHooks:
     rejected_in_bulk: Callable[[RefusalSummary], None]
     host_key_unsaved: Callable[[Path, OSError], None] | None = None
     """The host key could not be saved (full or read-only disk): it serves from memory."""
-    admit: Callable[[str], str | None] | None = None
+    admit: Callable[[str], Refusal | None] | None = None
     """Why an engineer (certificate key ID) may not come in now, or None (restrictions)."""
     tap: Callable[[str], SessionTap | None] | None = None
     """The tap that records and streams a connection's terminal, once it is a session."""
@@ -122,9 +123,10 @@ class _ServiceServer(asyncssh.SSHServer):
                 return False
             why = self.endpoint.refusal(username, key_data, self.source)
             if why is None:
-                why = self.endpoint.restriction(key_data)
-                if why is not None:
-                    self._tell(why)
+                restricted = self.endpoint.restriction(key_data)
+                if restricted is not None:
+                    self._tell(restricted.engineer)  # the audit keeps the operator's detail
+                    why = restricted.operator
             if why is None and await checked(username, key_data, msg, signature):
                 if msg:
                     self._blob = key_data
@@ -161,9 +163,10 @@ class _ServiceServer(asyncssh.SSHServer):
 
     def auth_completed(self) -> None:
         # The seed may have changed, ended or been disabled while the login was under way.
-        late = self.endpoint.refusal(
-            self.username, self._blob, self.source
-        ) or self.endpoint.restriction(self._blob)
+        late = self.endpoint.refusal(self.username, self._blob, self.source)
+        if late is None:
+            restricted = self.endpoint.restriction(self._blob)
+            late = restricted.operator if restricted is not None else None
         if late is not None:
             self.attempts.append(f"{late} (when the login completed)")
             if self.conn is not None:
@@ -281,7 +284,7 @@ class BuiltinServiceEndpoint:
             source=source,
         )
 
-    def restriction(self, key_data: bytes) -> str | None:
+    def restriction(self, key_data: bytes) -> Refusal | None:
         """The operator's restrictions for this enablement, checked on the certificate."""
         admit = self.hooks.admit
         return admit(_key_id(key_data)) if admit is not None else None

@@ -23,6 +23,16 @@ _FORMATS = (
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a login is refused, said twice: in full to the operator (log, audit), and to the
+    engineer (the auth banner) only why they are refused: never who else may come in, nor
+    when a window that has closed was open."""
+
+    operator: str
+    engineer: str
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRestrictions:
     """Empty engineers means anyone with a valid certificate; None times mean no bound."""
 
@@ -35,15 +45,21 @@ class SessionRestrictions:
         """Whether anything is restricted at all."""
         return bool(self.engineers) or self.not_before is not None or self.not_after is not None
 
-    def refusal(self, engineer: str, now: float) -> str | None:
+    def refusal(self, engineer: str, now: float) -> Refusal | None:
         """Why `engineer` may not log in at `now`, or None when they may."""
         if self.engineers and engineer not in self.engineers:
             who = engineer or "an unnamed engineer"
-            return f"{who} is not among the engineers allowed in ({', '.join(self.engineers)})"
+            refused = f"{who} is not among the engineers allowed in"
+            return Refusal(f"{refused} ({', '.join(self.engineers)})", refused)
         if self.not_before is not None and now < self.not_before:
-            return f"support is allowed in only from {stamp(self.not_before)}"
+            # The engineer needs the opening time to come back; not when the window closes.
+            early = f"support is allowed in only from {stamp(self.not_before)}"
+            return Refusal(early, early)
         if self.not_after is not None and now > self.not_after:
-            return f"support was allowed in only until {stamp(self.not_after)}"
+            return Refusal(
+                f"support was allowed in only until {stamp(self.not_after)}",
+                "the time allowed for support is over",
+            )
         return None
 
     def describe(self) -> str:

@@ -2,8 +2,9 @@
 
 The relay never sees a session in clear; the built-in endpoint does, because it is the far
 end of the engineer's SSH session. A tap sits on the session's channel and hands every chunk
-to the recording and to whoever watches live. Both only append to memory here: nothing on
-this path waits for a disk or a screen.
+to the recording and keeps the latest output in memory. The console's live view reads that
+output when it paints (`output_since`): per chunk, the session pays the same whether it is
+watched there or not, and nothing on its path waits for a disk or a screen.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class SessionTap:
         self.ended = False
         self._timer = timer
         self._listeners: list[TermListener] = []
+        self._output_listeners: list[TermListener] = []
         self._ended_listeners: list[Callable[[], None]] = []
         self._recent: deque[str] = deque()
         self._recent_size = 0
@@ -64,15 +66,25 @@ class SessionTap:
         self,
         listener: TermListener,
         ended: Callable[[], None] | None = None,
+        *,
+        output: bool = True,
     ) -> Callable[[], None]:
-        """Call `listener` with every chunk from now on; returns the function that stops it."""
+        """Call `listener` with every chunk from now on; returns the function that stops it.
+
+        With `output=False` the listener hears input and resizes only, and reads the output
+        with `output_since` when it paints: the session then pays nothing per chunk for it.
+        """
         self._listeners.append(listener)
+        if output:
+            self._output_listeners.append(listener)
         if ended is not None:
             self._ended_listeners.append(ended)
 
         def stop() -> None:
             with contextlib.suppress(ValueError):
                 self._listeners.remove(listener)
+            with contextlib.suppress(ValueError):
+                self._output_listeners.remove(listener)
             if ended is not None:
                 with contextlib.suppress(ValueError):
                     self._ended_listeners.remove(ended)
@@ -82,6 +94,33 @@ class SessionTap:
     def recent_output(self) -> str:
         """The latest output (up to RECENT_LIMIT), to draw the screen as it is now."""
         return "".join(self._recent)
+
+    @property
+    def recent_start(self) -> int:
+        """The position (characters sent before it) of the oldest output still kept."""
+        return self.output_bytes - self._recent_size
+
+    def output_since(self, position: int, budget: int) -> tuple[str, int]:
+        """The output sent after `position`, at most its last `budget` characters, and how many
+        characters before those were not returned (cut by the budget, or no longer kept).
+
+        Joins only the newest chunks the budget needs, so a viewer that reads once a frame
+        pays for what it shows, not for what the session sent.
+        """
+        wanted = min(self.output_bytes - position, max(budget, 0))
+        if wanted <= 0:
+            return "", max(self.output_bytes - position, 0)
+        parts: list[str] = []
+        gathered = 0
+        for chunk in reversed(self._recent):
+            parts.append(chunk)
+            gathered += len(chunk)
+            if gathered >= wanted:
+                break
+        text = "".join(reversed(parts))
+        if len(text) > wanted:
+            text = text[len(text) - wanted :]
+        return text, self.output_bytes - position - len(text)
 
     @property
     def watched(self) -> int:
@@ -98,8 +137,8 @@ class SessionTap:
             self._recent_size -= len(self._recent.popleft())
         if self.recorder is not None:
             self.recorder.output(text)
-        if self._listeners:
-            self._tell(TermEvent("o", text, self._timer()))
+        if self._output_listeners:
+            self._tell(TermEvent("o", text, self._timer()), self._output_listeners)
 
     def input(self, data: str | bytes) -> None:
         """The engineer typed `data`."""
@@ -108,7 +147,7 @@ class SessionTap:
         if self.recorder is not None:
             self.recorder.input(text)
         if self._listeners:
-            self._tell(TermEvent("i", text, self._timer()))
+            self._tell(TermEvent("i", text, self._timer()), self._listeners)
 
     def resize(self, width: int, height: int) -> None:
         """The engineer's terminal changed size."""
@@ -118,7 +157,7 @@ class SessionTap:
         if self.recorder is not None:
             self.recorder.resize(width, height)
         if self._listeners:
-            self._tell(TermEvent("r", f"{width}x{height}", self._timer()))
+            self._tell(TermEvent("r", f"{width}x{height}", self._timer()), self._listeners)
 
     def end(self) -> None:
         """The session is over: tell the watchers."""
@@ -126,10 +165,11 @@ class SessionTap:
         for ended in list(self._ended_listeners):
             ended()
         self._listeners.clear()
+        self._output_listeners.clear()
         self._ended_listeners.clear()
 
-    def _tell(self, event: TermEvent) -> None:
-        for listener in list(self._listeners):
+    def _tell(self, event: TermEvent, listeners: list[TermListener]) -> None:
+        for listener in list(listeners):
             listener(event)
 
     def attach(self, process: Any) -> None:

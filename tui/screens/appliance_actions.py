@@ -15,7 +15,6 @@ from tui.engine.states import Mode, TunnelState
 from tui.screens.session_actions import SessionActions
 from tui.support_inside import inside_sentence, support_inside
 from widgets.confirm_dialog import ConfirmDialog
-from widgets.log_pane import LogPane
 
 if TYPE_CHECKING:
     from widgets.enable_dialog import EnableRequest
@@ -31,11 +30,15 @@ class ApplianceActions(SessionActions):
 
     def action_log_level(self) -> None:
         """Cycle the level the log pane shows."""
+        from widgets.log_pane import LogPane  # RichLog: not on the first frame's path
+
         for log in self.query(LogPane):  # none while the console starts
             log.action_cycle_level()
 
     def action_log(self) -> None:
         """Give the log pane the whole screen, or take it back (focus returns where it was)."""
+        from widgets.log_pane import LogPane
+
         panes = self.query(LogPane)
         if not panes:
             return  # the console is starting: no log yet
@@ -245,7 +248,9 @@ class ApplianceActions(SessionActions):
         ]
         line = self.rac.support_command(serial, seed)
         if line is not None:
-            choices.append(CopyChoice("l", "the whole login line (rac support connect …)", line))
+            choices.append(
+                CopyChoice("l", "the login line (rac support connect …, asks for the seed)", line)
+            )
 
         def chosen(choice: CopyChoice | None) -> None:
             if choice is not None:

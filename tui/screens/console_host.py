@@ -42,7 +42,7 @@ class ConsoleHost(Protocol):
         ...
 
     def support_command(self, serial: str, seed: str | None) -> str | None:
-        """The exact login command for support, when there is one to show."""
+        """The login line for support, without the seed (it is asked for), if there is one."""
         ...
 
     def open_dashboard(self, name: str) -> AwaitMount:

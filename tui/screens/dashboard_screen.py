@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Header
 
 from tui.actions import Scope, bindings_for
 from tui.fleet_model import lines_after
@@ -16,6 +15,7 @@ from widgets.access_panel import AccessPanel
 from widgets.log_pane import LogPane
 from widgets.port_panel import PortPanel
 from widgets.rac_footer import RacFooter
+from widgets.rac_header import RacHeader, retitle
 from widgets.seed_panel import SeedPanel
 from widgets.service_banner import ServiceBanner
 from widgets.session_list import SessionList
@@ -38,7 +38,7 @@ class DashboardScreen(ApplianceActions):
         self._painted = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield RacHeader()
         yield ServiceBanner(id="service-banner")
         with VerticalScroll(id="panels"):
             with Horizontal(classes="panel-row"):
@@ -98,8 +98,11 @@ class DashboardScreen(ApplianceActions):
         now = rac.clock()
         relay = rac.engine.inventory.relay
         model = f" · {status.model}" if status.model else ""
-        self.title = f"{status.name}{model} · serial {status.serial}"
-        self.sub_title = state_label(status.state, status.attempt)
+        retitle(
+            self,
+            f"{status.name}{model} · serial {status.serial}",
+            state_label(status.state, status.attempt),
+        )
         self.query_one(ServiceBanner).show(status.sessions)
         self.query_one(TunnelPanel).show(status, now)
         self.query_one(SeedPanel).show(

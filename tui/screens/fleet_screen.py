@@ -1,23 +1,30 @@
-"""The fleet overview: every appliance, live, with `/` to filter and enter to open one."""
+"""The fleet overview: every appliance, live, with `/` to filter and enter to open one.
+
+It is the console's first frame: what only the live fleet needs (the log pane with RichLog,
+the model's helpers, the bulk verbs and their dialogues) is imported when first used.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input, Static
 
 from tui.actions import Scope, bindings_for
 from tui.fleet_filters import QuickFilter, passes
-from tui.fleet_model import lines_after
 from tui.fleet_rows import FleetRow, fleet_row, matches, preview_rows
 from tui.fleet_sort import FleetSort
 from tui.screens.appliance_actions import ApplianceActions
-from tui.screens.fleet_bulk import bulk_disable, bulk_enable
 from widgets.fleet_table import FleetTable
-from widgets.log_pane import LogPane
 from widgets.rac_footer import RacFooter
+from widgets.rac_header import RacHeader, retitle
+
+if TYPE_CHECKING:
+    from widgets.log_pane import LogPane
 
 EXPIRY_REFRESH = 60.0
 
@@ -40,10 +47,12 @@ class FleetScreen(ApplianceActions):
         self._live = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield RacHeader()
         # The filter box is mounted on the first `/`: the first frame needs only the fleet.
         yield FleetTable(id="fleet")
         if self.rac.is_started:
+            from widgets.log_pane import LogPane
+
             yield LogPane(show_appliance=True, id="fleet-log")
         else:
             # Nothing to log before the engine runs; the pane (RichLog and all) comes with it.
@@ -74,22 +83,30 @@ class FleetScreen(ApplianceActions):
         )
         self.query_one(FleetTable).set_rows(rows)
         self.title = f"rac — {len(rows)} appliances · starting…"
-        self.sub_title = f"{self.rac.environment.title} · starting…"
+        self.sub_title = self.rac.environment.title
 
     def engine_started(self) -> None:
         """The engine runs: live rows (and the log) from now on."""
         self.call_later(self._go_live)
 
-    async def _go_live(self) -> None:
+    def _go_live(self) -> None:
+        # The rows first (the next frame shows the fleet live), then the log pane in place of
+        # its placeholder: mounting it (RichLog, its import and styles) would delay the rows.
+        self._live = True
+        self.resync()
+        self.set_interval(EXPIRY_REFRESH, self._tick)
+        self.call_after_refresh(self._mount_log)
+
+    async def _mount_log(self) -> None:
+        from widgets.log_pane import LogPane
+
         placeholder = self.query_one("#fleet-log")
         if not isinstance(placeholder, LogPane):
             await placeholder.remove()
             await self.mount(
                 LogPane(show_appliance=True, id="fleet-log"), before=self.query_one(RacFooter)
             )
-        self._live = True
-        self.resync()
-        self.set_interval(EXPIRY_REFRESH, self._tick)
+        self._load_log()
 
     def on_screen_resume(self) -> None:
         if self._live:
@@ -120,11 +137,24 @@ class FleetScreen(ApplianceActions):
             table.empty_text = "The inventory lists no appliances."
         table.show_sort(self._sort.column, self._sort.descending)
         table.set_rows(rows)
-        log = self.query_one(LogPane)
+        self._load_log()
+        self._summary()
+
+    def _load_log(self) -> None:
+        """Every fleet log line into the pane (once it replaced its placeholder)."""
+        log = self._log_pane()
+        if log is None:
+            return
         lines = list(self.rac.model.fleet_log)
         log.load(lines)
         self._log_seq = lines[-1].seq if lines else 0
-        self._summary()
+
+    def _log_pane(self) -> LogPane | None:
+        """The fleet's log; None until it is mounted after the engine starts."""
+        from widgets.log_pane import LogPane
+
+        pane = self.query_one("#fleet-log")
+        return pane if isinstance(pane, LogPane) else None
 
     def _tick(self) -> None:
         """Countdowns move: update the rows whose text changed, nothing else."""
@@ -142,11 +172,21 @@ class FleetScreen(ApplianceActions):
             self.resync()
             return
         table.update_rows(changed)
-        fresh = lines_after(model.fleet_log, self._log_seq)
+        self._append_log()
+        self._summary()
+
+    def _append_log(self) -> None:
+        """The fleet log lines new since the last paint (none before the pane is mounted: it
+        loads them all then)."""
+        from tui.fleet_model import lines_after
+
+        log = self._log_pane()
+        if log is None:
+            return
+        fresh = lines_after(self.rac.model.fleet_log, self._log_seq)
         if fresh:
             self._log_seq = fresh[-1].seq
-            self.query_one(LogPane).append(fresh)
-        self._summary()
+            log.append(fresh)
 
     def _reorders(self, table: FleetTable, changed: list[FleetRow]) -> bool:
         """A changed row enters or leaves the filters, or moves in the sort order."""
@@ -164,7 +204,7 @@ class FleetScreen(ApplianceActions):
         up = sum(1 for v in views if v.status.state.is_up)
         service = sum(1 for v in views if v.status.sessions)
         enabled = sum(1 for v in views if v.status.enabled)
-        self.title = (
+        title = (
             f"rac — {len(self.rac.model.views)} appliances · {enabled} enabled · "
             f"{up} up · {service} in (SERVICE)"
         )
@@ -176,7 +216,7 @@ class FleetScreen(ApplianceActions):
             view.append(self._sort.label)
         if table.marked:
             view.append(f"{len(table.marked)} marked: e/d act on them")
-        self.sub_title = " · ".join(view)
+        retitle(self, title, " · ".join(view))  # the counts move with every flush
 
     @on(FleetTable.Opened)
     def _opened(self, event: FleetTable.Opened) -> None:
@@ -279,6 +319,8 @@ class FleetScreen(ApplianceActions):
         """Enable the selected appliance, or every marked one (one confirmation)."""
         marked = self._marked()
         if marked:
+            from tui.screens.fleet_bulk import bulk_enable
+
             bulk_enable(self, marked)
         else:
             super().action_enable()
@@ -287,6 +329,8 @@ class FleetScreen(ApplianceActions):
         """Disable the selected appliance, or every marked one (one confirmation)."""
         marked = self._marked()
         if marked:
+            from tui.screens.fleet_bulk import bulk_disable
+
             bulk_disable(self, marked)
         else:
             super().action_disable()

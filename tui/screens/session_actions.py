@@ -8,12 +8,14 @@ end it (it holds the channel) but cannot watch or record it, and says so.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from tui.engine.session_restrictions import SessionRestrictions
 from tui.formatting import countdown, source_host
 from tui.screens.rac_screen import RacScreen
 from widgets.confirm_dialog import ConfirmDialog
-from widgets.session_picker import SessionChoice, SessionPicker
+
+if TYPE_CHECKING:
+    from tui.engine.session_restrictions import SessionRestrictions
 
 NOT_WATCHABLE = (
     "{name} hands support to its own sshd ({service}): the session is end-to-end "
@@ -78,6 +80,8 @@ class SessionActions(RacScreen):
         if len(sessions) == 1:
             then(name, sessions[0].session_id)
             return
+        from widgets.session_picker import SessionChoice, SessionPicker
+
         choices = [
             SessionChoice(
                 s.session_id,

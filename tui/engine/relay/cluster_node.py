@@ -7,6 +7,7 @@ The relay calls four hooks: `start`, `close`, `route_changed` (a route came or w
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import asyncssh
 from asyncssh.session import SSHTCPSession
@@ -16,8 +17,10 @@ from tui.engine.keys import fingerprint
 from tui.engine.relay.cluster_config import ClusterConfig
 from tui.engine.relay.directory import DirectoryUnavailable, RouteDirectory, RouteEntry
 from tui.engine.relay.peer_hop import PeerListener, PeerPool, Relay
-from tui.engine.relay.redis_directory import RedisDirectory, RedisTls
 from tui.engine.relay.routes import Route
+
+if TYPE_CHECKING:
+    from tui.engine.relay.redis_directory import RedisTls
 
 
 def connection_id(route: Route) -> str:
@@ -56,6 +59,10 @@ class ClusterNode:
         port = await self._listener.start()
         self.peer_address = f"{self.config.peer_host}:{port}"
         if self._directory is None:
+            # redis is imported only by a relay that joins a cluster: every `rac relay` and
+            # the console's lab import this module, and one relay needs no Redis.
+            from tui.engine.relay.redis_directory import RedisDirectory
+
             self._directory = RedisDirectory(
                 self.node_id,
                 self.peer_address,
@@ -79,6 +86,8 @@ class ClusterNode:
         )
 
     def _redis_tls(self) -> RedisTls:
+        from tui.engine.relay.redis_directory import RedisTls
+
         config = self.config
 
         def path(name: str | None) -> str | None:
