@@ -14,15 +14,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, RadioSet, Static
 
 from tui.engine.durations import parse_duration
 from tui.engine.errors import RacError, SeedError
 from tui.engine.seeds import validate_seed
 from tui.engine.session_restrictions import SessionRestrictions, build_restrictions
 from tui.engine.states import Mode
+from widgets.choice_button import ChoiceButton
 from widgets.pick_list import PickList
 from widgets.port_dialog import port_label
+from widgets.rac_footer import RacFooter
 
 GENERATE_LABEL = "Generate a random string to initialize secure communication (recommended)"
 ENTER_LABEL = "Enter a random string"
@@ -87,12 +89,12 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
             with VerticalScroll(id="enable-steps"):
                 yield Static("1  Mode", classes="step")
                 with PickList(id="mode"):
-                    yield RadioButton(
+                    yield ChoiceButton(
                         "TUNNEL — this appliance opens the tunnel",
                         name="tunnel",
                         value=choices.mode is Mode.TUNNEL,
                     )
-                    yield RadioButton(
+                    yield ChoiceButton(
                         "SSHACCESS — reached on port 22 through a gateway appliance",
                         name="sshaccess",
                         value=choices.mode is Mode.SSHACCESS,
@@ -100,8 +102,8 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
                     )
                 yield Static("2  Seed", classes="step")
                 with PickList(id="seed-choice"):
-                    yield RadioButton(GENERATE_LABEL, name="generate", value=True)
-                    yield RadioButton(ENTER_LABEL, name="enter")
+                    yield ChoiceButton(GENERATE_LABEL, name="generate", value=True)
+                    yield ChoiceButton(ENTER_LABEL, name="enter")
                 yield Input(
                     placeholder="6–128 printable characters, no spaces or commas",
                     id="seed-input",
@@ -112,7 +114,7 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
                 yield Static("3  Port", classes="step", id="port-step")
                 with PickList(id="port"):
                     for port in choices.ports:
-                        yield RadioButton(
+                        yield ChoiceButton(
                             port_label(port, choices.default_port, choices.probe),
                             name=str(port),
                             value=port == choices.selected_port,
@@ -121,7 +123,7 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
                 with PickList(id="gateway"):
                     for index, gateway in enumerate(choices.gateways):
                         chosen = gateway == choices.gateway or (not choices.gateway and index == 0)
-                        yield RadioButton(gateway, name=gateway, value=chosen)
+                        yield ChoiceButton(gateway, name=gateway, value=chosen)
                 yield Static("4  Who may come in, and for how long (optional)", classes="step")
                 with Horizontal(classes="field-row"):
                     yield Static("Engineers", classes="field-label")
@@ -142,6 +144,7 @@ class EnableDialog(ModalScreen[EnableRequest | None]):
                 yield Static("⏎ accept · ctrl+s enable", classes="dialog-keys")
                 yield Button("Enable", id="enable", variant="success")
                 yield Button("Cancel (esc)", id="cancel")
+        yield RacFooter()  # the dialogue's keys, not the fleet's behind it
 
     def on_mount(self) -> None:
         for field in self.query(Input):

@@ -8,8 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import RadioButton, Static
+from textual.widgets import Static
 
+from widgets.choice_button import ChoiceButton
 from widgets.pick_list import PickList
 
 
@@ -37,7 +38,7 @@ class SessionPicker(ModalScreen[str | None]):
             yield Static("↑↓ then enter · esc cancels", classes="dialog-detail")
             with PickList(id="sessions"):
                 for index, choice in enumerate(self._choices):
-                    yield RadioButton(choice.label, name=choice.session_id, value=index == 0)
+                    yield ChoiceButton(choice.label, name=choice.session_id, value=index == 0)
 
     def on_mount(self) -> None:
         self.query_one(PickList).focus()

@@ -49,6 +49,9 @@ async def test_a_dialogue_footer_shows_the_dialogue_keys(tmp_path: Path) -> None
         await pilot.press("escape")
         assert isinstance(app.screen, FleetScreen)
         assert app.engine.status(LAB_C).enabled
+        await pilot.press("down", "e")  # the enable dialogue: its keys, not the fleet's
+        await pilot.pause()
+        assert _footer_keys(app) == ["esc", "^s"]
 
 
 async def test_capture_asks_before_starting_tcpdump(tmp_path: Path, notices: list[str]) -> None:
@@ -120,6 +123,26 @@ async def test_the_chosen_port_reads_without_colour(tmp_path: Path) -> None:
         marks = {b.name: b._button.plain for b in buttons}
         assert marks["25"] == "▐●▌"
         assert all(mark == "▐ ▌" for name, mark in marks.items() if name != "25")
+
+
+async def test_the_enable_dialogue_s_choices_read_without_colour(tmp_path: Path) -> None:
+    from widgets.choice_button import ChoiceButton
+    from widgets.enable_dialog import EnableDialog
+
+    app = lab_app(tmp_path / "lab")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("e")
+        assert isinstance(app.screen, EnableDialog)
+        marks = {b.name: b._button.plain for b in app.screen.query(ChoiceButton)}
+        assert marks["tunnel"] == "▐●▌" and marks["sshaccess"] == "▐ ▌"
+        assert marks["generate"] == "▐●▌" and marks["enter"] == "▐ ▌"
+        assert marks["25"] == "▐●▌"
+        assert [name for name, mark in marks.items() if mark == "▐●▌"] == [
+            "tunnel",
+            "generate",
+            "25",
+            "mail-gw-x",  # the gateway step, shown when SSHACCESS is chosen
+        ]
 
 
 async def test_contrast_theme_paints_in_the_terminal_s_16_colours(tmp_path: Path) -> None:
