@@ -9,8 +9,6 @@ import pytest
 
 from tui.engine.relay.directory import MemoryDirectory, MemoryStore
 from tui.engine.relay.redis_directory import (
-    GENERATION_KEY,
-    KEY_PREFIX,
     RedisDirectory,
     redacted,
 )
@@ -55,11 +53,8 @@ async def test_a_reconnect_to_another_node_wins_and_the_old_node_cannot_take_it_
     a.claim("SN-0001", "conn-3")  # a newer connection on a itself
     await a.published.wait()
     newest = {e.node_id: e for e in await observer.lookup("sn-0001")}["node-a"]
-    stale = await a._claim_script(  # a delayed write of the old connection
-        keys=[KEY_PREFIX + "sn-0001", GENERATION_KEY],
-        args=["node-a", "conn-1", first[1].generation, 4000, "127.0.0.9:1"],
-    )
-    assert stale == -1
+    stale = await a.claim_now([("sn-0001", "conn-1", first[1].generation)])  # a delayed write
+    assert stale == [-1]
     kept = {e.node_id: e for e in await observer.lookup("sn-0001")}["node-a"]
     assert (kept.connection_id, kept.generation) == ("conn-3", newest.generation)
 

@@ -14,7 +14,7 @@ import socket
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
@@ -222,8 +222,9 @@ class TunnelAgent:
     def stage(self, state: TunnelState) -> None:
         """Report reaching a connection stage."""
         self._stage_since = (state, self._timer())
+        current = self._current  # built directly: dataclasses.replace costs four times more
         self._publish(
-            replace(self._current, state=state, failure=None, retry_at=None, fingerprint="")
+            LinkUpdate(state, current.port, address=current.address, attempt=current.attempt)
         )
 
     def announce(self, serial: str, sessions: ServiceSessions) -> None:
@@ -486,6 +487,8 @@ class TunnelAgent:
         client = _AgentClient(self)
         try:
             # Liveness is the sweep's (keepalive.py): asyncssh's own keepalive stays off.
+            # The handshake budget (`_ssh`, at most its ceiling) bounds the login too:
+            # asyncssh's own login timer would be a second timer per tunnel for nothing.
             conn = await asyncssh.connect(
                 host,
                 setup.real_port(port),
@@ -500,6 +503,7 @@ class TunnelAgent:
                 encryption_algs=ENCRYPTION_ALGS,
                 keepalive_interval=0,
                 connect_timeout=None,
+                login_timeout=0,
             )
         except asyncssh.HostKeyNotVerifiable:
             sock.close()

@@ -165,21 +165,22 @@ async def _peek(
     """The bytes waiting on `sock` without consuming them; None if none came in time."""
     if timeout <= 0:
         return None
-    readable: asyncio.Future[None] = loop.create_future()
+    # One future settled by whichever comes first, the bytes or the timer: no timeout
+    # context (and its task cancellation machinery) per connection.
+    readable: asyncio.Future[bool] = loop.create_future()
 
-    def wake() -> None:
+    def settle(spoke: bool) -> None:
         if not readable.done():
-            readable.set_result(None)
+            readable.set_result(spoke)
 
-    loop.add_reader(sock.fileno(), wake)
+    loop.add_reader(sock.fileno(), settle, True)
+    timer = loop.call_later(timeout, settle, False)
     try:
-        async with asyncio.timeout(timeout):
-            await readable
-    except TimeoutError:
-        return None
+        spoke = await readable
     finally:
+        timer.cancel()
         loop.remove_reader(sock.fileno())
-    return sock.recv(PEEK_SIZE, socket.MSG_PEEK)
+    return sock.recv(PEEK_SIZE, socket.MSG_PEEK) if spoke else None
 
 
 def reason_for(answer: PortAnswer) -> Reason:

@@ -1,7 +1,8 @@
 """The route directory in Redis: one hash per serial, one field per node that holds it.
 
 Each field is `generation connection-id deadline-ms peer-address`. A write is a Lua script
-(atomic compare-and-set): a new claim takes a fresh generation from a counter, a refresh
+(atomic compare-and-set per route, up to BATCH routes per call, every call of a refresh in
+one round trip): a new claim takes a fresh generation from a counter, a refresh
 keeps its own and is refused when the field already carries a newer one, so a stale node can
 never write over a newer entry. Deadlines use Redis's own clock (`TIME`), so node clocks do
 not matter; readers skip and remove expired fields. Entries are refreshed every third of the
@@ -41,37 +42,54 @@ KEY_PREFIX = "rac:route:"
 GENERATION_KEY = "rac:route-generation"
 HINT_CHANNEL = "rac:route-changed"
 RETRY_DELAY = 0.5
+BATCH = 250
+"""Routes per script call: a refresh of 5,000 routes is twenty short scripts in one round trip
+(Redis serves other clients between them), not one script that blocks it for the whole."""
 
-# KEYS: route hash, generation counter. ARGV: node, connection, generation (0 = new claim),
-# ttl ms, peer address. Returns the generation written, or -1 when a newer one is there.
+# KEYS: generation counter, then one route hash per claim. ARGV: node, ttl ms, peer address,
+# then connection and generation (0 = new claim) per claim. Returns, per claim, the generation
+# written, or -1 when the field already carries a newer one (compare-and-set).
 _CLAIM = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local generation = tonumber(ARGV[3])
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current then
-  local held = tonumber(string.match(current, '^(%d+)'))
-  if generation ~= 0 and held > generation then return -1 end
+local node, ttl, peer = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local deadline = ' ' .. (now_ms + ttl) .. ' ' .. peer
+local counter = tonumber(redis.call('GET', KEYS[1]) or '0')
+local written = {}
+for i = 2, #KEYS do
+  local connection = ARGV[2 * i]
+  local generation = tonumber(ARGV[2 * i + 1])
+  local current = redis.call('HGET', KEYS[i], node)
+  local held = current and tonumber(string.match(current, '^(%d+)'))
+  if generation ~= 0 and held and held > generation then
+    written[#written + 1] = -1
+  else
+    if generation == 0 then
+      generation = redis.call('INCR', KEYS[1])
+      counter = generation
+    elseif counter < generation then
+      redis.call('SET', KEYS[1], generation)  -- a Redis that lost its data counts on from here
+      counter = generation
+    end
+    redis.call('HSET', KEYS[i], node, generation .. ' ' .. connection .. deadline)
+    if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+    written[#written + 1] = generation
+  end
 end
-if generation == 0 then
-  generation = redis.call('INCR', KEYS[2])
-elseif tonumber(redis.call('GET', KEYS[2]) or '0') < generation then
-  redis.call('SET', KEYS[2], generation)  -- a Redis that lost its data counts on from here
-end
-local ttl = tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], ARGV[1],
-  generation .. ' ' .. ARGV[2] .. ' ' .. (now_ms + ttl) .. ' ' .. ARGV[5])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return generation
+return written
 """
 
-# KEYS: route hash. ARGV: node, connection. Deletes the field only if it is still ours.
+# KEYS: route hashes. ARGV: node, then a connection per key. Deletes each field only if it is
+# still that connection's.
 _RELEASE = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current and string.match(current, '^%d+ (%S+)') == ARGV[2] then
-  return redis.call('HDEL', KEYS[1], ARGV[1])
+local released = 0
+for i = 1, #KEYS do
+  local current = redis.call('HGET', KEYS[i], ARGV[1])
+  if current and string.match(current, '^%d+ (%S+)') == ARGV[i + 1] then
+    released = released + redis.call('HDEL', KEYS[i], ARGV[1])
+  end
 end
-return 0
+return released
 """
 
 # KEYS: route hash. Returns node, value pairs whose deadline has not passed (drops the rest).
@@ -187,6 +205,8 @@ class RedisDirectory:
         self._on_state: Callable[[bool, str], None] | None = on_state
         self.published = asyncio.Event()
         """Set each time every pending write has reached Redis (tests wait for it)."""
+        self.refreshed = asyncio.Event()
+        """Set each time every route this node holds has been written again (tests wait)."""
         self.cache: LookupCache | None = LookupCache(ttl / 3) if hints else None
         self._hints = (
             HintSubscriber(self._client, HINT_CHANNEL, self.cache, node_id) if self.cache else None
@@ -212,11 +232,11 @@ class RedisDirectory:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        held = [(serial, claim.connection_id) for serial, claim in self._claims.items()]
         with contextlib.suppress(RedisError, OSError):
-            for serial, claim in self._claims.items():
-                await self._release_script(
-                    keys=[KEY_PREFIX + serial], args=[self.node_id, claim.connection_id]
-                )
+            for start in range(0, len(held), BATCH):
+                keys, args = self._release_call(held[start : start + BATCH])
+                await self._release_script(keys=keys, args=args)
         self._claims.clear()
         await self._client.aclose()
 
@@ -301,6 +321,7 @@ class RedisDirectory:
                 continue
             if everything:
                 next_refresh = loop.time() + self._refresh_delay()
+                self.refreshed.set()
             self._set_available(True, None)
             if self._dirty or self._releases:
                 continue
@@ -315,39 +336,63 @@ class RedisDirectory:
             if everything:
                 await self._client.ping()
             return
-        ttl_ms = int(self.ttl * 1000)
-        async with self._client.pipeline(transaction=False) as pipe:
-            claims = [(serial, self._claims[serial]) for serial in serials]
-            for serial, claim in claims:
-                await self._claim_script(
-                    keys=[KEY_PREFIX + serial, GENERATION_KEY],
-                    args=[
-                        self.node_id,
-                        claim.connection_id,
-                        claim.generation,
-                        ttl_ms,
-                        self.peer_address,
-                    ],
-                    client=pipe,
-                )
-            for serial, connection_id in releases.items():
-                await self._release_script(
-                    keys=[KEY_PREFIX + serial], args=[self.node_id, connection_id], client=pipe
-                )
-            changed = [s for s, c in claims if c.generation == 0] + list(releases)
-            for serial in changed:
-                pipe.publish(HINT_CHANNEL, serial)
-            results = await pipe.execute()
-        for (serial, claim), written in zip(claims, results, strict=False):
-            if int(written) < 0:
+        claims = [(serial, self._claims[serial]) for serial in serials]
+        try:
+            written = await self._send(claims, list(releases.items()))
+        except NoScriptError:  # Redis restarted or flushed its scripts: load them, send again
+            for script in (self._claim_script, self._release_script):
+                await self._client.script_load(script.script)
+            written = await self._send(claims, list(releases.items()))
+        for (serial, claim), generation in zip(claims, written, strict=True):
+            if generation < 0:
                 self.refused.append(serial)
             else:
-                claim.generation = int(written)
+                claim.generation = generation
             if self._claims.get(serial) is claim:
                 self._dirty.discard(serial)
         for serial, connection_id in releases.items():
             if self._releases.get(serial) == connection_id:
                 del self._releases[serial]
+
+    async def _send(
+        self, claims: list[tuple[str, _Claim]], releases: list[tuple[str, str]]
+    ) -> list[int]:
+        """Every write and hint in one round trip, BATCH routes per script call; returns the
+        generation written per claim (-1 where Redis holds a newer one).
+
+        EVALSHA straight into the pipeline: redis-py's script objects would ask `SCRIPT
+        EXISTS` first, a second round trip per refresh."""
+        claim_sha, release_sha = self._claim_script.sha, self._release_script.sha
+        async with self._client.pipeline(transaction=False) as pipe:
+            for start in range(0, len(claims), BATCH):
+                keys, args = self._claim_call(claims[start : start + BATCH])
+                pipe.evalsha(claim_sha, len(keys), *keys, *args)
+            for start in range(0, len(releases), BATCH):
+                keys, connections = self._release_call(releases[start : start + BATCH])
+                pipe.evalsha(release_sha, len(keys), *keys, *connections)
+            for serial in [s for s, c in claims if c.generation == 0] + [s for s, _ in releases]:
+                pipe.publish(HINT_CHANNEL, serial)
+            results = await pipe.execute()
+        return [int(w) for batch in results[: -(-len(claims) // BATCH)] for w in batch]
+
+    def _claim_call(self, claims: list[tuple[str, _Claim]]) -> tuple[list[str], list[str | int]]:
+        """The claim script's keys and arguments for up to BATCH routes."""
+        args: list[str | int] = [self.node_id, int(self.ttl * 1000), self.peer_address]
+        for _, claim in claims:
+            args += (claim.connection_id, claim.generation)
+        return [GENERATION_KEY, *(KEY_PREFIX + serial for serial, _ in claims)], args
+
+    def _release_call(self, releases: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        """The release script's keys and arguments for up to BATCH routes."""
+        keys = [KEY_PREFIX + serial for serial, _ in releases]
+        return keys, [self.node_id, *(connection_id for _, connection_id in releases)]
+
+    async def claim_now(self, claims: list[tuple[str, str, int]]) -> list[int]:
+        """Write (serial, connection, generation) claims at once, outside the writer: what a
+        delayed write from this node would do (tests check the compare-and-set with it)."""
+        keys, args = self._claim_call([(s, _Claim(c, g)) for s, c, g in claims])
+        written: list[int] = await self._claim_script(keys=keys, args=args)
+        return written
 
     def _set_available(self, available: bool, error: BaseException | None) -> None:
         if available == self.available:
