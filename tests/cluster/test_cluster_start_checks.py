@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 import tomli_w
 
 from tests.cluster.tls_certs import make_tls
+from tests.rac_process import spawn
 
 PEER_KEY = "peer_ed25519"
 PEERS = "peers_authorized_keys"
@@ -50,16 +50,7 @@ async def _start(folder: Path) -> tuple[int, str, str, set[str]]:
     paths created)."""
     config = _write_config(folder, "redis://:s3cret@127.0.0.1:1/0")
     before = {str(p.relative_to(folder)) for p in folder.rglob("*")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tui",
-        "relay",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn("relay", "--config", str(config))
     try:
         out, err = await asyncio.wait_for(process.communicate(), 30)
     finally:
@@ -199,16 +190,7 @@ async def _start_and_stop(folder: Path) -> set[str]:
     cluster line, stop it; the paths it created."""
     config = _write_config(folder, "redis://127.0.0.1:1/0")
     before = {str(p.relative_to(folder)) for p in folder.rglob("*")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tui",
-        "relay",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn("relay", "--config", str(config))
     assert process.stdout is not None
     try:
         while True:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.cluster.conftest import (
 )
 from tests.cluster.tls_certs import make_tls, redis_without_tls
 from tests.conftest import LAB_C, LAB_C_SERIAL
+from tests.rac_process import spawn
 from tests.recorder import EventRecorder
 from tui.engine.engine import Engine
 from tui.engine.inventory import load_inventory
@@ -119,16 +119,7 @@ async def _node_against(
     table = {"node_id": "n1", "redis": redis, "peer_listen": "127.0.0.1:0", **cluster}
     config.write_text(tomli_w.dumps({"listen": "127.0.0.1", "ports": [0], "cluster": table}))
     config.chmod(0o600)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tui",
-        "relay",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn("relay", "--config", str(config))
     audit = folder / "relay-audit.jsonl"
     try:
         async with asyncio.timeout(30):

@@ -9,18 +9,10 @@ import sys
 from pathlib import Path
 
 from tests.conftest import LAB_C, RunningLab
+from tests.rac_process import run
 from tui.engine.state_lock import LAB_CONSOLE, lock_state_dir
 
 RAC = [sys.executable, "-m", "tui"]
-
-
-async def _run(*args: str, timeout: float = 30) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *RAC, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def test_a_second_agent_on_one_state_dir_is_refused(lab: RunningLab, tmp_path: Path) -> None:
@@ -44,7 +36,7 @@ async def test_a_second_agent_on_one_state_dir_is_refused(lab: RunningLab, tmp_p
             while json.loads(await first.stdout.readline()).get("state") != "ESTABLISHED":
                 pass
         journal = (state / "appliances.jsonl").read_bytes()
-        code, _, err = await _run(
+        code, _, err = await run(
             "agent",
             "--inventory",
             str(lab.info.inventory),
@@ -77,7 +69,7 @@ async def test_a_newcomer_beside_the_lab_console_is_told_to_use_the_console(
         lock_state_dir(lab.info.state_dir, LAB_CONSOLE),
     ]
     try:
-        code, _, err = await _run(
+        code, _, err = await run(
             "agent",
             "--inventory",
             str(lab.info.inventory),
@@ -92,7 +84,7 @@ async def test_a_newcomer_beside_the_lab_console_is_told_to_use_the_console(
             "from here with `rac support connect SERIAL --lab` (it asks for the seed)" in err
         )
         assert not (lab.info.state_dir / "appliances.jsonl").exists()
-        code, _, err = await _run("lab", "--state-dir", str(lab.info.directory))
+        code, _, err = await run("lab", "--state-dir", str(lab.info.directory))
         assert code == 2
         assert f"rac: {lab.info.directory} is in use by another rac (pid " in err
         assert "Use that console" in err

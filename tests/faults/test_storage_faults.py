@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
 from tests.engineer import login
 from tests.faults.small_disk import fill, free, remount, small_disk
+from tests.rac_process import run
 from tui.engine import engine as engine_module
 from tui.engine.events import LogRecord, StorageChanged
 from tui.engine.states import TunnelState
@@ -22,15 +23,6 @@ from tui.engine.storage_health import StorageError
 
 RAC = [sys.executable, "-m", "tui"]
 LAB_X = "web-proxy-1"
-
-
-async def _run(*args: str, timeout: float = 30) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *RAC, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def _status_inside(lab: RunningLab, tmp_path: Path, seed: str) -> str:
@@ -144,12 +136,12 @@ async def test_resuming_on_a_read_only_state_dir(
                 await engine.enable(LAB_X)
             await engine.shutdown()
 
-            code, out, err = await _run(
+            code, out, err = await run(
                 "status", "--inventory", str(lab.info.inventory), "--state-dir", str(state_dir)
             )
             assert code == 0, err
             assert f"storage: cannot write {state_dir}: the file system is read-only" in out
-            code, out, err = await _run(
+            code, out, err = await run(
                 "agent",
                 "--inventory",
                 str(lab.info.inventory),
@@ -210,7 +202,7 @@ async def test_state_dir_parts_of_the_wrong_kind(lab: RunningLab, tmp_path: Path
     inventory = str(lab.info.inventory)
     as_file = tmp_path / "state-file"
     as_file.write_text("not a directory\n")
-    code, _, err = await _run(
+    code, _, err = await run(
         "agent", "--inventory", inventory, "--state-dir", str(as_file), "--enable", LAB_C
     )
     assert code == 1
@@ -224,7 +216,7 @@ async def test_state_dir_parts_of_the_wrong_kind(lab: RunningLab, tmp_path: Path
     journal_dir.mkdir(mode=0o700)
     (journal_dir / "appliances.jsonl").mkdir()
     for command in (["agent", "--enable", LAB_C], ["status"]):
-        code, _, err = await _run(
+        code, _, err = await run(
             command[0], "--inventory", inventory, "--state-dir", str(journal_dir), *command[1:]
         )
         assert code == 1, err
@@ -236,7 +228,7 @@ async def test_state_dir_parts_of_the_wrong_kind(lab: RunningLab, tmp_path: Path
     keys_file = tmp_path / "keys-is-a-file"
     keys_file.mkdir(mode=0o700)
     (keys_file / "keys").write_text("")
-    code, _, err = await _run(
+    code, _, err = await run(
         "agent", "--inventory", inventory, "--state-dir", str(keys_file), "--enable", LAB_C
     )
     assert code == 1

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, EngineFactory, RunningLab
-from tests.security.rac_process import run
+from tests.rac_process import run
 from tui.engine.events import LogRecord
 from tui.engine.secure_files import write_private
 from tui.engine.session_restrictions import SessionRestrictions, stamp

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sys
 from pathlib import Path
 
 import asyncssh
 import tomli_w
 
 from tests.lab_names import LAB_C_SERIAL
+from tests.rac_process import spawn
 from tests.recorder import EventRecorder
 from tui.engine.engine import Engine
 from tui.engine.inventory import load_inventory
@@ -26,16 +26,7 @@ SERIAL = LAB_C_SERIAL
 async def _start_relay(folder: Path) -> tuple[asyncio.subprocess.Process, list[int]]:
     config = folder / "relay.toml"
     config.write_text(tomli_w.dumps({"listen": "127.0.0.1", "ports": [0, 0]}))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tui",
-        "relay",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn("relay", "--config", str(config))
     assert process.stdout is not None
     line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
     match = re.search(r"ports (\d+), (\d+);", line)
@@ -118,16 +109,7 @@ async def test_only_enrolled_appliances_get_a_route(tmp_path: Path) -> None:
 async def test_a_bad_relay_config_is_refused_with_its_line(tmp_path: Path) -> None:
     config = tmp_path / "relay.toml"
     config.write_text('listen = "127.0.0.1"\nports = [22, "ssh"]\n')
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tui",
-        "relay",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn("relay", "--config", str(config))
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert err.decode().startswith(f"rac: {config}, line 2, field ports[1]: ")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.console_support import lab_app, recorder_for
 from tests.lab_names import LAB_C, LAB_C_SERIAL
-from tests.security.rac_process import RAC
+from tests.rac_process import RAC
 from tests.security.test_secrets_seed_input import _converse
 from tui.engine.states import TunnelState
 from tui.screens.dashboard_screen import DashboardScreen

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LAB_C, RunningLab
-from tests.security.rac_process import run
+from tests.rac_process import run
 
 
 def _odd_file(tmp_path: Path, kind: str) -> tuple[Path, str]:

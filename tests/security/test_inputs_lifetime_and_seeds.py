@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LAB_C, EngineFactory, RunningLab
-from tests.security.rac_process import run
+from tests.rac_process import run
 from tui.engine.errors import SeedError
 from tui.engine.secure_files import write_private
 from tui.engine.seed_strength import estimate_bits

@@ -12,21 +12,14 @@ from typing import Any
 import pytest
 import tomli_w
 
-from tests.security.relay_rig import RAC
+from tests.rac_process import spawn
 
 
 async def _start(folder: Path, **settings: Any) -> tuple[int, str, set[str]]:
     config = folder / "relay.toml"
     config.write_text(tomli_w.dumps({"listen": "127.0.0.1", "ports": [0], **settings}))
     before = {str(p.relative_to(folder)) for p in folder.rglob("*")}
-    process = await asyncio.create_subprocess_exec(
-        *RAC,
-        "relay",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn("relay", "--config", str(config))
     try:
         _, err = await asyncio.wait_for(process.communicate(), 30)
     finally:
@@ -87,14 +80,7 @@ async def test_a_config_that_is_not_a_file_is_refused_at_once(tmp_path: Path, ki
         os.mkfifo(config)
     else:
         config.write_text("# padding\n" * 200_000)
-    process = await asyncio.create_subprocess_exec(
-        *RAC,
-        "relay",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn("relay", "--config", str(config))
     try:
         _, err = await asyncio.wait_for(process.communicate(), 30)
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LAB_C, LAB_C_SERIAL
-from tests.security.rac_process import read_until, run, spawn, stop
+from tests.rac_process import read_until, run, spawn, stop
 from tui.engine.http_proxy import parse_proxy_url
 from tui.engine.inventory import load_inventory
 from tui.engine.secure_files import write_private

@@ -15,7 +15,7 @@ import asyncssh
 import pytest
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, RunningLab
-from tests.security.rac_process import run
+from tests.rac_process import run
 from tui.engine.secure_files import write_private
 
 

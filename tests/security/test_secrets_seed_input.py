@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import LAB_C, LAB_C_SERIAL, RunningLab
-from tests.security.rac_process import RAC, json_lines, read_until, run, spawn, stop
+from tests.rac_process import RAC, json_lines, read_until, run, spawn, stop
 from tui.engine.secure_files import write_private
 
 SEED = "Stdin-Seed-7Wq!c"
