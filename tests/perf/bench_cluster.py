@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-import shutil
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,7 +23,13 @@ import tomli_w
 from tests.openssh import sshd
 from tests.perf.bench_throughput import _client_config, _copy, _wait_line
 from tests.perf.harness import Goal, Result, Samples
-from tests.perf.rig import Missing, require_openssh
+from tests.perf.rig import (
+    Missing,
+    engineer_key_copy,
+    require_openssh,
+    ssh_target_inventory,
+    start_bench_agent,
+)
 from tui.engine.engine import Engine
 from tui.engine.errors import RacError
 from tui.engine.events import Event, StateChanged
@@ -97,42 +101,10 @@ async def throughput(
 ) -> tuple[list[float], list[float], list[float], list[float]]:
     """MB/s landing on the holder and landing elsewhere (interleaved), and channel set-up ms."""
     user = getpass.getuser()
-    key = folder / "engineer"
-    shutil.copyfile(info.engineer_key, key)
-    key.chmod(0o600)
-    shutil.copyfile(f"{info.engineer_key}.pub", f"{key}.pub")
-    authorized = folder / "authorized_keys"
-    authorized.write_text(Path(f"{key}.pub").read_text())
+    key, authorized = engineer_key_copy(info, folder)
     async with sshd(folder / "target", authorized_keys=authorized) as target_port:
-        data, _ = read_toml(info.inventory)
-        data["relay"]["connections"] = 1
-        data["appliance"] = [
-            {
-                "name": "bench",
-                "series": "C",
-                "serial": SERIAL,
-                "service": f"ssh://127.0.0.1:{target_port}",
-            }
-        ]
-        inventory = info.directory / "bench.toml"
-        inventory.write_text(tomli_w.dumps(data))
-        agent = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tui",
-            "agent",
-            "--inventory",
-            str(inventory),
-            "--enable",
-            "bench",
-            "--seed",
-            SEED,
-            "--state-dir",
-            str(folder / "agent"),
-            "--json",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        inventory = ssh_target_inventory(info, SERIAL, target_port, connections=1)
+        agent = await start_bench_agent(inventory, folder / "agent", SEED)
         drain: asyncio.Task[None] | None = None
         try:
             assert agent.stdout is not None

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import tomli_w
-
 from tests.openssh import free_port, sshd
 from tests.perf.harness import Goal, Result, Samples
-from tests.perf.rig import lab_process, require_openssh
-from tui.engine.toml_source import read_toml
+from tests.perf.rig import (
+    engineer_key_copy,
+    lab_process,
+    require_openssh,
+    ssh_target_inventory,
+    start_bench_agent,
+)
 
 HAS_QUICK = True
 SERIAL = "0C4A1D8E9999-FCH2400BENCH"
@@ -66,41 +67,10 @@ async def rac_path(folder: Path, size: int, repeats: int) -> list[float]:
     """MB/s through rac's relay and agent."""
     user = getpass.getuser()
     async with lab_process(folder / "lab") as info:
-        key = folder / "engineer"
-        shutil.copyfile(info.engineer_key, key)
-        key.chmod(0o600)
-        shutil.copyfile(f"{info.engineer_key}.pub", f"{key}.pub")
-        authorized = folder / "authorized_keys"
-        authorized.write_text(Path(f"{key}.pub").read_text())
+        key, authorized = engineer_key_copy(info, folder)
         async with sshd(folder / "target", authorized_keys=authorized) as target_port:
-            data, _ = read_toml(info.inventory)
-            data["appliance"] = [
-                {
-                    "name": "bench",
-                    "series": "C",
-                    "serial": SERIAL,
-                    "service": f"ssh://127.0.0.1:{target_port}",
-                }
-            ]
-            inventory = info.directory / "bench.toml"
-            inventory.write_text(tomli_w.dumps(data))
-            agent = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tui",
-                "agent",
-                "--inventory",
-                str(inventory),
-                "--enable",
-                "bench",
-                "--seed",
-                SEED,
-                "--state-dir",
-                str(folder / "agent"),
-                "--json",
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
+            inventory = ssh_target_inventory(info, SERIAL, target_port)
+            agent = await start_bench_agent(inventory, folder / "agent", SEED)
             try:
                 assert agent.stdout is not None
                 await _wait_line(agent.stdout, b'"ESTABLISHED"', 30)

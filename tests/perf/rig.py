@@ -11,7 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import tomli_w
+
 from tui.engine.lab.lab import LabInfo
+from tui.engine.toml_source import read_toml
 
 RAC = [sys.executable, "-m", "tui"]
 
@@ -88,3 +91,54 @@ def ssh_options(key: Path, known_hosts: Path) -> list[str]:
         "-o",
         "GlobalKnownHostsFile=/dev/null",
     ]
+
+
+def engineer_key_copy(info: LabInfo, folder: Path) -> tuple[Path, Path]:
+    """The lab engineer's key copied for `ssh -i` (0600, with its .pub), and an
+    authorized_keys naming it for the benchmark's target sshd."""
+    key = folder / "engineer"
+    shutil.copyfile(info.engineer_key, key)
+    key.chmod(0o600)
+    shutil.copyfile(f"{info.engineer_key}.pub", f"{key}.pub")
+    authorized = folder / "authorized_keys"
+    authorized.write_text(Path(f"{key}.pub").read_text())
+    return key, authorized
+
+
+def ssh_target_inventory(info: LabInfo, serial: str, target_port: int, **relay: int) -> Path:
+    """The lab's inventory with one appliance, `bench`, whose (SERVICE) is the sshd on
+    `target_port` (`relay` settings override the lab's, e.g. `connections=1`)."""
+    data, _ = read_toml(info.inventory)
+    data["relay"].update(relay)
+    data["appliance"] = [
+        {
+            "name": "bench",
+            "series": "C",
+            "serial": serial,
+            "service": f"ssh://127.0.0.1:{target_port}",
+        }
+    ]
+    inventory = info.directory / "bench.toml"
+    inventory.write_text(tomli_w.dumps(data))
+    return inventory
+
+
+async def start_bench_agent(
+    inventory: Path, state_dir: Path, seed: str
+) -> asyncio.subprocess.Process:
+    """`rac agent` enabling `bench` with its JSON state lines on stdout."""
+    return await asyncio.create_subprocess_exec(
+        *RAC,
+        "agent",
+        "--inventory",
+        str(inventory),
+        "--enable",
+        "bench",
+        "--seed",
+        seed,
+        "--state-dir",
+        str(state_dir),
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
